@@ -1,0 +1,42 @@
+"""cxopt: turn customer-experience plans into numbers a CFO believes.
+
+Quantify each point of pain and delighter, simulate what candidate initiatives would fix
+under honest uncertainty, and pick the few initiatives that keep the most revenue within
+budget.
+
+>>> sc = cxopt.load_scenario("scenarios/bottom_up_article.toml")          # doctest: +SKIP
+>>> sim = cxopt.simulate(sc, cxopt.CustomerBase.synthetic(sc), seed=7)     # doctest: +SKIP
+>>> plan = cxopt.build_plan(cxopt.optimize(sim, budget=1_500_000))         # doctest: +SKIP
+"""
+
+from .customers import CustomerBase, GroupStats
+from .distributions import Distribution, parse_distribution
+from .engine import Simulation, simulate
+from .optimize import Constraints, InfeasibleError, OptimizationResult, frontier
+from .optimize import optimize as optimize  # the function; the module stays importable as cxopt.optimize
+from .plan import Plan, build_plan
+from .risk import RiskReport, market_at_risk
+from .scenario import Scenario, ScenarioError, load_scenario, parse_scenario
+
+__all__ = [
+    "Constraints",
+    "CustomerBase",
+    "Distribution",
+    "GroupStats",
+    "InfeasibleError",
+    "OptimizationResult",
+    "Plan",
+    "RiskReport",
+    "Scenario",
+    "ScenarioError",
+    "Simulation",
+    "build_plan",
+    "frontier",
+    "load_scenario",
+    "market_at_risk",
+    "optimize",
+    "parse_scenario",
+    "parse_distribution",
+    "simulate",
+]
+__version__ = "0.1.0"

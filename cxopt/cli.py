@@ -1,0 +1,352 @@
+"""The ``cxopt`` command: a thin skin over the Python API.
+
+stdout carries only the result (a table, or one JSON object with ``--json``); messages,
+warnings and progress go to stderr. Exit codes (DESIGN.md section 5): 0 success, 2 bad
+input, 3 infeasible, 1 anything else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import warnings
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Iterator, Optional
+
+import typer
+from rich.console import Console
+
+EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_INFEASIBLE = 0, 1, 2, 3
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Bottom-up customer-experience goals: quantify pains, simulate initiatives, pick the portfolio.",
+)
+err = Console(stderr=True, highlight=False)
+
+
+class Mode(str, Enum):
+    grouped = "grouped"
+    sampled = "sampled"
+
+
+class SolverName(str, Enum):
+    auto = "auto"
+    highs = "highs"
+    cbc = "cbc"
+    exhaustive = "exhaustive"
+
+
+def _out() -> Console:
+    return Console(highlight=False, soft_wrap=False, width=max(100, Console().width))
+
+
+def _json_default(o):
+    import numpy as np
+
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def print_json(obj) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, default=_json_default, allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """The one place where library errors become messages and exit codes."""
+    from .atomic import OutputExistsError
+    from .optimize import InfeasibleError
+    from .scenario import ScenarioError
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        except ScenarioError as exc:
+            for p in exc.problems:
+                err.print(f"error: {p}", markup=False)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except OutputExistsError as exc:
+            err.print(f"error: {exc}", markup=False)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except InfeasibleError as exc:
+            err.print(f"infeasible: {exc}", markup=False)
+            for c in exc.conflicts:
+                err.print(f"  - {c}", markup=False)
+            raise typer.Exit(EXIT_INFEASIBLE) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except MemoryError:
+            err.print("error: out of memory; try a smaller --chunk-size or fewer --trials", markup=False)
+            raise typer.Exit(EXIT_ERROR) from None
+        except Exception as exc:  # the boundary: anything else is exit 1 with its message
+            if os.environ.get("CXOPT_DEBUG"):
+                raise
+            err.print(f"error: {type(exc).__name__}: {exc} (set CXOPT_DEBUG=1 for a traceback)", markup=False)
+            raise typer.Exit(EXIT_ERROR) from None
+        finally:
+            for w in caught:
+                if not issubclass(w.category, DeprecationWarning):  # library deprecations are ours to fix
+                    err.print(f"warning: {w.message}", markup=False)
+
+
+def _threads(threads: Optional[int]) -> None:
+    if threads:
+        import numba
+
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+
+
+def _progress(quiet: bool):
+    """A rich progress callback on stderr, or None when quiet or not a terminal."""
+    if quiet or not err.is_terminal:
+        return None, None
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
+                   TimeElapsedColumn(), console=err, transient=True)
+    tasks: dict[str, int] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total or None)
+        bar.update(tasks[stage], completed=done, total=total or None)
+
+    return bar, update
+
+
+# shared options
+ScenarioArg = Annotated[Path, typer.Argument(help="Scenario file (TOML).", show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+CustomersOpt = Annotated[Optional[int], typer.Option("--customers", min=1, help="Synthetic base of N customers.")]
+BaseOpt = Annotated[Optional[Path], typer.Option("--base", help="Customer file (Parquet, CSV, directory or glob).")]
+SeedOpt = Annotated[Optional[int], typer.Option("--seed", min=0, help="Random seed (default: the scenario's).")]
+TrialsOpt = Annotated[Optional[int], typer.Option("--trials", min=1, help="Trials (default: the scenario's).")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="numba threads (results do not depend on it).")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite an existing output.")]
+
+
+def _load(path: Path):
+    from .scenario import load_scenario
+
+    return load_scenario(path)
+
+
+def _base(sc, customers, base, seed):
+    from .customers import CustomerBase
+
+    if customers is not None and base is not None:
+        from .scenario import Problem, ScenarioError
+
+        raise ScenarioError(Problem("", "--customers/--base", "give one of --customers and --base, not both"))
+    return CustomerBase.from_scenario(sc, customers=customers, base_path=base, seed=seed)
+
+
+@app.command()
+def validate(scenario: ScenarioArg) -> None:
+    """Check a scenario file; print every problem (exit 2) or a one-line summary."""
+    with _errors():
+        sc = _load(scenario)
+        err.print(
+            f"{scenario}: ok — {len(sc.pain_points)} pain points, {len(sc.delighters)} delighters, "
+            f"{len(sc.initiatives)} initiatives, horizon {sc.horizon_months} months", markup=False)
+
+
+@app.command()
+def risk(scenario: ScenarioArg, json_: JsonOpt = False, customers: CustomersOpt = None, base: BaseOpt = None,
+         seed: SeedOpt = None, quiet: QuietOpt = False, threads: ThreadsOpt = None) -> None:
+    """Market at risk today: each pain point's volume, severity, customers and revenue at risk."""
+    from .risk import market_at_risk
+
+    with _errors():
+        _threads(threads)
+        sc = _load(scenario)
+        b = _base(sc, customers, base, seed)
+        report = market_at_risk(sc, b.group())
+        if json_:
+            print_json(report.to_dict())
+        else:
+            from .report.terminal import print_risk
+
+            print_risk(report, _out())
+
+
+@app.command()
+def generate(scenario: ScenarioArg,
+             customers: Annotated[int, typer.Option("--customers", min=1, help="Number of customers.")],
+             out: Annotated[Path, typer.Option("--out", help="Output Parquet file.")],
+             seed: SeedOpt = None, force: ForceOpt = False, quiet: QuietOpt = False) -> None:
+    """Write a synthetic customer base (Parquet, in row groups, atomically)."""
+    from .customers import CustomerBase
+
+    with _errors():
+        sc = _load(scenario)
+        b = CustomerBase.synthetic(sc, n=customers, seed=seed)
+        bar, update = _progress(quiet)
+        t0 = time.perf_counter()
+        if bar:
+            with bar:
+                b.write_parquet(out, force=force, progress=lambda n, _d=[0]: (
+                    _d.__setitem__(0, _d[0] + n), update("generate", _d[0], customers)))
+        else:
+            b.write_parquet(out, force=force)
+        err.print(f"wrote {customers:,} customers to {out} in {time.perf_counter() - t0:.1f} s", markup=False)
+
+
+@app.command()
+def simulate(scenario: ScenarioArg, trials: TrialsOpt = None, seed: SeedOpt = None,
+             customers: CustomersOpt = None, base: BaseOpt = None,
+             mode: Annotated[Mode, typer.Option("--mode")] = Mode.grouped,
+             json_: JsonOpt = False,
+             out: Annotated[Optional[Path], typer.Option("--out", help="Write per-trial draws and values (Parquet).")] = None,
+             force: ForceOpt = False, quiet: QuietOpt = False, threads: ThreadsOpt = None) -> None:
+    """Simulate the base: baseline and each initiative's standalone gain, with bands."""
+    from .engine import simulate as run
+    from .report.summary import simulation_summary
+
+    with _errors():
+        _threads(threads)
+        sc = _load(scenario)
+        b = _base(sc, customers, base, seed)
+        bar, update = _progress(quiet)
+        t0 = time.perf_counter()
+        if bar:
+            with bar:
+                sim = run(sc, b, trials=trials, seed=seed, mode=mode.value, progress=update)
+        else:
+            sim = run(sc, b, trials=trials, seed=seed, mode=mode.value)
+        seconds = time.perf_counter() - t0
+        if out is not None:
+            from .report.parquet import write_trials
+
+            write_trials(sim, out, force=force)
+        summary = simulation_summary(sim, seconds)
+        if json_:
+            print_json(summary)
+        else:
+            from .report.terminal import print_simulation
+
+            print_simulation(summary, _out())
+
+
+RiskOpt = Annotated[Optional[str], typer.Option("--risk", help="cvar:ALPHA:BETA — maximise (1-BETA) mean + BETA CVaR_ALPHA.")]
+SolverOpt = Annotated[SolverName, typer.Option("--solver", help="Integer-program solver.")]
+MaxOpt = Annotated[Optional[int], typer.Option("--max-initiatives", min=1, help="Focus limit (default 5; raising it is on purpose).")]
+TopOpt = Annotated[int, typer.Option("--top", min=1, help="Distinct solutions re-evaluated exactly (M).")]
+TimeOpt = Annotated[float, typer.Option("--time-limit", min=0.1, help="Seconds per solve.")]
+
+
+def _simulate(sc, customers, base, seed, trials, mode, quiet):
+    from .engine import simulate as run
+
+    b = _base(sc, customers, base, seed)
+    bar, update = _progress(quiet)
+    if bar:
+        with bar:
+            return run(sc, b, trials=trials, seed=seed, mode=mode.value, progress=update)
+    return run(sc, b, trials=trials, seed=seed, mode=mode.value)
+
+
+@app.command()
+def optimize(scenario: ScenarioArg,
+             budget: Annotated[Optional[float], typer.Option("--budget", min=0, help="Total budget (overrides the scenario's).")] = None,
+             max_initiatives: MaxOpt = None, risk: RiskOpt = None, solver: SolverOpt = SolverName.auto,
+             top: TopOpt = 10, time_limit: TimeOpt = 60.0,
+             trials: TrialsOpt = None, seed: SeedOpt = None, customers: CustomersOpt = None, base: BaseOpt = None,
+             mode: Annotated[Mode, typer.Option("--mode")] = Mode.grouped, json_: JsonOpt = False,
+             out: Annotated[Optional[Path], typer.Option("--out", help="Write the plan to this directory.")] = None,
+             force: ForceOpt = False, quiet: QuietOpt = False, threads: ThreadsOpt = None) -> None:
+    """Choose the portfolio (at most five initiatives) that keeps the most revenue within budget."""
+    from .optimize import optimize as run_optimize
+    from .plan import build_plan
+
+    with _errors():
+        _threads(threads)
+        sc = _load(scenario)
+        if out is not None and out.exists() and not force:
+            from .atomic import OutputExistsError
+
+            raise OutputExistsError(out)
+        if max_initiatives is not None and max_initiatives > 5:
+            warnings.warn(f"--max-initiatives {max_initiatives} raises the focus limit above 5 on purpose")
+        t0 = time.perf_counter()
+        sim = _simulate(sc, customers, base, seed, trials, mode, quiet)
+        result = run_optimize(sim, budget=budget, max_initiatives=max_initiatives, risk=risk,
+                              solver=solver.value, top=top, time_limit=time_limit)
+        plan = build_plan(result)
+        data = plan.to_dict()
+        data["seconds"] = time.perf_counter() - t0
+        if out is not None:
+            from .report.files import write_plan_dir
+
+            write_plan_dir(plan, out, force=force)
+            err.print(f"wrote the plan to {out}", markup=False)
+        if json_:
+            print_json(data)
+        else:
+            from .report.terminal import print_plan
+
+            print_plan(data, _out())
+
+
+@app.command()
+def frontier(scenario: ScenarioArg,
+             budgets: Annotated[str, typer.Option("--budgets", help="LOW:HIGH:STEPS, e.g. 250000:3000000:12")],
+             max_initiatives: MaxOpt = None, risk: RiskOpt = None, solver: SolverOpt = SolverName.auto,
+             top: TopOpt = 10, time_limit: TimeOpt = 60.0,
+             trials: TrialsOpt = None, seed: SeedOpt = None, customers: CustomersOpt = None, base: BaseOpt = None,
+             json_: JsonOpt = False, quiet: QuietOpt = False, threads: ThreadsOpt = None) -> None:
+    """The best portfolio and its value at each budget: what the next dollar buys."""
+    import numpy as np
+
+    from .optimize import frontier as run_frontier
+    from .report.summary import frontier_summary
+    from .scenario import Problem, ScenarioError
+
+    with _errors():
+        _threads(threads)
+        try:
+            low, high, steps = budgets.split(":")
+            low_f, high_f, n = float(low), float(high), int(steps)
+            if not (0 <= low_f <= high_f and n >= 1):
+                raise ValueError
+        except ValueError:
+            raise ScenarioError(Problem("", "--budgets", f"expected LOW:HIGH:STEPS with 0 <= LOW <= HIGH and STEPS >= 1, "
+                                                        f"got {budgets!r}")) from None
+        sc = _load(scenario)
+        sim = _simulate(sc, customers, base, seed, trials, Mode.grouped, quiet)
+        grid = np.linspace(low_f, high_f, n) if n > 1 else np.array([high_f])
+        results = run_frontier(sim, grid, max_initiatives=max_initiatives, risk=risk, solver=solver.value,
+                               top=top, time_limit=time_limit)
+        data = frontier_summary(sim, grid, results)
+        if json_:
+            print_json(data)
+        else:
+            from .report.terminal import print_frontier
+
+            print_frontier(data, _out())
+
+
+def main() -> None:
+    """Console entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

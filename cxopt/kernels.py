@@ -1,0 +1,348 @@
+"""numba kernels: plain arrays in, arrays out; no I/O, no cxopt imports, no global state.
+
+Reproducibility rules used throughout (NOTES.md, numba):
+
+* Sums over customers are accumulated in **fixed point** (two int64 limbs: whole units and
+  units of 2**-32), so they are exact and therefore identical whatever the order of
+  accumulation: thread count, chunk size or partitioning cannot change a result.
+* Random numbers inside kernels are **counter-based**: a uniform is a hash of
+  (seed, customer id, trial, stream) through splitmix64, so a customer's draw does not
+  depend on which thread or chunk handled it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+FRAC_SCALE = 4294967296.0  # 2**32: fixed-point fractional unit
+EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+_jit = dict(cache=True, nogil=True, fastmath=False)
+
+
+# --------------------------------------------------------------------------------------
+# counter-based random numbers
+# --------------------------------------------------------------------------------------
+@njit(inline="always", **_jit)
+def splitmix64(x):
+    z = x + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(inline="always", **_jit)
+def counter_uniform(key, customer, trial):
+    """Uniform in (0, 1) from (key, customer, trial); ``key`` already mixes seed and stream."""
+    h = splitmix64(key ^ splitmix64(np.uint64(customer) + splitmix64(np.uint64(trial))))
+    return ((h >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
+
+
+# --------------------------------------------------------------------------------------
+# fixed-point accumulation
+# --------------------------------------------------------------------------------------
+@njit(inline="always", **_jit)
+def _fx_split(x):
+    whole = np.int64(x)  # x >= 0: truncation == floor
+    # rounded to the nearest 2**-32 (truncation would bias every sum downwards)
+    frac = np.int64((x - whole) * FRAC_SCALE + 0.5)
+    return whole, frac
+
+
+def fixed_to_float(whole: np.ndarray, frac: np.ndarray) -> np.ndarray:
+    """Combine the two fixed-point limbs into float64 (exact up to the final rounding)."""
+    return whole.astype(np.float64) + frac.astype(np.float64) / FRAC_SCALE
+
+
+# --------------------------------------------------------------------------------------
+# grouping pass: (segment, mask) -> N, sum r, sum r p, sum p
+# --------------------------------------------------------------------------------------
+@njit(inline="always", **_jit)
+def _slot(seg, mask, cap_mask):
+    h = splitmix64(mask ^ (np.uint64(seg) << np.uint64(56)) ^ np.uint64(seg))
+    return np.int64(h & np.uint64(cap_mask))
+
+
+@njit(**_jit)
+def _insert(t_mask, t_seg, seg, mask, cap_mask):
+    """Slot of (seg, mask) in an open-addressing table, inserting it if absent; -1 if full."""
+    s = _slot(seg, mask, cap_mask)
+    for _ in range(cap_mask + 1):
+        if t_seg[s] == -1:
+            t_seg[s] = seg
+            t_mask[s] = mask
+            return s
+        if t_seg[s] == seg and t_mask[s] == mask:
+            return s
+        s = (s + 1) & cap_mask
+    return -1
+
+
+@njit(parallel=True, **_jit)
+def group_chunk(segment, mask, revenue, churn, n_slices, capacity):
+    """Reduce one chunk of customers to per-(segment, mask) fixed-point sums.
+
+    Each of ``n_slices`` contiguous slices fills its own hash table (``capacity`` slots,
+    a power of two); the caller merges the slices. Returns ``ok`` False when a table
+    filled up (retry with a larger capacity).
+
+    Returns
+    -------
+    t_seg, t_mask : (n_slices, capacity) table keys (t_seg == -1: empty slot)
+    sums : (n_slices, capacity, 7) int64: n, rev_whole, rev_frac, rp_whole, rp_frac, p_whole, p_frac
+    maxp : (n_slices, capacity) float64, the largest baseline churn in the group
+    ok : bool
+    """
+    n = segment.shape[0]
+    cap_mask = capacity - 1
+    t_seg = np.full((n_slices, capacity), -1, dtype=np.int32)
+    t_mask = np.zeros((n_slices, capacity), dtype=np.uint64)
+    sums = np.zeros((n_slices, capacity, 7), dtype=np.int64)
+    maxp = np.zeros((n_slices, capacity), dtype=np.float64)
+    full = np.zeros(n_slices, dtype=np.bool_)
+    step = (n + n_slices - 1) // n_slices
+    for s in prange(n_slices):
+        lo = s * step
+        hi = min(n, lo + step)
+        ts = t_seg[s]
+        tm = t_mask[s]
+        acc = sums[s]
+        mp = maxp[s]
+        # cache the last key: exposure masks repeat a lot in real bases
+        last_seg = np.int32(-2)
+        last_mask = np.uint64(0)
+        slot = -1
+        for i in range(lo, hi):
+            sg = segment[i]
+            mk = mask[i]
+            if sg != last_seg or mk != last_mask:
+                slot = _insert(tm, ts, sg, mk, cap_mask)
+                if slot < 0:
+                    full[s] = True
+                    break
+                last_seg = sg
+                last_mask = mk
+            r = revenue[i]
+            p = churn[i]
+            w, f = _fx_split(r)
+            acc[slot, 0] += 1
+            acc[slot, 1] += w
+            acc[slot, 2] += f
+            w, f = _fx_split(r * p)
+            acc[slot, 3] += w
+            acc[slot, 4] += f
+            w, f = _fx_split(p)
+            acc[slot, 5] += w
+            acc[slot, 6] += f
+            if p > mp[slot]:
+                mp[slot] = p
+    return t_seg, t_mask, sums, maxp, not full.any()
+
+
+@njit(**_jit)
+def merge_groups(g_seg, g_mask, g_sums, g_maxp, t_seg, t_mask, sums, maxp):
+    """Add slice tables into the global table (same layout, its own capacity). -1 if full."""
+    cap_mask = g_seg.shape[0] - 1
+    added = 0
+    for s in range(t_seg.shape[0]):
+        for j in range(t_seg.shape[1]):
+            if t_seg[s, j] == -1:
+                continue
+            slot = _insert(g_mask, g_seg, t_seg[s, j], t_mask[s, j], cap_mask)
+            if slot < 0:
+                return -1
+            for c in range(7):
+                g_sums[slot, c] += sums[s, j, c]
+            if maxp[s, j] > g_maxp[slot]:
+                g_maxp[slot] = maxp[s, j]
+            added += 1
+    return added
+
+
+@njit(parallel=True, **_jit)
+def pack_mask(exposed):
+    """(n, D) booleans -> uint64 masks with bit j set when driver j is met."""
+    n, d = exposed.shape
+    out = np.zeros(n, dtype=np.uint64)
+    for i in prange(n):
+        m = np.uint64(0)
+        for j in range(d):
+            if exposed[i, j]:
+                m |= np.uint64(1) << np.uint64(j)
+        out[i] = m
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# grouped evaluation (DESIGN.md section 1, "Grouped")
+# --------------------------------------------------------------------------------------
+@njit(**_jit)
+def _baseline_factors(g_mask, n_pains, sev, P0):
+    """P0[g] = prod over pain points j met by group g of (1 - sigma_j)."""
+    for g in range(g_mask.shape[0]):
+        m = g_mask[g]
+        f = 1.0
+        for j in range(n_pains):
+            if (m >> np.uint64(j)) & np.uint64(1):
+                f *= 1.0 - sev[j]
+        P0[g] = f
+
+
+@njit(**_jit)
+def _live_value(live, n_live, t, g_seg, g_mask, g_n, g_a, g_b, g_c, aff, n_pains, n_seg,
+                strength, market, fix_ptr, fix_driver, effect, seg_target, P0,
+                not_f, touched, base_rev, base_cust):
+    """Retained revenue and customers with the initiatives ``live[:n_live]`` in force (trial t).
+
+    Only the groups in ``aff`` (those exposed to a driver the portfolio acts on) can differ
+    from the baseline; the others keep their baseline factors.
+    """
+    D = strength.shape[1]
+    # not_f[s, j] = prod over live k targeting segment s of (1 - f_kjt) = 1 - F_sjt
+    n_touched = 0
+    for q in range(n_live):
+        k = live[q]
+        for e in range(fix_ptr[k], fix_ptr[k + 1]):
+            j = fix_driver[e]
+            seen = False
+            for x in range(n_touched):
+                if touched[x] == j:
+                    seen = True
+            if not seen:
+                touched[n_touched] = j
+                n_touched += 1
+                for s in range(n_seg):
+                    not_f[s, j] = 1.0
+            f = effect[t, e]
+            for s in range(n_seg):
+                if seg_target[k, s]:
+                    not_f[s, j] *= 1.0 - f
+    m_t = market[t]
+    d_rev = 0.0
+    d_cust = 0.0
+    for q in range(aff.shape[0]):
+        g = aff[q]
+        mk = g_mask[g]
+        s = g_seg[g]
+        P = P0[g]
+        recompute = False
+        D_fac = 1.0
+        for x in range(n_touched):
+            j = touched[x]
+            if (mk >> np.uint64(j)) & np.uint64(1):
+                F = 1.0 - not_f[s, j]
+                if j < n_pains:
+                    old = 1.0 - strength[t, j]
+                    if old > 0.0:
+                        P *= (1.0 - strength[t, j] * (1.0 - F)) / old
+                    else:
+                        recompute = True
+                else:
+                    D_fac *= 1.0 - strength[t, j] * F
+        if recompute:
+            P = 1.0
+            for j in range(n_pains):
+                if (mk >> np.uint64(j)) & np.uint64(1):
+                    F = 0.0
+                    for x in range(n_touched):
+                        if touched[x] == j:
+                            F = 1.0 - not_f[s, j]
+                    P *= 1.0 - strength[t, j] * (1.0 - F)
+        d_rev += P * (g_a[g] - m_t * D_fac * g_b[g]) - base_rev[g]
+        d_cust += P * (g_n[g] - m_t * D_fac * g_c[g]) - base_cust[g]
+    return d_rev, d_cust
+
+
+@njit(parallel=True, **_jit)
+def evaluate_grouped(portfolios, aff_ptr, aff_idx,
+                     g_seg, g_mask, g_n, g_a, g_b, g_c, n_pains, n_seg,
+                     strength, market, fix_ptr, fix_driver, effect, seg_target,
+                     success, golive, horizon):
+    """Horizon retained revenue and retained customers per (portfolio, trial).
+
+    Parameters
+    ----------
+    portfolios : (P, Kmax) int32, initiative indices padded with -1 (row of -1: the baseline)
+    aff_ptr, aff_idx : CSR lists of the groups each portfolio can affect
+    g_* : group keys and sums N, A = sum r, B = sum r p, C = sum p
+    strength : (T, D) severities (pain points, first ``n_pains``) and lifts (delighters)
+    market : (T,) churn multiplier
+    fix_ptr, fix_driver, effect : each initiative's fixes (CSR) and their effectiveness (T, E)
+    seg_target : (K, S) bool, initiative k acts on segment s
+    success : (T, K) bool; golive : (T, K) int32; horizon : H months
+
+    Returns
+    -------
+    revenue, customers : (P, T) float64, horizon-average retained revenue and customers
+    """
+    P = portfolios.shape[0]
+    kmax = portfolios.shape[1]
+    T = market.shape[0]
+    G = g_seg.shape[0]
+    D = strength.shape[1]
+    out_rev = np.empty((P, T))
+    out_cust = np.empty((P, T))
+    for t in prange(T):
+        P0 = np.empty(G)
+        _baseline_factors(g_mask, n_pains, strength[t], P0)
+        base_rev = np.empty(G)
+        base_cust = np.empty(G)
+        r0 = 0.0
+        c0 = 0.0
+        m_t = market[t]
+        for g in range(G):
+            base_rev[g] = P0[g] * (g_a[g] - m_t * g_b[g])
+            base_cust[g] = P0[g] * (g_n[g] - m_t * g_c[g])
+            r0 += base_rev[g]
+            c0 += base_cust[g]
+        not_f = np.ones((n_seg, max(D, 1)))
+        touched = np.empty(max(D, 1), dtype=np.int64)
+        live = np.empty(max(kmax, 1), dtype=np.int64)
+        months = np.empty(kmax + 2, dtype=np.int64)
+        for p in range(P):
+            aff = aff_idx[aff_ptr[p]:aff_ptr[p + 1]]
+            # epochs: the distinct go-live months of delivered members inside the horizon
+            n_m = 0
+            for q in range(kmax):
+                k = portfolios[p, q]
+                if k < 0:
+                    break
+                if success[t, k] and golive[t, k] < horizon:
+                    months[n_m] = golive[t, k]
+                    n_m += 1
+            if n_m == 0:
+                out_rev[p, t] = r0
+                out_cust[p, t] = c0
+                continue
+            ms = np.sort(months[:n_m])
+            acc_rev = 0.0
+            acc_cust = 0.0
+            # months before the first go-live: baseline
+            acc_rev += ms[0] * r0
+            acc_cust += ms[0] * c0
+            for x in range(n_m):
+                start = ms[x]
+                if x + 1 < n_m and ms[x + 1] == start:
+                    continue
+                stop = horizon
+                for y in range(x + 1, n_m):
+                    if ms[y] > start:
+                        stop = ms[y]
+                        break
+                n_live = 0
+                for q in range(kmax):
+                    k = portfolios[p, q]
+                    if k < 0:
+                        break
+                    if success[t, k] and golive[t, k] <= start:
+                        live[n_live] = k
+                        n_live += 1
+                d_rev, d_cust = _live_value(live, n_live, t, g_seg, g_mask, g_n, g_a, g_b, g_c, aff, n_pains,
+                                            n_seg, strength, market, fix_ptr, fix_driver, effect, seg_target,
+                                            P0, not_f, touched, base_rev, base_cust)
+                acc_rev += (stop - start) * (r0 + d_rev)
+                acc_cust += (stop - start) * (c0 + d_cust)
+            out_rev[p, t] = acc_rev / horizon
+            out_cust[p, t] = acc_cust / horizon
+    return out_rev, out_cust

@@ -1,0 +1,261 @@
+"""numba kernels of the per-customer sampled path (DESIGN.md section 1, "Per-customer, sampled").
+
+Plain arrays in, arrays out; the only cxopt imports are the shared helpers of
+:mod:`cxopt.kernels` (counter-based uniforms, fixed-point split, baseline factors).
+
+Two kernels:
+
+* :func:`retention_coefficients` — because ``rho_it(S, tau)`` is linear in the customer's
+  baseline churn ``p_i``, customer ``i`` of group ``g`` retains with probability
+  ``a[t, g, p] - b[t, g, p] * p_i`` over the horizon, where
+  ``a = (1/H) sum_e L_e P_g(e)`` and ``b = (1/H) sum_e L_e m_t D_g(e) P_g(e)`` over the
+  epochs ``e`` (intervals between distinct go-live months of the delivered members;
+  ``P`` = product of the pain factors, ``D`` = product of the delighter factors).
+  The table is laid out (trial, group, portfolio) so that one customer's coefficients
+  for all portfolios are contiguous.
+* :func:`sample_retained` — customer ``i`` is retained in trial ``t`` iff
+  ``u_it < a - b p_i`` with ``u_it`` a counter-based uniform of (key, customer id, trial):
+  the same ``u`` for every portfolio (common random numbers). Revenue is accumulated in
+  fixed point (two int64 limbs), customers as integer counts, into per-slice partials:
+  integer sums are exact, so neither the thread count nor the chunking nor the order of
+  customers can change a result.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .kernels import _baseline_factors, _fx_split, counter_uniform
+
+_jit = dict(cache=True, nogil=True, fastmath=False)
+
+# customers handled together inside a slice: their arrays stay in L1/L2 while the
+# kernel loops over the trials of the block
+SUB_BLOCK = 1024
+
+
+@njit(**_jit)
+def _epoch_factors(live, n_live, t, aff, g_seg, g_mask, n_pains, strength, fix_ptr, fix_driver,
+                   effect, seg_target, not_f, pain_f, delight_f):
+    """Per affected group: the pain product P and delighter product D with ``live`` in force."""
+    n_seg, D = not_f.shape
+    for s in range(n_seg):
+        for j in range(D):
+            not_f[s, j] = 1.0
+    # not_f[s, j] = prod over live k targeting segment s of (1 - f_kjt) = 1 - F_sjt
+    for q in range(n_live):
+        k = live[q]
+        for e in range(fix_ptr[k], fix_ptr[k + 1]):
+            j = fix_driver[e]
+            f = effect[t, e]
+            for s in range(n_seg):
+                if seg_target[k, s]:
+                    not_f[s, j] *= 1.0 - f
+    for q in range(aff.shape[0]):
+        g = aff[q]
+        mk = g_mask[g]
+        s = g_seg[g]
+        P = 1.0
+        Dd = 1.0
+        for j in range(D):
+            if (mk >> np.uint64(j)) & np.uint64(1):
+                if j < n_pains:
+                    # 1 - sigma (1 - F); with no fix in force not_f = 1, i.e. 1 - sigma exactly
+                    P *= 1.0 - strength[t, j] * not_f[s, j]
+                else:
+                    Dd *= 1.0 - strength[t, j] * (1.0 - not_f[s, j])
+        pain_f[q] = P
+        delight_f[q] = Dd
+
+
+@njit(parallel=True, **_jit)
+def retention_coefficients(t0, t1, p0, p1, portfolios, aff_ptr, aff_idx, g_seg, g_mask, n_pains,
+                           strength, market, fix_ptr, fix_driver, effect, seg_target, success, golive,
+                           horizon):
+    """Horizon retention coefficients for trials ``t0..t1-1`` and portfolios ``p0..p1-1``.
+
+    Parameters
+    ----------
+    portfolios : (P, Kmax) int32, initiative indices padded with -1
+    aff_ptr, aff_idx : CSR lists of the groups each portfolio can affect
+    g_seg, g_mask : group keys
+    strength, market, fix_ptr, fix_driver, effect, seg_target, success, golive, horizon :
+        the trials' draws, as for ``kernels.evaluate_grouped``
+
+    Returns
+    -------
+    coef_a, coef_b : (t1 - t0, G, p1 - p0) float64; a customer of group g with baseline
+        churn p is retained over the horizon with probability ``coef_a - coef_b * p``.
+    """
+    Tb = t1 - t0
+    Pb = p1 - p0
+    G = g_seg.shape[0]
+    D = strength.shape[1]
+    n_seg = seg_target.shape[1]
+    kmax = portfolios.shape[1]
+    coef_a = np.empty((Tb, G, Pb))
+    coef_b = np.empty((Tb, G, Pb))
+    max_aff = 0
+    for p in range(p0, p1):
+        max_aff = max(max_aff, aff_ptr[p + 1] - aff_ptr[p])
+    for tt in prange(Tb):
+        t = t0 + tt
+        m_t = market[t]
+        P0 = np.empty(G)
+        _baseline_factors(g_mask, n_pains, strength[t], P0)
+        ca = coef_a[tt]
+        cb = coef_b[tt]
+        for g in range(G):
+            a0 = P0[g]
+            b0 = m_t * P0[g]
+            for pp in range(Pb):
+                ca[g, pp] = a0
+                cb[g, pp] = b0
+        not_f = np.ones((n_seg, max(D, 1)))
+        pain_f = np.empty(max(max_aff, 1))
+        delight_f = np.empty(max(max_aff, 1))
+        acc_a = np.empty(max(max_aff, 1))
+        acc_b = np.empty(max(max_aff, 1))
+        live = np.empty(max(kmax, 1), dtype=np.int64)
+        months = np.empty(max(kmax, 1), dtype=np.int64)
+        for p in range(p0, p1):
+            pp = p - p0
+            aff = aff_idx[aff_ptr[p]:aff_ptr[p + 1]]
+            n_aff = aff.shape[0]
+            if n_aff == 0:
+                continue
+            # epochs: the distinct go-live months of delivered members inside the horizon
+            n_m = 0
+            for q in range(kmax):
+                k = portfolios[p, q]
+                if k < 0:
+                    break
+                if success[t, k] and golive[t, k] < horizon:
+                    months[n_m] = golive[t, k]
+                    n_m += 1
+            if n_m == 0:
+                continue  # nothing delivered within the horizon: the baseline
+            ms = np.sort(months[:n_m])
+            # months before the first go-live: baseline factors
+            for q in range(n_aff):
+                g = aff[q]
+                acc_a[q] = ms[0] * P0[g]
+                acc_b[q] = ms[0] * m_t * P0[g]
+            for x in range(n_m):
+                start = ms[x]
+                if x + 1 < n_m and ms[x + 1] == start:
+                    continue
+                stop = horizon
+                for y in range(x + 1, n_m):
+                    if ms[y] > start:
+                        stop = ms[y]
+                        break
+                n_live = 0
+                for q in range(kmax):
+                    k = portfolios[p, q]
+                    if k < 0:
+                        break
+                    if success[t, k] and golive[t, k] <= start:
+                        live[n_live] = k
+                        n_live += 1
+                _epoch_factors(live, n_live, t, aff, g_seg, g_mask, n_pains, strength, fix_ptr, fix_driver,
+                               effect, seg_target, not_f, pain_f, delight_f)
+                length = stop - start
+                for q in range(n_aff):
+                    acc_a[q] += length * pain_f[q]
+                    acc_b[q] += length * (m_t * delight_f[q] * pain_f[q])
+            for q in range(n_aff):
+                g = aff[q]
+                ca[g, pp] = acc_a[q] / horizon
+                cb[g, pp] = acc_b[q] / horizon
+    return coef_a, coef_b
+
+
+@njit(parallel=True, **_jit)
+def split_revenue(revenue):
+    """Each customer's revenue as its two fixed-point limbs (whole units, units of 2**-32)."""
+    n = revenue.shape[0]
+    whole = np.empty(n, dtype=np.int64)
+    frac = np.empty(n, dtype=np.int64)
+    for i in prange(n):
+        w, f = _fx_split(revenue[i])
+        whole[i] = w
+        frac[i] = f
+    return whole, frac
+
+
+@njit(parallel=True, **_jit)
+def sample_retained(key, t0, customer_id, churn, group, rev_whole, rev_frac, coef_a, coef_b, n_slices):
+    """Retained revenue (fixed point) and customers per (trial, portfolio) for a block of trials.
+
+    Parameters
+    ----------
+    key : uint64, the sampling stream's key (seed mixed with a stream constant)
+    t0 : global index of the block's first trial (uniforms are keyed on the global trial)
+    customer_id, churn, group : (n,) int64 id, float64 baseline churn, int64 group index;
+        any order gives the same result, sorted by group is fastest (long runs of one group)
+    rev_whole, rev_frac : (n,) int64, revenue in fixed point (:func:`split_revenue`)
+    coef_a, coef_b : (Tb, G, Pb) from :func:`retention_coefficients`
+    n_slices : number of contiguous customer slices (one partial each); any value gives
+        the same result
+
+    Returns
+    -------
+    whole, frac, count : (Tb, Pb) int64 sums over the customers retained
+    """
+    Tb = coef_a.shape[0]
+    Pb = coef_a.shape[2]
+    n = customer_id.shape[0]
+    n_slices = max(1, min(n_slices, n))
+    part_w = np.zeros((n_slices, Tb, Pb), dtype=np.int64)
+    part_f = np.zeros((n_slices, Tb, Pb), dtype=np.int64)
+    part_n = np.zeros((n_slices, Tb, Pb), dtype=np.int64)
+    step = (n + n_slices - 1) // n_slices
+    for s in prange(n_slices):
+        lo = s * step
+        hi = min(n, lo + step)
+        u = np.empty(SUB_BLOCK)
+        run_start = np.empty(SUB_BLOCK + 1, dtype=np.int64)
+        for b0 in range(lo, hi, SUB_BLOCK):
+            b1 = min(hi, b0 + SUB_BLOCK)
+            m = b1 - b0
+            # runs of consecutive customers of one group: their coefficients are shared
+            n_runs = 0
+            for x in range(m):
+                if x == 0 or group[b0 + x] != group[b0 + x - 1]:
+                    run_start[n_runs] = x
+                    n_runs += 1
+            run_start[n_runs] = m
+            for tt in range(Tb):
+                t = t0 + tt
+                # one uniform per customer and trial, shared by all portfolios
+                for x in range(m):
+                    u[x] = counter_uniform(key, customer_id[b0 + x], t)
+                for r in range(n_runs):
+                    x0 = run_start[r]
+                    x1 = run_start[r + 1]
+                    g = group[b0 + x0]
+                    for pp in range(Pb):
+                        a = coef_a[tt, g, pp]
+                        b = coef_b[tt, g, pp]
+                        sw = np.int64(0)
+                        sf = np.int64(0)
+                        sn = np.int64(0)
+                        for x in range(x0, x1):
+                            # branch-free integer sums: vectorisable, exact, order-free
+                            kept = np.int64(u[x] < a - b * churn[b0 + x])
+                            sw += kept * rev_whole[b0 + x]
+                            sf += kept * rev_frac[b0 + x]
+                            sn += kept
+                        part_w[s, tt, pp] += sw
+                        part_f[s, tt, pp] += sf
+                        part_n[s, tt, pp] += sn
+    whole = np.zeros((Tb, Pb), dtype=np.int64)
+    frac = np.zeros((Tb, Pb), dtype=np.int64)
+    count = np.zeros((Tb, Pb), dtype=np.int64)
+    for s in range(n_slices):
+        whole += part_w[s]
+        frac += part_f[s]
+        count += part_n[s]
+    return whole, frac, count

@@ -1,0 +1,66 @@
+"""Plain-dict summaries of results (the JSON the CLI prints)."""
+
+from __future__ import annotations
+
+from ..engine import Simulation, summarise
+
+__all__ = ["simulation_summary"]
+
+
+def simulation_summary(sim: Simulation, seconds: float | None = None) -> dict:
+    """Baseline and each initiative's standalone gain, each ``{mean, p10, p50, p90}``."""
+    sc = sim.scenario
+    base_churn = sim.churn_rate(sim.baseline_customers)
+    initiatives = {}
+    for k, init in enumerate(sc.initiatives):
+        gain = sim.single_revenue[k] - sim.baseline_revenue
+        churn_points = 100.0 * (base_churn - sim.churn_rate(sim.single_customers[k]))
+        initiatives[init.id] = {
+            "name": init.label,
+            "owner": init.owner,
+            "cost": init.total_cost(),
+            "gain": summarise(gain),
+            "churn_points": summarise(churn_points),
+        }
+    return {
+        "scenario": sc.name,
+        "currency": sc.scenario.currency,
+        "mode": sim.mode,
+        "trials": sim.trials,
+        "seed": sim.draws.seed,
+        "customers": sim.n_customers,
+        "groups": sim.groups.n_groups,
+        "baseline": {
+            "retained_revenue": summarise(sim.baseline_revenue),
+            "churn_rate": summarise(base_churn),
+            "customers_retained": summarise(sim.baseline_customers),
+        },
+        "initiatives": initiatives,
+        "interacting_pairs": int(sim.pairs.shape[0]),
+        "seconds": seconds if seconds is not None else sum(sim.seconds.values()),
+        "stage_seconds": dict(sim.seconds),
+    }
+
+
+def frontier_summary(sim: Simulation, budgets, results) -> dict:
+    """One row per budget: the chosen initiatives, their cost and value."""
+    rows = []
+    base = float(sim.baseline_revenue.mean())
+    for b, res in zip(budgets, results):
+        if res is None:
+            rows.append({"budget": float(b), "feasible": False})
+            continue
+        rows.append({
+            "budget": float(b), "feasible": True, "selected": res.selected_ids, "total_cost": res.total_cost,
+            "retained_revenue": summarise(res.revenue),
+            "gain": float(res.revenue.mean() - base),
+            "solver": res.solver["status"],
+        })
+    prev = None
+    for r in rows:
+        if r.get("feasible") and prev is not None and r["budget"] > prev["budget"]:
+            r["marginal_gain_per_unit"] = (r["gain"] - prev["gain"]) / (r["budget"] - prev["budget"])
+        if r.get("feasible"):
+            prev = r
+    return {"scenario": sim.scenario.name, "currency": sim.scenario.scenario.currency,
+            "baseline_retained_revenue": summarise(sim.baseline_revenue), "frontier": rows}

@@ -1,0 +1,124 @@
+"""Terminal tables (rich) for the CLI's human-readable output."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from ..risk import RiskReport
+
+__all__ = ["print_risk", "money", "pct"]
+
+
+def money(x: float, currency: str = "") -> str:
+    ax = abs(x)
+    if ax >= 1e9:
+        s = f"{x / 1e9:,.2f}B"
+    elif ax >= 1e6:
+        s = f"{x / 1e6:,.2f}M"
+    elif ax >= 1e4:
+        s = f"{x / 1e3:,.1f}k"
+    else:
+        s = f"{x:,.0f}"
+    return f"{s} {currency}".strip()
+
+
+def pct(x: float, digits: int = 1) -> str:
+    return f"{100 * x:.{digits}f}%"
+
+
+def print_risk(report: RiskReport, console: Console) -> None:
+    cur = report.currency
+    t = Table(title=f"Market at risk today — {report.scenario}", title_justify="left")
+    for col, just in [("pain point", "left"), ("volume given", "right"), ("measured", "right"),
+                      ("severity (P10–P90)", "right"), ("customers lost", "right"),
+                      ("revenue at risk", "right"), ("rank vol/rev", "center"), ("flags", "left")]:
+        t.add_column(col, justify=just)
+    for p in sorted(report.pain_points, key=lambda p: p.rank_revenue):
+        flags = []
+        if p.prevalence_trap:
+            flags.append("prevalence trap")
+        if p.silent_killer:
+            flags.append("silent killer")
+        given = "—" if p.volume_given is None else pct(p.volume_given)
+        sev = f"{pct(p.severity['mean'])} ({pct(p.severity['p10'])}–{pct(p.severity['p90'])})"
+        t.add_row(p.name, given, pct(p.volume_measured), sev, f"{p.customers_lost['mean']:,.0f}",
+                  money(p.revenue_at_risk["mean"], cur), f"{p.rank_volume}/{p.rank_revenue}", ", ".join(flags))
+    console.print(t)
+    console.print(
+        f"Customers {report.customers:,}; revenue {money(report.revenue, cur)}.\n"
+        f"Market at risk: [bold]{pct(report.market_at_risk['customers'])}[/bold] of customers, "
+        f"[bold]{pct(report.market_at_risk['revenue'])}[/bold] of revenue.\n"
+        f"Expected baseline churn {pct(report.baseline_churn_rate)}; "
+        f"retained revenue {money(report.baseline_retained_revenue, cur)}."
+    )
+    by_volume = sorted(report.pain_points, key=lambda p: p.rank_volume)
+    console.print("Ranked by volume:  " + " > ".join(p.id for p in by_volume))
+    by_rev = sorted(report.pain_points, key=lambda p: p.rank_revenue)
+    console.print("Ranked by revenue: " + " > ".join(p.id for p in by_rev))
+
+
+def _band(s: dict, fmt) -> str:
+    return f"{fmt(s['mean'])} ({fmt(s['p10'])} – {fmt(s['p90'])})"
+
+
+def print_simulation(summary: dict, console: Console) -> None:
+    cur = summary["currency"]
+    b = summary["baseline"]
+    console.print(
+        f"[bold]{summary['scenario']}[/bold] — {summary['customers']:,} customers, {summary['trials']:,} trials "
+        f"({summary['mode']}), {summary['groups']:,} groups, {summary['seconds']:.2f} s"
+    )
+    console.print(f"Baseline retained revenue {_band(b['retained_revenue'], lambda x: money(x, cur))}; "
+                  f"churn {_band(b['churn_rate'], pct)}  (mean, P10 – P90)")
+    t = Table(title="Each initiative alone", title_justify="left")
+    for col, just in [("initiative", "left"), ("owner", "left"), ("cost", "right"),
+                      ("retained revenue gain: mean (P10 – P90)", "right"), ("churn points", "right")]:
+        t.add_column(col, justify=just)
+    rows = sorted(summary["initiatives"].items(), key=lambda kv: -kv[1]["gain"]["mean"])
+    for kid, v in rows:
+        t.add_row(kid, v["owner"], money(v["cost"], cur), _band(v["gain"], lambda x: money(x, cur)),
+                  f"{v['churn_points']['mean']:.2f}")
+    console.print(t)
+
+
+def print_plan(data: dict, console: Console) -> None:
+    cur = data["currency"]
+    fm = lambda x: money(x, cur)  # noqa: E731
+    b, p = data["baseline"], data["portfolio"]
+    console.print(f"[bold]{data['scenario']}[/bold] — {data['customers']:,} customers, {data['trials']:,} trials")
+    t = Table(title="Chosen portfolio", title_justify="left")
+    for col, just in [("initiative", "left"), ("owner", "left"), ("cost", "right"),
+                      ("standalone gain", "right"), ("contribution (Shapley)", "right"), ("churn pts", "right")]:
+        t.add_column(col, justify=just)
+    for kid, c in data["contribution_details"].items():
+        t.add_row(f"{kid}", c["owner"], fm(c["cost"]), fm(c["standalone_revenue"]["mean"]),
+                  fm(c["revenue"]["mean"]), f"{c['churn_points']['mean']:.2f}")
+    console.print(t)
+    budget = data.get("budget")
+    btxt = "no limit" if budget is None else ", ".join(f"{k} {fm(v)}" for k, v in budget.items())
+    console.print(f"Total cost {fm(data['total_cost'])} (budget: {btxt})")
+    console.print(f"Retained revenue: baseline {_band(b['retained_revenue'], fm)} → portfolio "
+                  f"{_band(p['retained_revenue'], fm)}  (mean, P10 – P90)")
+    console.print(f"Churn: baseline {_band(b['churn_rate'], pct)} → portfolio {_band(p['churn_rate'], pct)}")
+    console.print(f"Gain {_band(p['gain'], fm)}; market at risk {pct(data['market_at_risk']['customers'])} of customers, "
+                  f"{pct(data['market_at_risk']['revenue'])} of revenue")
+    s = data["solver"]
+    console.print(f"Solver {s['name']}: {s['status']}, {s['candidates_evaluated']} candidates re-evaluated exactly, "
+                  f"estimate−exact gap {fm(s['gap'])}, {s['seconds']:.2f} s")
+
+
+def print_frontier(data: dict, console: Console) -> None:
+    cur = data["currency"]
+    t = Table(title=f"Budget frontier — {data['scenario']}", title_justify="left")
+    for col, just in [("budget", "right"), ("cost", "right"), ("gain", "right"), ("per extra unit", "right"),
+                      ("initiatives", "left")]:
+        t.add_column(col, justify=just)
+    for r in data["frontier"]:
+        if not r["feasible"]:
+            t.add_row(money(r["budget"], cur), "—", "infeasible", "", "")
+            continue
+        marginal = r.get("marginal_gain_per_unit")
+        t.add_row(money(r["budget"], cur), money(r["total_cost"], cur), money(r["gain"], cur),
+                  "" if marginal is None else f"{marginal:.2f}", ", ".join(r["selected"]))
+    console.print(t)
