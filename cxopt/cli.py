@@ -28,7 +28,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Bottom-up customer-experience goals: quantify pains, simulate initiatives, pick the portfolio.",
 )
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # one line per message, never wrapped
 
 
 class Mode(str, Enum):
@@ -263,6 +263,24 @@ def _simulate(sc, customers, base, seed, trials, mode, quiet):
     return run(sc, b, trials=trials, seed=seed, mode=mode.value)
 
 
+def _report_frontier(sim, result, risk, solver, top, time_limit, steps: int = 6):
+    """A small budget frontier around the plan's budget, for the report's plot (None without a budget)."""
+    import numpy as np
+
+    from .optimize import frontier as run_frontier
+    from .report.summary import frontier_summary
+
+    budget = result.constraints.budget
+    if budget is None:
+        return None
+    total = float(budget.sum())
+    grid = np.linspace(0.25 * total, 2.0 * total, steps)
+    results = run_frontier(sim, grid, max_initiatives=result.constraints.max_initiatives,
+                           owner_capacity=result.constraints.owner_capacity, risk=risk,
+                           solver=solver.value, top=top, time_limit=time_limit)
+    return frontier_summary(sim, grid, results)
+
+
 @app.command()
 def optimize(scenario: ScenarioArg,
              budget: Annotated[Optional[float], typer.Option("--budget", min=0, help="Total budget (overrides the scenario's).")] = None,
@@ -293,9 +311,9 @@ def optimize(scenario: ScenarioArg,
         data = plan.to_dict()
         data["seconds"] = time.perf_counter() - t0
         if out is not None:
-            from .report.files import write_plan_dir
+            from .planstore import save_plan
 
-            write_plan_dir(plan, out, force=force)
+            save_plan(plan, out, force=force, frontier=_report_frontier(sim, result, risk, solver, top, time_limit))
             err.print(f"wrote the plan to {out}", markup=False)
         if json_:
             print_json(data)
@@ -341,6 +359,40 @@ def frontier(scenario: ScenarioArg,
             from .report.terminal import print_frontier
 
             print_frontier(data, _out())
+
+
+@app.command()
+def track(plan_dir: Annotated[Path, typer.Argument(help="Plan directory (cxopt optimize --out DIR).")],
+          actuals: Annotated[Path, typer.Argument(help="Monthly actuals (CSV or Parquet).")],
+          json_: JsonOpt = False,
+          out: Annotated[Optional[Path], typer.Option("--out", help="Write the tracking result (JSON).")] = None,
+          dispersion: Annotated[Optional[float], typer.Option("--dispersion", help="Negative binomial dispersion k for monthly losses (default: Poisson).")] = None,
+          metric_sd: Annotated[float, typer.Option("--metric-sd", help="Width of the process-metric likelihood (share of baseline-to-target).")] = 0.15,
+          ess_threshold: Annotated[float, typer.Option("--ess-threshold", help="Advise re-simulation below this effective sample size.")] = 200.0,
+          resimulate: Annotated[bool, typer.Option("--resimulate", help="Draw new trials conditioned on the facts.")] = False,
+          trials: TrialsOpt = None, force: ForceOpt = False, threads: ThreadsOpt = None) -> None:
+    """Actuals against the forecast: the re-forecast, the goal's probability now, initiatives off track, wins."""
+    from .track import track as run_track
+
+    with _errors():
+        _threads(threads)
+        result = run_track(plan_dir, actuals, dispersion=dispersion, metric_sd=metric_sd,
+                           ess_threshold=ess_threshold, resimulate=resimulate, resimulate_trials=trials)
+        data = result.to_dict()
+        if out is not None:
+            from .atomic import write_text_atomic
+
+            write_text_atomic(out, json.dumps(data, indent=2, allow_nan=False) + "\n", force=force)
+        if result.resimulate_advised and not resimulate:
+            err.print(f"note: effective sample size {result.effective_sample_size:.0f} is below "
+                      f"{ess_threshold:.0f}: the evidence has left few trials; run again with --resimulate",
+                      markup=False)
+        if json_:
+            print_json(data)
+        else:
+            from .report.terminal import print_tracking
+
+            print_tracking(data, _out())
 
 
 def main() -> None:

@@ -41,6 +41,7 @@ SYNTHETIC_BLOCK = 1 << 16
 DEFAULT_CHUNK = 1 << 20
 EXPOSED_PREFIX = "exposed_"
 REQUIRED_COLUMNS = ("customer_id", "revenue", "baseline_churn", "segment")
+DENSE_KEY_BITS = 12  # up to this many drivers the grouping pass indexes keys directly
 
 
 @dataclass(frozen=True)
@@ -220,16 +221,21 @@ class CustomerBase:
         g_maxp = np.zeros(cap, dtype=np.float64)
         n_groups = 0
         n_slices = max(1, get_num_threads())
+        n_bits = len(self.drivers)
+        dense = n_bits <= DENSE_KEY_BITS
         for chunk in self.iter_chunks(chunk_size):
-            slice_cap = self._capacity
-            while True:
-                t_seg, t_mask, sums, maxp, ok = kernels.group_chunk(
-                    chunk.segment, chunk.mask, chunk.revenue, chunk.baseline_churn, n_slices, slice_cap
-                )
-                if ok:
-                    break
-                slice_cap *= 4
-            self._capacity = max(self._capacity, slice_cap)
+            if dense:  # few drivers: index the (segment, mask) key directly, no hashing
+                t_seg, t_mask, sums, maxp = _dense_tables(chunk, n_slices, n_bits)
+            else:
+                slice_cap = self._capacity
+                while True:
+                    t_seg, t_mask, sums, maxp, ok = kernels.group_chunk(
+                        chunk.segment, chunk.mask, chunk.revenue, chunk.baseline_churn, n_slices, slice_cap
+                    )
+                    if ok:
+                        break
+                    slice_cap *= 4
+                self._capacity = max(self._capacity, slice_cap)
             # keep the global table at most half full
             needed = n_groups + int((t_seg >= 0).sum())
             if 2 * needed > g_seg.shape[0]:
@@ -556,6 +562,16 @@ def _chunk_from_batch(batch: pa.RecordBatch, drivers: list[str], seg_codes: dict
             raise ScenarioError(Problem(where, name, f"expected a boolean column, got {arr.type}"))
         mask |= values.astype(np.uint64) << np.uint64(j)
     return CustomerChunk(customer_id, revenue, churn, np.ascontiguousarray(segment), mask)
+
+
+def _dense_tables(chunk: CustomerChunk, n_slices: int, n_bits: int):
+    """Dense per-slice sums turned into the sparse table form :func:`kernels.merge_groups` takes."""
+    sums, maxp = kernels.group_chunk_dense(chunk.segment, chunk.mask, chunk.revenue, chunk.baseline_churn,
+                                           n_slices, n_bits)
+    keys = np.arange(sums.shape[1], dtype=np.int64)
+    t_seg = np.where(sums[:, :, 0] > 0, (keys >> n_bits).astype(np.int32)[None, :], np.int32(-1)).astype(np.int32)
+    t_mask = np.broadcast_to((keys & ((1 << n_bits) - 1)).astype(np.uint64), t_seg.shape).copy()
+    return t_seg, t_mask, sums, maxp
 
 
 def _rehash(g_seg, g_mask, g_sums, g_maxp, at_least: int):

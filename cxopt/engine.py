@@ -40,6 +40,8 @@ def summarise(values: np.ndarray, weights: np.ndarray | None = None) -> dict[str
         q = np.quantile(values, [0.1, 0.5, 0.9])
         return {"mean": float(values.mean()), "p10": float(q[0]), "p50": float(q[1]), "p90": float(q[2])}
     w = np.asarray(weights, dtype=np.float64)
+    if np.all(w == w[0]):  # equal weights: exactly the unweighted summary
+        return summarise(values)
     w = w / w.sum()
     order = np.argsort(values, kind="stable")
     cw = np.cumsum(w[order])
@@ -152,33 +154,75 @@ def affected_groups(sc: Scenario, groups: GroupStats) -> np.ndarray:
     return hit & tgt[:, groups.segment]
 
 
+MAX_CLASS_DRIVERS = 12  # above this many touched drivers, the per-group kernel is used
+
+
 def _evaluate(sc: Scenario, groups: GroupStats, draws: Draws, portfolios: list[list[int]]
               ) -> tuple[np.ndarray, np.ndarray]:
-    P = len(portfolios)
+    """Retained revenue and customers (P, T) for each portfolio (lists of initiative indices)."""
+    P, T = len(portfolios), draws.trials
+    out_rev = np.empty((P, T))
+    out_cust = np.empty((P, T))
+    if P == 0:
+        return out_rev, out_cust
+    fixes = [sorted({int(draws.fix_driver[e]) for e in range(draws.fix_ptr[k], draws.fix_ptr[k + 1])})
+             for k in range(len(sc.initiatives))]
+    touched = [tuple(sorted({j for k in p for j in fixes[k]})) for p in portfolios]
+    small = [i for i in range(P) if len(touched[i]) <= MAX_CLASS_DRIVERS]
+    large = [i for i in range(P) if len(touched[i]) > MAX_CLASS_DRIVERS]
+    common = (groups.segment, groups.mask, groups.customers.astype(np.float64), groups.revenue,
+              groups.revenue_churn, groups.churn, len(sc.pain_points), max(len(groups.segments), 1),
+              draws.strength, draws.market, draws.fix_ptr, draws.fix_driver, draws.effect,
+              _segment_targets(sc, groups), draws.success, draws.golive, sc.horizon_months)
+    if small:
+        sets = sorted({touched[i] for i in small})
+        set_index = {ts: q for q, ts in enumerate(sets)}
+        order = sorted(small, key=lambda i: set_index[touched[i]])
+        port = _padded([portfolios[i] for i in order])
+        port_set = np.array([set_index[touched[i]] for i in order], dtype=np.int64)
+        set_ptr = np.zeros(len(sets) + 1, dtype=np.int64)
+        set_drivers = np.array([j for ts in sets for j in ts], dtype=np.int64)
+        aff_ptr = np.zeros(len(sets) + 1, dtype=np.int64)
+        idx_parts, cls_parts = [], []
+        for q, ts in enumerate(sets):
+            set_ptr[q + 1] = set_ptr[q] + len(ts)
+            bits = np.zeros(groups.n_groups, dtype=np.int64)
+            for x, j in enumerate(ts):
+                bits |= ((groups.mask >> np.uint64(j)) & np.uint64(1)).astype(np.int64) << x
+            hit = np.flatnonzero(bits)
+            idx_parts.append(hit)
+            cls_parts.append((groups.segment[hit].astype(np.int64) << len(ts)) | bits[hit])
+            aff_ptr[q + 1] = aff_ptr[q] + hit.size
+        aff_idx = np.concatenate(idx_parts).astype(np.int64)
+        aff_cls = np.concatenate(cls_parts).astype(np.int64)
+        rev, cust = kernels.evaluate_grouped_classes(port, port_set, set_ptr, set_drivers, aff_ptr, aff_idx,
+                                                     aff_cls, *common)
+        out_rev[order], out_cust[order] = rev, cust
+    if large:
+        aff = affected_groups(sc, groups)
+        ptr = np.zeros(len(large) + 1, dtype=np.int64)
+        lists = []
+        for q, i in enumerate(large):
+            hit = np.flatnonzero(aff[portfolios[i]].any(axis=0))
+            lists.append(hit)
+            ptr[q + 1] = ptr[q] + hit.size
+        rev, cust = kernels.evaluate_grouped(_padded([portfolios[i] for i in large]), ptr,
+                                             np.concatenate(lists).astype(np.int64), *common)
+        out_rev[large], out_cust[large] = rev, cust
+    return out_rev, out_cust
+
+
+def _padded(portfolios: list[list[int]]) -> np.ndarray:
     kmax = max([len(p) for p in portfolios] + [1])
-    port = np.full((P, kmax), -1, dtype=np.int32)
+    port = np.full((len(portfolios), kmax), -1, dtype=np.int32)
     for i, p in enumerate(portfolios):
         port[i, : len(p)] = p
-    aff = affected_groups(sc, groups)
-    ptr = np.zeros(P + 1, dtype=np.int64)
-    lists = []
-    for i, p in enumerate(portfolios):
-        hit = np.flatnonzero(aff[p].any(axis=0)) if p else np.zeros(0, dtype=np.int64)
-        lists.append(hit)
-        ptr[i + 1] = ptr[i] + hit.size
-    idx = np.concatenate(lists).astype(np.int64) if lists else np.zeros(0, dtype=np.int64)
-    return kernels.evaluate_grouped(
-        port, ptr, idx,
-        groups.segment, groups.mask, groups.customers.astype(np.float64), groups.revenue, groups.revenue_churn,
-        groups.churn, len(sc.pain_points), max(len(groups.segments), 1),
-        draws.strength, draws.market, draws.fix_ptr, draws.fix_driver, draws.effect,
-        _segment_targets(sc, groups), draws.success, draws.golive, sc.horizon_months,
-    )
+    return port
 
 
 def interacting_pairs(sc: Scenario, groups: GroupStats) -> np.ndarray:
     """Pairs (k, l), k < l, whose affected groups overlap: only they can interact."""
-    aff = affected_groups(sc, groups).astype(np.uint8)
+    aff = affected_groups(sc, groups).astype(np.int64)  # counts, not uint8: 256 shared groups must not wrap to 0
     overlap = aff @ aff.T
     K = overlap.shape[0]
     return np.array([(k, l) for k in range(K) for l in range(k + 1, K) if overlap[k, l] > 0],

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+TRIAL_CHUNK = 16  # trials per parallel task (results do not depend on it)
 FRAC_SCALE = 4294967296.0  # 2**32: fixed-point fractional unit
 EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
 
@@ -140,6 +141,39 @@ def group_chunk(segment, mask, revenue, churn, n_slices, capacity):
     return t_seg, t_mask, sums, maxp, not full.any()
 
 
+@njit(parallel=True, **_jit)
+def group_chunk_dense(segment, mask, revenue, churn, n_slices, n_bits):
+    """:func:`group_chunk` for a small key space: key = segment * 2**n_bits + mask, direct indexing.
+
+    Returns sums (n_slices, n_keys, 7) and maxp (n_slices, n_keys) (same layout as the table form).
+    """
+    n = segment.shape[0]
+    n_keys = (np.int64(segment.max()) + 1 if n else 1) << n_bits
+    sums = np.zeros((n_slices, n_keys, 7), dtype=np.int64)
+    maxp = np.zeros((n_slices, n_keys), dtype=np.float64)
+    step = (n + n_slices - 1) // n_slices
+    for s in prange(n_slices):
+        acc = sums[s]
+        mp = maxp[s]
+        for i in range(s * step, min(n, (s + 1) * step)):
+            key = (np.int64(segment[i]) << n_bits) | np.int64(mask[i])
+            r = revenue[i]
+            p = churn[i]
+            acc[key, 0] += 1
+            w, f = _fx_split(r)
+            acc[key, 1] += w
+            acc[key, 2] += f
+            w, f = _fx_split(r * p)
+            acc[key, 3] += w
+            acc[key, 4] += f
+            w, f = _fx_split(p)
+            acc[key, 5] += w
+            acc[key, 6] += f
+            if p > mp[key]:
+                mp[key] = p
+    return sums, maxp
+
+
 @njit(**_jit)
 def merge_groups(g_seg, g_mask, g_sums, g_maxp, t_seg, t_mask, sums, maxp):
     """Add slice tables into the global table (same layout, its own capacity). -1 if full."""
@@ -183,9 +217,8 @@ def _baseline_factors(g_mask, n_pains, sev, P0):
     for g in range(g_mask.shape[0]):
         m = g_mask[g]
         f = 1.0
-        for j in range(n_pains):
-            if (m >> np.uint64(j)) & np.uint64(1):
-                f *= 1.0 - sev[j]
+        for j in range(n_pains):  # branch-free: bit 0 multiplies by 1
+            f *= 1.0 - sev[j] * np.float64((m >> np.uint64(j)) & np.uint64(1))
         P0[g] = f
 
 
@@ -345,4 +378,208 @@ def evaluate_grouped(portfolios, aff_ptr, aff_idx,
                 acc_cust += (stop - start) * (c0 + d_cust)
             out_rev[p, t] = acc_rev / horizon
             out_cust[p, t] = acc_cust / horizon
+    return out_rev, out_cust
+
+
+# --------------------------------------------------------------------------------------
+# grouped evaluation by class sums (the fast path)
+#
+# A portfolio acting on the drivers T changes a group's retention only through
+# (segment, the group's mask restricted to T): its "class". Per trial, the baseline-weighted
+# sums  P0_g A_g, P0_g B_g, P0_g N_g, P0_g C_g  are added up per class once for each
+# distinct T, and every evaluation (each epoch of each portfolio using T) then costs
+# O(classes) instead of O(groups).
+# --------------------------------------------------------------------------------------
+@njit(**_jit)
+def _class_value(n_t, t_drivers, n_cls, acc, live, n_live, t, n_pains, n_seg, strength, m_t,
+                 fix_ptr, fix_driver, effect, seg_target, not_f):
+    """Change in retained revenue and customers from the baseline, with ``live`` in force.
+
+    Returns (d_rev, d_cust, ok); ok is False when a touched pain has severity exactly 1 in
+    this trial (its baseline factor is 0 and the ratio form cannot be used).
+    """
+    for x in range(n_t):
+        j = t_drivers[x]
+        for s in range(n_seg):
+            not_f[s, x] = 1.0
+        if j < n_pains and strength[t, j] >= 1.0:
+            return 0.0, 0.0, False
+    for q in range(n_live):
+        k = live[q]
+        for e in range(fix_ptr[k], fix_ptr[k + 1]):
+            j = fix_driver[e]
+            x = 0
+            while t_drivers[x] != j:
+                x += 1
+            f = effect[t, e]
+            for s in range(n_seg):
+                if seg_target[k, s]:
+                    not_f[s, x] *= 1.0 - f
+    width = 1 << n_t
+    d_rev = 0.0
+    d_cust = 0.0
+    for c in range(n_cls):
+        bits = c & (width - 1)
+        if bits == 0:
+            continue
+        s = c >> n_t
+        sa = acc[c, 0]
+        sn = acc[c, 2]
+        if sa == 0.0 and sn == 0.0:
+            continue
+        R = 1.0
+        Dd = 1.0
+        for x in range(n_t):
+            if (bits >> x) & 1:
+                j = t_drivers[x]
+                F = 1.0 - not_f[s, x]
+                sig = strength[t, j]
+                if j < n_pains:
+                    R *= (1.0 - sig * (1.0 - F)) / (1.0 - sig)
+                else:
+                    Dd *= 1.0 - sig * F
+        sb = acc[c, 1]
+        sc_ = acc[c, 3]
+        d_rev += R * (sa - m_t * Dd * sb) - (sa - m_t * sb)
+        d_cust += R * (sn - m_t * Dd * sc_) - (sn - m_t * sc_)
+    return d_rev, d_cust, True
+
+
+@njit(**_jit)
+def _trial_classes(t, portfolios, port_set, set_ptr, set_drivers, aff_ptr, aff_idx, aff_cls,
+                   g_seg, g_mask, g_n, g_a, g_b, g_c, n_pains, n_seg, strength, market, fix_ptr, fix_driver,
+                   effect, seg_target, success, golive, horizon, out_rev, out_cust,
+                   P0, W, base_rev, base_cust, acc, not_f, touched, live, months):
+    """One trial of :func:`evaluate_grouped_classes` (buffers supplied by the caller)."""
+    P = portfolios.shape[0]
+    kmax = portfolios.shape[1]
+    G = g_seg.shape[0]
+    _baseline_factors(g_mask, n_pains, strength[t], P0)
+    r0 = 0.0
+    c0 = 0.0
+    m_t = market[t]
+    for g in range(G):
+        W[g, 0] = P0[g] * g_a[g]
+        W[g, 1] = P0[g] * g_b[g]
+        W[g, 2] = P0[g] * g_n[g]
+        W[g, 3] = P0[g] * g_c[g]
+        base_rev[g] = W[g, 0] - m_t * W[g, 1]
+        base_cust[g] = W[g, 2] - m_t * W[g, 3]
+        r0 += base_rev[g]
+        c0 += base_cust[g]
+    current = -1
+    n_cls = 0
+    n_t = 0
+    for p in range(P):
+        s_idx = port_set[p]
+        if s_idx != current:
+            # class sums of this driver set, once per trial
+            current = s_idx
+            n_t = set_ptr[s_idx + 1] - set_ptr[s_idx]
+            n_cls = n_seg << n_t
+            for c in range(n_cls):
+                for z in range(4):
+                    acc[c, z] = 0.0
+            for q in range(aff_ptr[s_idx], aff_ptr[s_idx + 1]):
+                g = aff_idx[q]
+                c = aff_cls[q]
+                acc[c, 0] += W[g, 0]
+                acc[c, 1] += W[g, 1]
+                acc[c, 2] += W[g, 2]
+                acc[c, 3] += W[g, 3]
+        t_drivers = set_drivers[set_ptr[s_idx]:set_ptr[s_idx + 1]]
+        n_m = 0
+        for q in range(kmax):
+            k = portfolios[p, q]
+            if k < 0:
+                break
+            if success[t, k] and golive[t, k] < horizon:
+                months[n_m] = golive[t, k]
+                n_m += 1
+        if n_m == 0:
+            out_rev[p, t] = r0
+            out_cust[p, t] = c0
+            continue
+        # insertion sort of the few go-live months
+        for a in range(1, n_m):
+            v = months[a]
+            b = a - 1
+            while b >= 0 and months[b] > v:
+                months[b + 1] = months[b]
+                b -= 1
+            months[b + 1] = v
+        acc_rev = months[0] * r0
+        acc_cust = months[0] * c0
+        for x in range(n_m):
+            start = months[x]
+            if x + 1 < n_m and months[x + 1] == start:
+                continue
+            stop = horizon
+            for y in range(x + 1, n_m):
+                if months[y] > start:
+                    stop = months[y]
+                    break
+            n_live = 0
+            for q in range(kmax):
+                k = portfolios[p, q]
+                if k < 0:
+                    break
+                if success[t, k] and golive[t, k] <= start:
+                    live[n_live] = k
+                    n_live += 1
+            d_rev, d_cust, ok = _class_value(n_t, t_drivers, n_cls, acc, live, n_live, t, n_pains, n_seg,
+                                             strength, m_t, fix_ptr, fix_driver, effect, seg_target, not_f)
+            if not ok:  # a severity of exactly 1: the per-group form, exact
+                aff = aff_idx[aff_ptr[s_idx]:aff_ptr[s_idx + 1]]
+                d_rev, d_cust = _live_value(live, n_live, t, g_seg, g_mask, g_n, g_a, g_b, g_c, aff,
+                                            n_pains, n_seg, strength, market, fix_ptr, fix_driver, effect,
+                                            seg_target, P0, not_f, touched, base_rev, base_cust)
+            acc_rev += (stop - start) * (r0 + d_rev)
+            acc_cust += (stop - start) * (c0 + d_cust)
+        out_rev[p, t] = acc_rev / horizon
+        out_cust[p, t] = acc_cust / horizon
+
+
+@njit(parallel=True, **_jit)
+def evaluate_grouped_classes(portfolios, port_set, set_ptr, set_drivers, aff_ptr, aff_idx, aff_cls,
+                             g_seg, g_mask, g_n, g_a, g_b, g_c, n_pains, n_seg,
+                             strength, market, fix_ptr, fix_driver, effect, seg_target,
+                             success, golive, horizon):
+    """Same result as :func:`evaluate_grouped`, by class sums.
+
+    Extra parameters
+    ----------------
+    port_set : (P,) index of each portfolio's driver set; portfolios must be sorted by it
+    set_ptr, set_drivers : CSR, the drivers of each distinct set T (at most 16 each)
+    aff_ptr, aff_idx, aff_cls : CSR per set: affected groups and their class
+        (segment * 2**|T| + bits of the mask on T)
+    """
+    P = portfolios.shape[0]
+    kmax = portfolios.shape[1]
+    T = market.shape[0]
+    G = g_seg.shape[0]
+    D = strength.shape[1]
+    n_sets = set_ptr.shape[0] - 1
+    max_t = 1
+    for s in range(n_sets):
+        max_t = max(max_t, set_ptr[s + 1] - set_ptr[s])
+    out_rev = np.empty((P, T))
+    out_cust = np.empty((P, T))
+    n_chunks = (T + TRIAL_CHUNK - 1) // TRIAL_CHUNK
+    for chunk in prange(n_chunks):
+        # buffers once per chunk of trials, not per trial: allocation under prange is not free
+        P0 = np.empty(G)
+        W = np.empty((G, 4))
+        base_rev = np.empty(G)
+        base_cust = np.empty(G)
+        acc = np.zeros((n_seg << max_t, 4))
+        not_f = np.ones((n_seg, max(max_t, D)))
+        touched = np.empty(max(D, 1), dtype=np.int64)
+        live = np.empty(max(kmax, 1), dtype=np.int64)
+        months = np.empty(kmax + 2, dtype=np.int64)
+        for t in range(chunk * TRIAL_CHUNK, min(T, (chunk + 1) * TRIAL_CHUNK)):
+            _trial_classes(t, portfolios, port_set, set_ptr, set_drivers, aff_ptr, aff_idx, aff_cls,
+                           g_seg, g_mask, g_n, g_a, g_b, g_c, n_pains, n_seg, strength, market, fix_ptr,
+                           fix_driver, effect, seg_target, success, golive, horizon, out_rev, out_cust,
+                           P0, W, base_rev, base_cust, acc, not_f, touched, live, months)
     return out_rev, out_cust

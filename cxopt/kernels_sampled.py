@@ -87,6 +87,8 @@ def retention_coefficients(t0, t1, p0, p1, portfolios, aff_ptr, aff_idx, g_seg, 
     -------
     coef_a, coef_b : (t1 - t0, G, p1 - p0) float64; a customer of group g with baseline
         churn p is retained over the horizon with probability ``coef_a - coef_b * p``.
+    changed : (t1 - t0, G, p1 - p0) bool, the coefficients differ from the baseline's
+    base_a, base_b : (t1 - t0, G) the baseline's coefficients (no initiative)
     """
     Tb = t1 - t0
     Pb = p1 - p0
@@ -96,6 +98,9 @@ def retention_coefficients(t0, t1, p0, p1, portfolios, aff_ptr, aff_idx, g_seg, 
     kmax = portfolios.shape[1]
     coef_a = np.empty((Tb, G, Pb))
     coef_b = np.empty((Tb, G, Pb))
+    changed = np.zeros((Tb, G, Pb), dtype=np.bool_)
+    base_a = np.empty((Tb, G))
+    base_b = np.empty((Tb, G))
     max_aff = 0
     for p in range(p0, p1):
         max_aff = max(max_aff, aff_ptr[p + 1] - aff_ptr[p])
@@ -109,6 +114,8 @@ def retention_coefficients(t0, t1, p0, p1, portfolios, aff_ptr, aff_idx, g_seg, 
         for g in range(G):
             a0 = P0[g]
             b0 = m_t * P0[g]
+            base_a[tt, g] = a0
+            base_b[tt, g] = b0
             for pp in range(Pb):
                 ca[g, pp] = a0
                 cb[g, pp] = b0
@@ -169,24 +176,59 @@ def retention_coefficients(t0, t1, p0, p1, portfolios, aff_ptr, aff_idx, g_seg, 
                 g = aff[q]
                 ca[g, pp] = acc_a[q] / horizon
                 cb[g, pp] = acc_b[q] / horizon
-    return coef_a, coef_b
+                changed[tt, g, pp] = ca[g, pp] != base_a[tt, g] or cb[g, pp] != base_b[tt, g]
+    return coef_a, coef_b, changed, base_a, base_b
 
 
-@njit(parallel=True, **_jit)
+@njit(**_jit)
 def split_revenue(revenue):
     """Each customer's revenue as its two fixed-point limbs (whole units, units of 2**-32)."""
     n = revenue.shape[0]
     whole = np.empty(n, dtype=np.int64)
     frac = np.empty(n, dtype=np.int64)
-    for i in prange(n):
+    for i in range(n):
         w, f = _fx_split(revenue[i])
         whole[i] = w
         frac[i] = f
     return whole, frac
 
 
+@njit(**_jit)
+def _fill_uniforms(key, customer_id, t, u):
+    """``u[x]`` = the uniform of customer ``customer_id[x]`` in trial ``t``."""
+    for x in range(customer_id.shape[0]):
+        u[x] = counter_uniform(key, customer_id[x], t)
+
+
+@njit(**_jit)
+def customer_uniforms(key, customer_id, t):
+    """The uniforms :func:`sample_retained` draws for these customers in trial ``t``."""
+    u = np.empty(customer_id.shape[0])
+    _fill_uniforms(key, customer_id, t, u)
+    return u
+
+
+@njit(**_jit)
+def _run_sums(u, churn, rev_whole, rev_frac, a, b):
+    """Sums over customers of one group (equal-length slices) retained: ``u < a - b p``.
+
+    Plain ``range`` indices (never negative, so no wrap-around) let LLVM vectorise the
+    loop, the test becoming a mask; integer sums are exact, so that changes no result.
+    """
+    sw = np.int64(0)
+    sf = np.int64(0)
+    sn = np.int64(0)
+    for x in range(u.shape[0]):
+        if u[x] < a - b * churn[x]:
+            sw += rev_whole[x]
+            sf += rev_frac[x]
+            sn += 1
+    return sw, sf, sn
+
+
 @njit(parallel=True, **_jit)
-def sample_retained(key, t0, customer_id, churn, group, rev_whole, rev_frac, coef_a, coef_b, n_slices):
+def sample_retained(key, t0, customer_id, churn, group, rev_whole, rev_frac, coef_a, coef_b, changed,
+                    base_a, base_b, n_slices):
     """Retained revenue (fixed point) and customers per (trial, portfolio) for a block of trials.
 
     Parameters
@@ -196,7 +238,9 @@ def sample_retained(key, t0, customer_id, churn, group, rev_whole, rev_frac, coe
     customer_id, churn, group : (n,) int64 id, float64 baseline churn, int64 group index;
         any order gives the same result, sorted by group is fastest (long runs of one group)
     rev_whole, rev_frac : (n,) int64, revenue in fixed point (:func:`split_revenue`)
-    coef_a, coef_b : (Tb, G, Pb) from :func:`retention_coefficients`
+    coef_a, coef_b, changed, base_a, base_b : from :func:`retention_coefficients`; a
+        portfolio that leaves a group's coefficients unchanged reuses the baseline's sums
+        for it (the same numbers, computed once)
     n_slices : number of contiguous customer slices (one partial each); any value gives
         the same result
 
@@ -230,24 +274,27 @@ def sample_retained(key, t0, customer_id, churn, group, rev_whole, rev_frac, coe
             for tt in range(Tb):
                 t = t0 + tt
                 # one uniform per customer and trial, shared by all portfolios
-                for x in range(m):
-                    u[x] = counter_uniform(key, customer_id[b0 + x], t)
+                _fill_uniforms(key, customer_id[b0:b1], t, u)
                 for r in range(n_runs):
                     x0 = run_start[r]
                     x1 = run_start[r + 1]
                     g = group[b0 + x0]
+                    u_r = u[x0:x1]
+                    p_r = churn[b0 + x0:b0 + x1]
+                    w_r = rev_whole[b0 + x0:b0 + x1]
+                    f_r = rev_frac[b0 + x0:b0 + x1]
+                    base_done = False
+                    bw = np.int64(0)
+                    bf = np.int64(0)
+                    bn = np.int64(0)
                     for pp in range(Pb):
-                        a = coef_a[tt, g, pp]
-                        b = coef_b[tt, g, pp]
-                        sw = np.int64(0)
-                        sf = np.int64(0)
-                        sn = np.int64(0)
-                        for x in range(x0, x1):
-                            # branch-free integer sums: vectorisable, exact, order-free
-                            kept = np.int64(u[x] < a - b * churn[b0 + x])
-                            sw += kept * rev_whole[b0 + x]
-                            sf += kept * rev_frac[b0 + x]
-                            sn += kept
+                        if changed[tt, g, pp]:
+                            sw, sf, sn = _run_sums(u_r, p_r, w_r, f_r, coef_a[tt, g, pp], coef_b[tt, g, pp])
+                        else:
+                            if not base_done:
+                                bw, bf, bn = _run_sums(u_r, p_r, w_r, f_r, base_a[tt, g], base_b[tt, g])
+                                base_done = True
+                            sw, sf, sn = bw, bf, bn
                         part_w[s, tt, pp] += sw
                         part_f[s, tt, pp] += sf
                         part_n[s, tt, pp] += sn

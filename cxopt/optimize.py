@@ -535,8 +535,9 @@ def optimize(
     rev, cust = sim.evaluate([list(best.selected)])
     solver_info = {
         "name": name,
-        "status": STATUS_OPTIMAL if statuses and statuses[0] == STATUS_OPTIMAL else STATUS_FEASIBLE,
-        "proven_optimal": bool(statuses) and all(s == STATUS_OPTIMAL for s in statuses[:1]),
+        # proven only when every solve of the no-good walk was proven (a later one may have hit the time limit)
+        "status": STATUS_OPTIMAL if statuses and all(s == STATUS_OPTIMAL for s in statuses) else STATUS_FEASIBLE,
+        "proven_optimal": bool(statuses) and all(s == STATUS_OPTIMAL for s in statuses),
         "seconds": time.perf_counter() - t0,
         "candidates_evaluated": len(candidates),
         "estimate": best.estimate,

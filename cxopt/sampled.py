@@ -133,7 +133,7 @@ def _affected_lists(sc: Scenario, groups: GroupStats, portfolios: Sequence[Seque
 
 def block_sizes(P: int, T: int, G: int, n_slices: int) -> tuple[int, int]:
     """(portfolios, trials) per block: the coefficient table and the partials within budget."""
-    per_cell = 16 * max(G, 1)  # a and b, float64, per (trial, portfolio)
+    per_cell = 17 * max(G, 1)  # a and b (float64) and the changed flag, per (trial, portfolio)
     cells = max(1, min(COEF_BUDGET_BYTES // per_cell, PARTIAL_BUDGET_BYTES // (24 * max(n_slices, 1))))
     pb = max(1, min(P, cells))
     tb = max(1, min(T, cells // pb))
@@ -193,7 +193,7 @@ def evaluate_sampled(sc: Scenario, base: CustomerBase, groups: GroupStats, draws
         t1 = min(T, t0 + tb)
         for p0 in range(0, P, pb):
             p1 = min(P, p0 + pb)
-            coef_a, coef_b = kernels_sampled.retention_coefficients(
+            coef_a, coef_b, changed, base_a, base_b = kernels_sampled.retention_coefficients(
                 t0, t1, p0, p1, port, aff_ptr, aff_idx, groups.segment, groups.mask, len(sc.pain_points),
                 draws.strength, draws.market, draws.fix_ptr, draws.fix_driver, draws.effect, seg_target,
                 draws.success, draws.golive, sc.horizon_months,
@@ -203,7 +203,7 @@ def evaluate_sampled(sc: Scenario, base: CustomerBase, groups: GroupStats, draws
                     continue
                 w, f, n = kernels_sampled.sample_retained(
                     key, t0, ch.customer_id, ch.churn, ch.group, ch.rev_whole, ch.rev_frac,
-                    coef_a, coef_b, n_slices,
+                    coef_a, coef_b, changed, base_a, base_b, n_slices,
                 )
                 tot_w[p0:p1, t0:t1] += w.T
                 tot_f[p0:p1, t0:t1] += f.T

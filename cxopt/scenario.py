@@ -556,6 +556,9 @@ def _cross_check(sc: Scenario) -> list[Problem]:
             for name in k.cost:
                 if name not in periods:
                     bad(f"initiatives[{i}].cost.{name}", f"the budget has no period {name!r} (periods: {', '.join(periods)})")
+        elif periods is not None:
+            bad(f"initiatives[{i}].cost", "the budget is per period: give this cost per period too, "
+                                          f"e.g. {{ {periods[0]} = {k.cost:g} }}")
         if k.start_month >= sc.horizon_months:
             bad(f"initiatives[{i}].start_month", f"starts after the {sc.horizon_months}-month horizon")
 

@@ -38,7 +38,8 @@ VOLUMES = {
 DRIVERS = list(VOLUMES)
 
 
-def scenario_data(*, rho: float = 0.3, count: int = N, segments: bool = True, path: str | None = None) -> dict:
+def scenario_data(*, rho: float = 0.3, count: int = N, segments: bool = True,
+                  path: str | None = None) -> dict:
     customers = {
         "revenue": {"dist": "lognormal", "median": MEDIAN_REVENUE, "sigma": REVENUE_SIGMA},
         "baseline_churn": {"dist": "beta", "mean": 0.08, "sd": 0.03},
@@ -48,7 +49,8 @@ def scenario_data(*, rho: float = 0.3, count: int = N, segments: bool = True, pa
     if segments:
         customers["segments"] = [
             {"id": "consumer", "share": SHARES["consumer"]},
-            {"id": "business", "share": SHARES["business"], "revenue_multiplier": REVENUE_MULTIPLIER["business"],
+            {"id": "business", "share": SHARES["business"],
+             "revenue_multiplier": REVENUE_MULTIPLIER["business"],
              "baseline_churn": {"dist": "uniform", "low": 0.02, "high": 0.06}},
         ]
     return {
@@ -140,7 +142,8 @@ def test_segment_shares_match_the_scenario(customers, scenario, segment):
 def test_driver_volume_per_segment_matches_the_scenario(customers, scenario, driver, segment):
     in_segment = customers.segment == scenario.segment_ids.index(segment)
     volume = float(np.mean(exposed(customers, DRIVERS.index(driver))[in_segment]))
-    within_proportion_bounds(volume, VOLUMES[driver][segment], int(in_segment.sum()), f"{driver} in {segment}")
+    within_proportion_bounds(volume, VOLUMES[driver][segment], int(in_segment.sum()),
+                             f"{driver} in {segment}")
 
 
 def joint_exposure(v1: float, v2: float, rho: float) -> float:
@@ -216,8 +219,6 @@ def test_chunk_size_does_not_change_the_stream(scenario, customers, chunk_size):
     assert_same_chunk(concat(CustomerBase.synthetic(scenario).iter_chunks(chunk_size)), customers)
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: the last, partial block draws each attribute with its "
-                   "own size, so customers there change with the base's size (reported)")
 def test_a_customer_does_not_depend_on_the_size_of_the_base(scenario, customers):
     # customer i of a 100,000-customer base is customer i of the 200,000-customer base
     n = 100_000
@@ -256,13 +257,7 @@ def test_group_keys_and_counts_equal_a_numpy_group_by(groups, customers):
     np.testing.assert_array_equal(groups.customers, ref["customers"])
 
 
-@pytest.mark.parametrize("column", [
-    "revenue",
-    "revenue_churn",
-    pytest.param("churn", marks=pytest.mark.xfail(
-        strict=True, reason="known bug: fixed-point sums truncate each term to 2**-32, a bias of "
-        "~2**-33 per customer, i.e. ~1.5e-9 relative on sums of churn near 0.08 (reported)")),
-])
+@pytest.mark.parametrize("column", ["revenue", "revenue_churn", "churn"])
 def test_group_sums_equal_a_numpy_group_by(groups, customers, column):
     ref = numpy_group_by(customers)
     np.testing.assert_allclose(getattr(groups, column), ref[column], rtol=1e-9, atol=0)
@@ -528,8 +523,6 @@ def test_non_boolean_exposure_column_is_named(scenario, tmp_path, suffix, values
     assert_names(read_error(scenario, path), path, "exposed_missed_delivery", None)
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: pyarrow reads an empty CSV string cell as '', not null, "
-                   "so it becomes a segment named '' (reported)")
 def test_csv_empty_segment_is_a_missing_value_when_segments_come_from_the_file(tmp_path):
     sc = make_scenario(segments=False, path="customers.csv")
     path = tmp_path / "customers.csv"

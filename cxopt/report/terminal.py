@@ -122,3 +122,31 @@ def print_frontier(data: dict, console: Console) -> None:
         t.add_row(money(r["budget"], cur), money(r["total_cost"], cur), money(r["gain"], cur),
                   "" if marginal is None else f"{marginal:.2f}", ", ".join(r["selected"]))
     console.print(t)
+
+
+def print_tracking(data: dict, console: Console) -> None:
+    rf, gp = data["reforecast"], data["goal_probability"]
+    console.print(f"Re-forecast churn {_band(rf['churn_rate'], pct)} (planned {_band(rf['planned_churn_rate'], pct)})")
+    console.print(f"Re-forecast retained revenue {_band(rf['retained_revenue'], money)} "
+                  f"(planned {_band(rf['planned_retained_revenue'], money)})")
+    console.print(f"Probability of meeting the goal (churn <= {pct(gp['target_churn_rate'])}): "
+                  f"before {pct(gp['before'], 0)}, now {pct(gp['now'], 0)}; "
+                  f"effective sample size {data['effective_sample_size']:.0f} of {data['trials']:,} trials")
+    t = Table(title="Month by month: customers lost", title_justify="left")
+    for col in ("month", "actual", "forecast P50", "P10 – P90"):
+        t.add_column(col, justify="right")
+    for m in data["months"]:
+        f = m["forecast_customers_lost"]
+        actual = "" if m["actual_customers_lost"] is None else f"{m['actual_customers_lost']:,.0f}"
+        t.add_row(str(m["month"]), actual, f"{f['p50']:,.0f}", f"{f['p10']:,.0f} – {f['p90']:,.0f}")
+    console.print(t)
+    t = Table(title="Initiatives", title_justify="left")
+    for col in ("initiative", "owner", "status", "state", "contribution now", "planned"):
+        t.add_column(col)
+    for kid, v in data["initiatives"].items():
+        planned = v.get("planned_contribution")
+        t.add_row(kid, v["owner"], v["status"], v["state"].replace("_", " "), money(v["contribution"]),
+                  "" if planned is None else money(planned))
+    console.print(t)
+    for w in data["wins"]:
+        console.print(f"Win to announce: {w['initiative']} ({w['owner']}): {w['why']}")
