@@ -74,6 +74,7 @@ class Simulation:
     pair_customers: np.ndarray
     seconds: dict[str, float] = field(default_factory=dict)
     base_description: str = ""
+    base: CustomerBase | None = field(default=None, repr=False, compare=False)
 
     # -- sizes ----------------------------------------------------------------------
     @property
@@ -101,10 +102,15 @@ class Simulation:
                  ) -> tuple[np.ndarray, np.ndarray]:
         """Retained revenue and customers, (P, T) each, for any portfolios on these draws.
 
-        Exact on the grouped statistics (both modes: the sampled mode's customer noise
-        averages out to these values).
+        Grouped mode: exact on the grouped statistics. Sampled mode: each customer's churn
+        drawn with the same counter-based uniforms as the simulation, so any portfolio is
+        comparable with the baseline and the value tables (one more pass over the base).
         """
         idx = [sorted({self.index_of(k) for k in p}) for p in portfolios]
+        if self.mode == "sampled" and self.base is not None:
+            from .sampled import evaluate_sampled
+
+            return evaluate_sampled(self.scenario, self.base, self.groups, draws or self.draws, idx)
         return _evaluate(self.scenario, self.groups, draws or self.draws, idx)
 
     def churn_rate(self, customers_retained: np.ndarray) -> np.ndarray:
@@ -314,4 +320,5 @@ def simulate(
         pair_customers=cust[K + 1:],
         seconds=seconds,
         base_description=base.describe(),
+        base=base if mode == "sampled" else None,
     )

@@ -11,14 +11,18 @@ Two kernels:
   ``a = (1/H) sum_e L_e P_g(e)`` and ``b = (1/H) sum_e L_e m_t D_g(e) P_g(e)`` over the
   epochs ``e`` (intervals between distinct go-live months of the delivered members;
   ``P`` = product of the pain factors, ``D`` = product of the delighter factors).
-  The table is laid out (trial, group, portfolio) so that one customer's coefficients
-  for all portfolios are contiguous.
+  The table is laid out (trial, group, portfolio) so that one group's coefficients for
+  all portfolios are contiguous, with a flag per cell: does the portfolio change this
+  group's coefficients at all (most portfolios leave most groups at the baseline)?
 * :func:`sample_retained` — customer ``i`` is retained in trial ``t`` iff
   ``u_it < a - b p_i`` with ``u_it`` a counter-based uniform of (key, customer id, trial):
-  the same ``u`` for every portfolio (common random numbers). Revenue is accumulated in
-  fixed point (two int64 limbs), customers as integer counts, into per-slice partials:
-  integer sums are exact, so neither the thread count nor the chunking nor the order of
-  customers can change a result.
+  the same ``u`` for every portfolio (common random numbers). Customers come sorted by
+  group, so a run of one group shares its coefficients: the inner loop over the run is
+  a plain vectorisable reduction, and a portfolio that leaves the group unchanged reuses
+  the baseline's sums. Revenue is accumulated in fixed point (two int64 limbs),
+  customers as integer counts, into per-slice partials: integer sums are exact, so
+  neither the thread count nor the chunking nor the order of customers can change a
+  result.
 """
 
 from __future__ import annotations

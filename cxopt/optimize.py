@@ -9,8 +9,10 @@ or the risk-averse ``(1-beta) E + beta CVaR_alpha`` (Rockafellar–Uryasev over 
 Interactions among three or more initiatives are not in the program, so the best M
 distinct solutions (no-good cuts) are re-evaluated exactly on the simulation's draws and
 the best is returned, with the gap between the program's estimate and the exact value.
-The search goes past M while the next solution's estimate, widened by the largest gap
-seen, could still beat the best exact value. The exhaustive solver enumerates every
+The search goes past M (up to 5M) while the next solution's estimate, widened by twice the
+largest estimate-vs-exact gap seen, is not clearly below the best exact value — a
+heuristic stopping rule, not a proof: the result is called ``optimal`` only when every
+solve was proven and the walk ended by that rule or ran out of portfolios. The exhaustive solver enumerates every
 feasible portfolio and is the reference in tests.
 
 Solver statuses are cxopt's own words (``optimal``, ``feasible_not_proven``,
@@ -383,7 +385,8 @@ def _diagnose(cons: Constraints, solver_name: str) -> list[str]:
     out = []
     must = sorted(cons.must)
     if len(must) > cons.max_initiatives:
-        out.append(f"must-include lists {len(must)} initiatives but at most {cons.max_initiatives} may be chosen")
+        out.append(f"must-include lists {len(must)} initiatives ({', '.join(ids[k] for k in must)}) but at most "
+                   f"{cons.max_initiatives} may be chosen")
     if cons.budget is not None and must:
         spend = cons.costs[must].sum(axis=0)
         for p, name in enumerate(cons.periods):
@@ -416,7 +419,8 @@ def _diagnose(cons: Constraints, solver_name: str) -> list[str]:
         counts.setdefault(cons.owners[k], []).append(k)
     for owner, ks in counts.items():
         if len(ks) > cons.owner_capacity:
-            out.append(f"owner {owner!r} would lead {len(ks)} must-include initiatives (capacity {cons.owner_capacity})")
+            out.append(f"owner {owner!r} would lead {len(ks)} must-include initiatives "
+                       f"({', '.join(ids[k] for k in ks)}; capacity {cons.owner_capacity})")
     if out:
         return out
     # fall back: which family, dropped alone, makes the program feasible?
@@ -500,16 +504,19 @@ def optimize(
     max_gap = 0.0
     best_exact = -math.inf
     cap = 5 * top
+    stopped_by = "cap"  # how the walk ended: rule, exhausted, cap or error
     while len(candidates) < cap:
         status = _solve_pulp(prob, backend)
         if status == STATUS_INFEASIBLE:
             if not candidates:
                 raise InfeasibleError("no portfolio satisfies the constraints", _diagnose(cons, name))
-            break  # every feasible portfolio has been seen
+            stopped_by = "exhausted"  # every feasible portfolio has been seen
+            break
         if status == STATUS_ERROR:
             if not candidates:
                 raise SolverError(f"{name} returned no solution (status {pulp.LpStatus[prob.status]}); "
                                   "try another --solver or a longer --time-limit")
+            stopped_by = "error"
             break
         statuses.append(status)
         sel = _selection(x)
@@ -530,14 +537,18 @@ def optimize(
         outside = [x[k] for k in range(len(x)) if k not in sel]
         prob += pulp.lpSum(inside) - pulp.lpSum(outside) <= len(sel) - 1, f"nogood_{len(candidates)}"
         if len(candidates) >= top and est + 2 * max_gap + 1e-9 * abs(est) < best_exact:
+            stopped_by = "rule"
             break
     best = max(candidates, key=lambda c: (c.exact, -len(c.selected)))
     rev, cust = sim.evaluate([list(best.selected)])
+    proven = all(st == STATUS_OPTIMAL for st in statuses) and stopped_by in ("rule", "exhausted")
     solver_info = {
         "name": name,
-        # proven only when every solve of the no-good walk was proven (a later one may have hit the time limit)
-        "status": STATUS_OPTIMAL if statuses and all(s == STATUS_OPTIMAL for s in statuses) else STATUS_FEASIBLE,
-        "proven_optimal": bool(statuses) and all(s == STATUS_OPTIMAL for s in statuses),
+        # proven only when every solve of the no-good walk was proven (a later one may have hit the
+        # time limit) and the walk ended by its stopping rule or ran out of portfolios
+        "status": STATUS_OPTIMAL if proven else STATUS_FEASIBLE,
+        "proven_optimal": proven,
+        "stopped_by": stopped_by,
         "seconds": time.perf_counter() - t0,
         "candidates_evaluated": len(candidates),
         "estimate": best.estimate,

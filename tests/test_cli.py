@@ -285,9 +285,7 @@ def test_raising_the_focus_limit_warns_on_stderr_only(small):
     assert "warning" in result.stderr and "6" in result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: b2b_software.toml validates but optimize exits 2: "
-                                       "initiatives[3].cost is a number against a per-period budget")
-def test_optimize_the_b2b_example():
+def test_optimize_the_b2b_example():  # once a bug: it validated, then optimize exited 2
     result = invoke("optimize", B2B, "--json", "--customers", "2000", "--trials", "50", "--quiet")
     assert result.exit_code == 0, result.stderr
     assert "renewal_notice" in json.loads(result.stdout)["selected"]  # a must-include

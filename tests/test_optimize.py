@@ -439,8 +439,6 @@ def test_diagnosis_two_exclusive_musts():
     assert mentions(c, "gamma_fix", "delta_fix"), c
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the 'more must-include than max_initiatives' conflict names "
-                                       "no initiative ('must-include lists 3 initiatives but at most 2 may be chosen')")
 def test_diagnosis_more_musts_than_the_focus_limit_names_them():
     spec = scenario_dict(PAINS, FOUR, max_initiatives=2, must=["alpha_fix", "gamma_fix", "delta_fix"])
     c = conflicts_of(spec)
@@ -454,8 +452,6 @@ def test_diagnosis_more_musts_than_the_focus_limit_is_reported():
     assert any("3" in x and "2" in x for x in c), c
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the owner-capacity conflict names the owner but not the "
-                                       "initiatives (\"owner 'Head of Billing' would lead 2 must-include initiatives\")")
 def test_diagnosis_owner_capacity_names_the_initiatives():
     spec = scenario_dict(PAINS, FOUR, must=["alpha_fix", "beta_fix"])
     c = conflicts_of(spec)
@@ -526,9 +522,10 @@ def test_a_first_solve_stopped_by_the_time_limit_is_not_called_optimal(small, mo
     assert result.solver["proven_optimal"] is False
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: solver status looks only at the first solve; a later solve of the "
-                                       "no-good walk stopped by the time limit still reports 'optimal'")
-@pytest.mark.parametrize("word", [STATUS_FEASIBLE, STATUS_ERROR])
+@pytest.mark.parametrize("word", [
+    STATUS_FEASIBLE,
+    STATUS_ERROR,
+])
 def test_a_later_solve_stopped_by_the_time_limit_is_not_called_optimal(small, monkeypatch, word):
     _, sim = small
     _stop_early_from(monkeypatch, 2, word)
@@ -594,12 +591,18 @@ def test_frontier_gives_none_where_no_portfolio_fits(small):
 # --------------------------------------------------------------------------------------
 # the shipped examples
 # --------------------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="BUG: scenarios/b2b_software.toml validates, but Constraints.from_scenario "
-                                       "rejects initiatives[3].cost (a plain number against the per-period budget)")
 def test_the_b2b_example_has_usable_constraints():
+    # once a bug: the example validated, then optimize rejected a plain cost against its per-period budget
     sc = cxopt.load_scenario(SCENARIOS / "b2b_software.toml")
     cons = Constraints.from_scenario(sc)
     assert cons.periods == ("h1", "h2")
+    assert cons.must == frozenset({sc.initiative_ids.index("renewal_notice")})
+
+
+def test_a_plain_cost_against_a_per_period_budget_fails_validation_not_optimisation():
+    spec = scenario_dict([pain("p1")], [initiative("a_fix", {"p1": 0.5}, cost=100.0)], budget={"h1": 50.0, "h2": 50.0})
+    with pytest.raises(cxopt.ScenarioError, match=r"initiatives\[0\]\.cost"):
+        cxopt.parse_scenario(spec, source="optimize-test.toml")
 
 
 def test_a_budget_per_period_binds_each_period():

@@ -235,9 +235,6 @@ def test_an_empty_portfolio_gives_an_empty_plan():
                                                                           rel=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: in sampled mode the baseline is the sampled simulation's, while the "
-                                       "portfolio and the Shapley values come from the grouped evaluate(): "
-                                       "contributions do not add up to portfolio - baseline")
 def test_sampled_mode_contributions_add_up_to_portfolio_minus_baseline():
     sc = make_scenario([pain("p1"), pain("p2")],
                        [initiative("a_fix", {"p1": effect(0.3, 0.6)}), initiative("b_fix", {"p2": effect(0.3, 0.6)}),

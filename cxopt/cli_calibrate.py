@@ -1,0 +1,150 @@
+"""``cxopt calibrate``: fit severities and baseline churn to a customer history, write a new scenario.
+
+Registered on :data:`cxopt.cli.app` when imported (``cli.py`` imports this module). A thin
+skin over :func:`cxopt.calibrate.calibrate`; the tables are drawn from ``Calibration.to_dict()``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from .cli import ForceOpt, JsonOpt, QuietOpt, ScenarioArg, SeedOpt, _errors, _load, _out, _progress, app, err, print_json
+
+__all__ = ["calibrate_command", "print_calibration"]
+
+HistoryOpt = Annotated[Path, typer.Option(
+    "--history", help="Customer history: the customer file plus 'churned' (Parquet, CSV, directory or glob).")]
+OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Write the calibrated scenario (TOML) to this file.")]
+BootstrapOpt = Annotated[int, typer.Option(
+    "--bootstrap", min=0, metavar="B", help="Uncertainty from B bootstrap resamples (default: the information matrix).")]
+WindowOpt = Annotated[Optional[int], typer.Option(
+    "--window-months", min=1, help="Months the history covers (default: the scenario's horizon).")]
+MakeOpt = Annotated[Optional[int], typer.Option(
+    "--make-history", min=1, metavar="N",
+    help="First write a synthetic history of N customers to --history, generated from the scenario "
+         "(one seeded draw of each severity: the truth the fit should find).")]
+
+
+@app.command("calibrate")
+def calibrate_command(scenario: ScenarioArg, history: HistoryOpt, out: OutOpt = None, json_: JsonOpt = False,
+                      force: ForceOpt = False, bootstrap: BootstrapOpt = 0, window_months: WindowOpt = None,
+                      make_history: MakeOpt = None, seed: SeedOpt = None, quiet: QuietOpt = False) -> None:
+    """Fit severities and baseline churn per segment to a customer history; write them into a new scenario."""
+    from .atomic import OutputExistsError, write_text_atomic
+    from .calibrate import calibrate, synthetic_history
+
+    with _errors():
+        sc = _load(scenario)
+        if out is not None and out.exists() and not force:
+            raise OutputExistsError(out)  # before any work
+        truth = None
+        bar, update = _progress(quiet)
+        t0 = time.perf_counter()
+        if make_history is not None:
+            if bar:
+                with bar:
+                    truth = synthetic_history(sc, make_history, history, seed=seed, force=force, progress=update)
+            else:
+                truth = synthetic_history(sc, make_history, history, seed=seed, force=force)
+            err.print(f"wrote a synthetic history of {make_history:,} customers ({truth['churned']:,} left) to "
+                      f"{history}; true severities: " + ", ".join(f"{k} {v:.2%}" for k, v in truth["severity"].items()),
+                      markup=False)
+        kwargs = dict(bootstrap=bootstrap, window_months=window_months, seed=seed)
+        if bar:
+            with bar:
+                cal = calibrate(sc, history, progress=update, **kwargs)
+        else:
+            cal = calibrate(sc, history, **kwargs)
+        if out is not None:
+            write_text_atomic(out, cal.to_toml(relative_to=out.resolve().parent), force=force)
+            err.print(f"wrote the calibrated scenario to {out}", markup=False)
+        data = cal.to_dict()
+        data["seconds"] = time.perf_counter() - t0
+        data["out"] = None if out is None else str(out)
+        if truth is not None:
+            data["truth"] = truth
+        if json_:
+            print_json(data)
+        else:
+            print_calibration(data, _out())
+
+
+def _iv(x: dict) -> str:
+    """``2.83% (2.68–2.99)``: estimate and 90% interval in percent."""
+    if x.get("estimate") is None or x.get("interval90") is None:
+        return "—"
+    lo, hi = x["interval90"]
+    return f"{100 * x['estimate']:.2f}% ({100 * lo:.2f}–{100 * hi:.2f})"
+
+
+def print_calibration(data: dict, console: Console) -> None:
+    """The calibration report: per pain, per segment, fit quality, confounding."""
+    from .report.terminal import money, pct
+
+    cur = data["currency"]
+    console.print(
+        f"[bold]{escape(data['scenario'])}[/bold] — history {escape(data['history'])}: {data['customers']:,} customers, "
+        f"{data['churned']:,} left within {data['window_months']} months ({pct(data['churn_rate'])}); "
+        f"{data['groups']:,} groups")
+    method = data["uncertainty"]
+    how = f"bootstrap, {method['bootstrap']} resamples" if method["method"] == "bootstrap" else "information matrix"
+    t = Table(title=f"Pain points: fitted severity, 90% interval ({how})", title_justify="left")
+    notes = any(p["status"] != "fitted" for p in data["pain_points"])
+    for col, just in [("pain point", "left"), ("volume", "right"), ("churn: exposed", "right"),
+                      ("unexposed", "right"), ("severity (90%)", "right"), ("given", "right"),
+                      (f"revenue at risk, {cur} (90%)", "right")] + ([("note", "left")] if notes else []):
+        t.add_column(col, justify=just)
+    for p in data["pain_points"]:
+        rar = p["revenue_at_risk"]
+        row = [escape(p["id"]), pct(p["volume"]), pct(p["churn_exposed"]), pct(p["churn_unexposed"]),
+               _iv(p), pct(p["given_mean"], 2),
+               f"{money(rar['mean'])} ({money(rar['p05'])}–{money(rar['p95'])})"]
+        t.add_row(*row, *([escape("" if p["status"] == "fitted" else f"kept as given: {p['status']}")] if notes else []))
+    console.print(t)
+    t = Table(title="Baseline churn per segment", title_justify="left")
+    for col, just in [("segment", "left"), ("customers", "right"), ("churn rate", "right"),
+                      ("baseline churn (90%)", "right"), ("given", "right"), ("note", "left")]:
+        t.add_column(col, justify=just)
+    for s in data["segments"]:
+        t.add_row(escape(s["id"]), f"{s['customers']:,}", pct(s["churned"] / s["customers"]) if s["customers"] else "—",
+                  _iv(s), pct(s["given_mean"], 2),
+                  "" if s["status"] == "fitted" else escape(f"kept as given: {s['status']}"))
+    console.print(t)
+    if data["delighters"]:
+        console.print("Delighter reach measured: " + ", ".join(f"{escape(d['id'])} {pct(d['volume'])}" for d in data["delighters"])
+                      + " (lifts kept as given: not measurable without an intervention)")
+
+    fit = data["fit"]
+    m, lr = fit["noisy_or"], fit["logistic"]
+    console.print(
+        f"\n[bold]Fit quality[/bold]: log-likelihood {m['log_likelihood']:,.1f} (AIC {m['aic']:,.1f}) for the "
+        f"noisy-OR model; {lr['log_likelihood']:,.1f} (AIC {lr['aic']:,.1f}) for a logistic regression on the "
+        f"same columns. Mean calibration error {pct(m['calibration_error'], 2)} vs {pct(lr['calibration_error'], 2)}.")
+    t = Table(title="Calibration by decile of predicted churn", title_justify="left")
+    for col in ("decile", "noisy-OR predicted", "observed", "logistic predicted", "observed"):
+        t.add_column(col, justify="right")
+    for a, b in zip(m["calibration"], lr["calibration"]):
+        t.add_row(str(a["decile"]), pct(a["predicted"], 2), pct(a["observed"], 2), pct(b["predicted"], 2),
+                  pct(b["observed"], 2))
+    console.print(t)
+
+    conf = data["confounding"]
+    console.print(f"\n[bold yellow]Caution[/bold yellow]: {conf['warning']}", markup=True)
+    if conf["correlations"]:
+        t = Table(title="Exposures that travel together (phi, all customers)", title_justify="left")
+        for col, just in [("pain point", "left"), ("with", "left"), ("phi", "right"), ("customers with both", "right")]:
+            t.add_column(col, justify=just)
+        for c in conf["correlations"]:
+            t.add_row(escape(c["a"]), escape(c["b"]), f"{c['phi']:+.3f}", f"{c['both']:,.0f}")
+        console.print(t)
+    for note in data["notes"]:
+        console.print(f"note: {note}", markup=False)
+    if data.get("out"):
+        console.print(f"Calibrated scenario: {data['out']}", markup=False)
