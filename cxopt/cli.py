@@ -190,22 +190,38 @@ def risk(scenario: ScenarioArg, json_: JsonOpt = False, customers: CustomersOpt 
 @app.command()
 def generate(scenario: ScenarioArg,
              customers: Annotated[int, typer.Option("--customers", min=1, help="Number of customers.")],
-             out: Annotated[Path, typer.Option("--out", help="Output Parquet file.")],
+             out: Annotated[Path, typer.Option("--out", help="Output Parquet file (or directory with --partitions).")],
+             partitions: Annotated[Optional[int], typer.Option("--partitions", min=1, help="Write a directory of P Parquet files, in parallel.")] = None,
              seed: SeedOpt = None, force: ForceOpt = False, quiet: QuietOpt = False) -> None:
     """Write a synthetic customer base (Parquet, in row groups, atomically)."""
-    from .customers import CustomerBase
+    import threading
+
+    from .customers import CustomerBase, write_partitioned
 
     with _errors():
         sc = _load(scenario)
         b = CustomerBase.synthetic(sc, n=customers, seed=seed)
         bar, update = _progress(quiet)
         t0 = time.perf_counter()
+        lock, done = threading.Lock(), [0]
+
+        def tick(n: int) -> None:
+            with lock:
+                done[0] += n
+                if update:
+                    update("generate", done[0], customers)
+
+        def run() -> None:
+            if partitions is None:
+                b.write_parquet(out, force=force, progress=tick)
+            else:
+                write_partitioned(b, out, partitions, force=force, progress=tick)
+
         if bar:
             with bar:
-                b.write_parquet(out, force=force, progress=lambda n, _d=[0]: (
-                    _d.__setitem__(0, _d[0] + n), update("generate", _d[0], customers)))
+                run()
         else:
-            b.write_parquet(out, force=force)
+            run()
         err.print(f"wrote {customers:,} customers to {out} in {time.perf_counter() - t0:.1f} s", markup=False)
 
 

@@ -23,12 +23,14 @@ def report(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output.")] = False,
     budget: Annotated[Optional[float], typer.Option("--budget", min=0,
                                                     help="Total budget (overrides the scenario's).")] = None,
-    trials: Annotated[Optional[int], typer.Option("--trials", min=1, help="Trials (default: the scenario's).")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", min=0, help="Random seed (default: the scenario's).")] = None,
+    trials: Annotated[Optional[int], typer.Option("--trials", min=1,
+                                                  help="Trials (default: the scenario's).")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", min=0,
+                                                help="Random seed (default: the scenario's).")] = None,
     customers: Annotated[Optional[int], typer.Option("--customers", min=1,
                                                      help="Synthetic base of N customers.")] = None,
-    base: Annotated[Optional[Path], typer.Option("--base",
-                                                 help="Customer file (Parquet, CSV, directory or glob).")] = None,
+    base: Annotated[Optional[Path], typer.Option(
+        "--base", help="Customer file (Parquet, CSV, directory or glob).")] = None,
     frontier_steps: Annotated[int, typer.Option("--frontier-steps", min=0,
                                                 help="Budgets in the frontier plot, 0.25x to 2x the budget "
                                                      "(0: no frontier).")] = 6,
@@ -43,15 +45,16 @@ def report(
 
     with cli._errors():
         if frontier_steps == 1:
-            raise ScenarioError(Problem("", "--frontier-steps", "a frontier needs at least 2 budgets (0 for none), "
-                                                                "got 1"))
+            raise ScenarioError(Problem("", "--frontier-steps",
+                                        "a frontier needs at least 2 budgets (0 for none), got 1"))
         sc = cli._load(scenario)
         if out.exists() and not force:  # before minutes of simulation, not after
             raise OutputExistsError(out)
         try:
             from .report.html import plan_html
         except ImportError as exc:
-            raise RuntimeError(f"cxopt report needs matplotlib ({exc}): pip install 'cxopt[report]'") from None
+            raise RuntimeError(f"cxopt report needs matplotlib ({exc}): "
+                               "pip install 'cxopt[report]'") from None
 
         t0 = time.perf_counter()
         sim = cli._simulate(sc, customers, base, seed, trials, cli.Mode.grouped, quiet)
@@ -59,7 +62,8 @@ def report(
         plan = build_plan(result)
         frontier = None
         if frontier_steps >= 2:
-            frontier = cli._report_frontier(sim, result, None, cli.SolverName.auto, 10, 60.0, steps=frontier_steps)
+            frontier = cli._report_frontier(sim, result, None, cli.SolverName.auto, 10, 60.0,
+                                            steps=frontier_steps)
         trial_values = {"baseline": sim.baseline_revenue, "portfolio": result.revenue}
         page = plan_html(plan.to_dict(), frontier=frontier, trials=trial_values)
         write_text_atomic(out, page, force=force)

@@ -113,10 +113,108 @@ class GroupStats:
             out[d] = row
         return out
 
+    @classmethod
+    def from_raw(cls, raw: RawGroups, *, drivers: Sequence[str], segment_order: Sequence[str] | None = None,
+                 where: str = "") -> "GroupStats":
+        """Finalise exact sums: segment codes in ``segment_order`` (default: by name), groups sorted."""
+        names = [str(x) for x in raw.segment]
+        order = list(segment_order) if segment_order else sorted(set(names))
+        code = {s: i for i, s in enumerate(order)}
+        seg = np.array([code[x] for x in names], dtype=np.int32)
+        idx = np.lexsort((raw.mask, seg))
+        sums = raw.sums[idx]
+        if int(sums[:, 0].sum()) == 0:
+            raise ScenarioError(Problem(where, "", "the customer base has no rows"))
+        return cls(
+            segment=np.ascontiguousarray(seg[idx]),
+            mask=np.ascontiguousarray(raw.mask[idx]),
+            customers=sums[:, 0].astype(np.int64),
+            revenue=kernels.fixed_to_float(sums[:, 1], sums[:, 2]),
+            revenue_churn=kernels.fixed_to_float(sums[:, 3], sums[:, 4]),
+            churn=kernels.fixed_to_float(sums[:, 5], sums[:, 6]),
+            max_churn=float(raw.maxp.max()) if raw.maxp.size else 0.0,
+            segments=tuple(order),
+            drivers=tuple(drivers),
+        )
+
     def segment_shares(self) -> dict[str, float]:
         n_seg = np.bincount(self.segment, weights=self.customers, minlength=len(self.segments))
         total = max(self.n_customers, 1)
         return {name: float(n_seg[s] / total) for s, name in enumerate(self.segments)}
+
+
+@dataclass(frozen=True)
+class RawGroups:
+    """Exact group sums before conversion to floats: keys by segment *name*, int64 fixed point.
+
+    Integer sums add exactly, so partial results from chunks, partitions or machines merge
+    to the same bits in any order (:meth:`merge`).
+    """
+
+    segment: np.ndarray  # (G,) object: segment names
+    mask: np.ndarray  # (G,) uint64
+    sums: np.ndarray  # (G, 7) int64: n, rev whole/frac, rev*churn whole/frac, churn whole/frac
+    maxp: np.ndarray  # (G,) float64
+
+    @property
+    def n_customers(self) -> int:
+        return int(self.sums[:, 0].sum())
+
+    @staticmethod
+    def merge(parts: Sequence["RawGroups"]) -> "RawGroups":
+        """Add partial results (exact, order-independent)."""
+        acc = GroupAccumulator(64)
+        names: dict[str, int] = {}
+        for part in parts:
+            codes = np.array([names.setdefault(str(x), len(names)) for x in part.segment], dtype=np.int32)
+            acc.add_table(codes, part.mask, part.sums, part.maxp)
+        return acc.raw(tuple(names))
+
+
+class GroupAccumulator:
+    """The growing hash table of the grouping pass (exact int64 sums)."""
+
+    def __init__(self, n_bits: int):
+        self.n_bits = n_bits
+        self.seg = np.full(1 << 12, -1, dtype=np.int32)
+        self.mask = np.zeros(1 << 12, dtype=np.uint64)
+        self.sums = np.zeros((1 << 12, 7), dtype=np.int64)
+        self.maxp = np.zeros(1 << 12, dtype=np.float64)
+        self._slice_cap = 1 << 12
+        self._n_groups = 0
+
+    def add_chunk(self, chunk: "CustomerChunk") -> None:
+        from numba import get_num_threads
+
+        n_slices = max(1, get_num_threads())
+        if self.n_bits <= DENSE_KEY_BITS:  # few drivers: index the (segment, mask) key directly
+            t_seg, t_mask, sums, maxp = _dense_tables(chunk, n_slices, self.n_bits)
+        else:
+            while True:
+                t_seg, t_mask, sums, maxp, ok = kernels.group_chunk(
+                    chunk.segment, chunk.mask, chunk.revenue, chunk.baseline_churn, n_slices, self._slice_cap)
+                if ok:
+                    break
+                self._slice_cap *= 4
+        self._merge(t_seg, t_mask, sums, maxp)
+
+    def add_table(self, seg, mask, sums, maxp) -> None:
+        self._merge(np.asarray(seg, dtype=np.int32)[None, :], np.asarray(mask, dtype=np.uint64)[None, :],
+                    np.asarray(sums, dtype=np.int64)[None, :, :], np.asarray(maxp, dtype=np.float64)[None, :])
+
+    def _merge(self, t_seg, t_mask, sums, maxp) -> None:
+        needed = self._n_groups + int((t_seg >= 0).sum())
+        if 2 * needed > self.seg.shape[0]:  # keep the table at most half full
+            self.seg, self.mask, self.sums, self.maxp = _rehash(self.seg, self.mask, self.sums, self.maxp, 4 * needed)
+        added = kernels.merge_groups(self.seg, self.mask, self.sums, self.maxp, t_seg, t_mask, sums, maxp)
+        assert added >= 0
+        self._n_groups = int((self.seg >= 0).sum())
+
+    def raw(self, segment_names: Sequence[str]) -> RawGroups:
+        used = self.seg >= 0
+        names = np.array(list(segment_names), dtype=object)
+        return RawGroups(segment=names[self.seg[used]] if len(names) else np.zeros(0, dtype=object),
+                         mask=self.mask[used].copy(), sums=self.sums[used].copy(), maxp=self.maxp[used].copy())
 
 
 # --------------------------------------------------------------------------------------
@@ -141,7 +239,6 @@ class CustomerBase:
         self.paths = tuple(paths)
         self._segments = tuple(segments)
         self._groups: GroupStats | None = None
-        self._capacity = 1 << 12
 
     # -- construction ---------------------------------------------------------------
     @classmethod
@@ -212,67 +309,26 @@ class CustomerBase:
         return self._groups
 
     def _group(self, chunk_size: int, progress) -> GroupStats:
-        from numba import get_num_threads
-
-        cap = self._capacity
-        g_seg = np.full(cap, -1, dtype=np.int32)
-        g_mask = np.zeros(cap, dtype=np.uint64)
-        g_sums = np.zeros((cap, 7), dtype=np.int64)
-        g_maxp = np.zeros(cap, dtype=np.float64)
-        n_groups = 0
-        n_slices = max(1, get_num_threads())
-        n_bits = len(self.drivers)
-        dense = n_bits <= DENSE_KEY_BITS
+        acc = GroupAccumulator(len(self.drivers))
         for chunk in self.iter_chunks(chunk_size):
-            if dense:  # few drivers: index the (segment, mask) key directly, no hashing
-                t_seg, t_mask, sums, maxp = _dense_tables(chunk, n_slices, n_bits)
-            else:
-                slice_cap = self._capacity
-                while True:
-                    t_seg, t_mask, sums, maxp, ok = kernels.group_chunk(
-                        chunk.segment, chunk.mask, chunk.revenue, chunk.baseline_churn, n_slices, slice_cap
-                    )
-                    if ok:
-                        break
-                    slice_cap *= 4
-                self._capacity = max(self._capacity, slice_cap)
-            # keep the global table at most half full
-            needed = n_groups + int((t_seg >= 0).sum())
-            if 2 * needed > g_seg.shape[0]:
-                g_seg, g_mask, g_sums, g_maxp = _rehash(g_seg, g_mask, g_sums, g_maxp, 4 * needed)
-            added = kernels.merge_groups(g_seg, g_mask, g_sums, g_maxp, t_seg, t_mask, sums, maxp)
-            assert added >= 0
-            n_groups = int((g_seg >= 0).sum())
+            acc.add_chunk(chunk)
             if progress is not None:
                 progress(len(chunk))
-        used = g_seg >= 0
-        seg, mask, sums, maxp = g_seg[used], g_mask[used], g_sums[used], g_maxp[used]
-        segments = list(self._segments)
-        if self.kind == "file" and not self.scenario.customers.segments:
-            # codes were given in order of appearance; canonical order is by name
-            order = sorted(range(len(segments)), key=lambda s: segments[s])
-            remap = np.empty(len(segments), dtype=np.int32)
-            remap[np.array(order, dtype=np.int64)] = np.arange(len(order), dtype=np.int32)
-            seg = remap[seg] if len(segments) else seg
-            segments = [segments[s] for s in order]
-            self._segments = tuple(segments)
-        order = np.lexsort((mask, seg))
-        seg, mask, sums, maxp = seg[order], mask[order], sums[order], maxp[order]
+        raw = acc.raw(self._segments)
         if self._n is None:
-            self._n = int(sums[:, 0].sum())
-        if int(sums[:, 0].sum()) == 0:
-            raise ScenarioError(Problem(self.describe(), "", "the customer base has no rows"))
-        return GroupStats(
-            segment=np.ascontiguousarray(seg),
-            mask=np.ascontiguousarray(mask),
-            customers=sums[:, 0].astype(np.int64),
-            revenue=kernels.fixed_to_float(sums[:, 1], sums[:, 2]),
-            revenue_churn=kernels.fixed_to_float(sums[:, 3], sums[:, 4]),
-            churn=kernels.fixed_to_float(sums[:, 5], sums[:, 6]),
-            max_churn=float(maxp.max()) if maxp.size else 0.0,
-            segments=tuple(segments),
-            drivers=tuple(self.drivers),
-        )
+            self._n = raw.n_customers
+        declared = list(self._segments) if (self.kind == "synthetic" or self.scenario.customers.segments) else None
+        stats = GroupStats.from_raw(raw, drivers=self.drivers, segment_order=declared, where=self.describe())
+        self._segments = stats.segments
+        return stats
+
+    def raw_groups(self, chunk_size: int = DEFAULT_CHUNK) -> "RawGroups":
+        """The exact (fixed-point) group sums of this base, keyed by segment name: for merging
+        partial results from several machines (:meth:`RawGroups.merge`)."""
+        acc = GroupAccumulator(len(self.drivers))
+        for chunk in self.iter_chunks(chunk_size):
+            acc.add_chunk(chunk)
+        return acc.raw(self._segments)
 
     # -- synthetic ------------------------------------------------------------------
     def _synthetic_chunks(self, chunk_size: int) -> Iterator[CustomerChunk]:
@@ -331,26 +387,70 @@ class CustomerBase:
                       progress=None) -> Path:
         """Write the base to ``path`` in row groups, atomically (temporary name, then rename)."""
         drivers = self.drivers
-        segments = self.segments
-        schema = pa.schema(
-            [("customer_id", pa.int64()), ("revenue", pa.float64()), ("baseline_churn", pa.float64()),
-             ("segment", pa.dictionary(pa.int32(), pa.string()))]
-            + [(EXPOSED_PREFIX + d, pa.bool_()) for d in drivers]
-        )
-        seg_dict = pa.array(list(segments), type=pa.string())
+        schema = _parquet_schema(drivers)
+        seg_dict = pa.array(list(self.segments), type=pa.string())
         with atomic_path(path, force=force) as tmp:
             with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
                 for chunk in self.iter_chunks(chunk_size):
-                    cols = [
-                        pa.array(chunk.customer_id), pa.array(chunk.revenue), pa.array(chunk.baseline_churn),
-                        pa.DictionaryArray.from_arrays(pa.array(chunk.segment, type=pa.int32()), seg_dict),
-                    ]
-                    for j in range(len(drivers)):
-                        cols.append(pa.array(((chunk.mask >> np.uint64(j)) & np.uint64(1)).astype(np.bool_)))
-                    writer.write_table(pa.Table.from_arrays(cols, schema=schema))
+                    writer.write_table(_chunk_table(chunk, drivers, schema, seg_dict))
                     if progress is not None:
                         progress(len(chunk))
         return Path(path)
+
+
+def write_partitioned(base: "CustomerBase", out: str | os.PathLike, partitions: int, *, force: bool = False,
+                      chunk_size: int = DEFAULT_CHUNK, workers: int | None = None, progress=None) -> Path:
+    """Write a synthetic base as a directory of ``partitions`` Parquet files, in parallel.
+
+    Partition p holds customers ``[p N / P, (p + 1) N / P)``; a customer depends only on
+    (seed, id), so the data are the same whatever ``partitions``.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .atomic import atomic_dir
+
+    if base.kind != "synthetic":
+        raise ValueError("only a synthetic base can be written in partitions")
+    if partitions < 1:
+        raise ScenarioError(Problem("", "--partitions", f"must be >= 1, got {partitions}"))
+    n = base.n_customers
+    bounds = [n * p // partitions for p in range(partitions + 1)]
+    drivers = base.drivers
+    schema = _parquet_schema(drivers)
+    seg_dict = pa.array(list(base.segments), type=pa.string())
+
+    def write_one(p: int, folder: Path) -> int:
+        lo, hi = bounds[p], bounds[p + 1]
+        with pq.ParquetWriter(folder / f"part-{p:05d}.parquet", schema, compression="zstd") as writer:
+            for start in range(lo, hi, chunk_size):
+                chunk = base.synthetic_rows(start, min(hi, start + chunk_size))
+                writer.write_table(_chunk_table(chunk, drivers, schema, seg_dict))
+                if progress is not None:
+                    progress(len(chunk))
+        return hi - lo
+
+    with atomic_dir(out, force=force) as tmp:
+        with ThreadPoolExecutor(max_workers=workers or min(partitions, os.cpu_count() or 1)) as pool:
+            list(pool.map(lambda p: write_one(p, tmp), range(partitions)))
+    return Path(out)
+
+
+def _parquet_schema(drivers: Sequence[str]) -> pa.Schema:
+    return pa.schema(
+        [("customer_id", pa.int64()), ("revenue", pa.float64()), ("baseline_churn", pa.float64()),
+         ("segment", pa.dictionary(pa.int32(), pa.string()))]
+        + [(EXPOSED_PREFIX + d, pa.bool_()) for d in drivers]
+    )
+
+
+def _chunk_table(chunk: CustomerChunk, drivers: Sequence[str], schema: pa.Schema, seg_dict: pa.Array) -> pa.Table:
+    cols = [
+        pa.array(chunk.customer_id), pa.array(chunk.revenue), pa.array(chunk.baseline_churn),
+        pa.DictionaryArray.from_arrays(pa.array(chunk.segment, type=pa.int32()), seg_dict),
+    ]
+    for j in range(len(drivers)):
+        cols.append(pa.array(((chunk.mask >> np.uint64(j)) & np.uint64(1)).astype(np.bool_)))
+    return pa.Table.from_arrays(cols, schema=schema)
 
 
 # --------------------------------------------------------------------------------------
@@ -431,7 +531,7 @@ def driver_volume(sc: Scenario, driver, segment: str) -> float:
 def _resolve_paths(path: str) -> list[Path]:
     p = Path(path)
     if any(c in path for c in "*?["):
-        found = sorted(Path(x) for x in _glob.glob(path))
+        found = sorted(Path(x) for x in _glob.glob(path, recursive=True))
         if not found:
             raise ScenarioError(Problem(path, "", "no file matches this pattern"))
         return found

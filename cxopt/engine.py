@@ -245,6 +245,7 @@ def simulate(
     pairs: bool = True,
     chunk_size: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    cluster: str | None = None,
 ) -> Simulation:
     """Simulate the customer base under the scenario's uncertainty.
 
@@ -261,6 +262,10 @@ def simulate(
     chunk_size : int, optional
         Rows per streamed chunk (results do not depend on it).
     progress : callable(stage, done, total), optional
+    cluster : str, optional
+        Run the passes over the base on Dask: ``"local"``, ``"local:N"`` or a scheduler
+        address ``"tcp://HOST:PORT"`` (needs ``pip install cxopt[distributed]``). Results
+        are identical to the single-machine path.
 
     Returns
     -------
@@ -285,7 +290,14 @@ def simulate(
 
     from .customers import DEFAULT_CHUNK
 
-    groups = base.group(chunk_size or DEFAULT_CHUNK, progress=tick)
+    client = None
+    if cluster is not None:
+        from . import distributed
+
+        client = distributed.connect(cluster)
+        groups = distributed.group_distributed(sc, base, client, chunk_size=chunk_size or DEFAULT_CHUNK)
+    else:
+        groups = base.group(chunk_size or DEFAULT_CHUNK, progress=tick)
     seconds["group"] = time.perf_counter() - t0
     check_retention_bounds(sc, groups.max_churn, base.describe())
 
@@ -299,6 +311,11 @@ def simulate(
     t0 = time.perf_counter()
     if mode == "grouped":
         rev, cust = _evaluate(sc, groups, draws, portfolios)
+    elif client is not None:
+        from . import distributed
+
+        rev, cust = distributed.evaluate_sampled_distributed(sc, base, groups, draws, portfolios, client,
+                                                             chunk_size=chunk_size)
     else:
         from .sampled import evaluate_sampled
 

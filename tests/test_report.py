@@ -167,12 +167,14 @@ def rendered_dom(path: Path, profile: Path) -> str:
     """The DOM after load, as headless Chromium (no network, no GPU, no sandbox) builds it."""
     exe = chromium()
     if exe is None:
-        pytest.skip("no chromium binary (/usr/bin/chromium or chromium on PATH); .ci/run installs Debian's chromium")
+        pytest.skip("no chromium binary (/usr/bin/chromium or chromium on PATH); "
+                    ".ci/run installs Debian's chromium")
     args = [exe, "--headless", "--disable-gpu", "--no-sandbox", "--disable-dev-shm-usage",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-            f"--user-data-dir={profile}", "--run-all-compositor-stages-before-draw", "--virtual-time-budget=5000",
-            "--dump-dom", path.resolve().as_uri()]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=90, env={**os.environ, "LANG": "C.UTF-8"})
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--no-first-run", f"--user-data-dir={profile}", "--run-all-compositor-stages-before-draw",
+            "--virtual-time-budget=5000", "--dump-dom", path.resolve().as_uri()]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=90,
+                          env={**os.environ, "LANG": "C.UTF-8"})
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 

@@ -100,20 +100,22 @@ def _month(start: str | None, m: float, horizon: int) -> str:
 
 def _header(d: dict) -> Section:
     cur = d["currency"]
+    fm = lambda x: money(x, cur)  # noqa: E731
     g = d["goal"]
     budget = d.get("budget")
     btxt = "no budget limit" if not budget else "budget " + "; ".join(
-        (money(v, cur) if k == "total" else f"{k} {money(v, cur)}") for k, v in budget.items())
-    facts = (f"{d['customers']:,} customers, revenue {money(d['revenue'], cur)} a year; {d['trials']:,} trials "
-             f"({d['mode']}), seed {d['seed']}; horizon {d['horizon_months']} months from {d['start']}; "
-             f"{btxt}, portfolio cost {money(d['total_cost'], cur)}.")
+        (fm(v) if k == "total" else f"{k} {fm(v)}") for k, v in budget.items())
+    facts = (f"{d['customers']:,} customers, revenue {fm(d['revenue'])} a year; "
+             f"{d['trials']:,} trials ({d['mode']}), seed {d['seed']}; "
+             f"horizon {d['horizon_months']} months from {d['start']}; "
+             f"{btxt}, portfolio cost {fm(d['total_cost'])}.")
+    gain = g["retained_revenue_gain"]
     glance = Table(
         columns=["Metric", "Baseline (P50)", "Target", "Band (P10–P90)", "By", "Probability met",
                  "Retained revenue gain"],
-        rows=[[g["metric"], pct(g["baseline"]), pct(g["target"]), f"{pct(g['band'][0])} – {pct(g['band'][1])}",
-               g["date"], pct(g["probability_met"], 0),
-               f"{money(g['retained_revenue_gain']['mean'], cur)} "
-               f"({_band(g['retained_revenue_gain'], lambda x: money(x, cur))})"]],
+        rows=[[g["metric"], pct(g["baseline"]), pct(g["target"]),
+               f"{pct(g['band'][0])} – {pct(g['band'][1])}", g["date"], pct(g["probability_met"], 0),
+               f"{fm(gain['mean'])} ({_band(gain, fm)})"]],
         align="lrrrlrr")
     owners = [f"{kid}: {owner}" for kid, owner in g.get("owners", {}).items()]
     blocks = [Paragraph(g["statement"], lead="Goal."), glance]
@@ -129,6 +131,7 @@ def _outcome(d: dict) -> Section:
     fm = lambda x: money(x, cur)  # noqa: E731
     count = lambda x: f"{x:,.0f}"  # noqa: E731
     pts = lambda x: f"{100 * x:.2f} pts"  # noqa: E731
+    two = lambda x: f"{x:.2f}"  # noqa: E731
     rows = []
     for label, key, fmt, dfmt in [("Retained revenue", "retained_revenue", fm, fm),
                                   ("Revenue lost", "revenue_lost", fm, fm),
@@ -139,65 +142,77 @@ def _outcome(d: dict) -> Section:
         rows.append([label, fmt(bs["mean"]), _band(bs, fmt), fmt(ps["mean"]), _band(ps, fmt),
                      _signed(ps["mean"] - bs["mean"], dfmt)])
     for name, m in d.get("metrics", {}).items():
-        f2 = lambda x: f"{x:.2f}"  # noqa: E731
         bs, ps = m["baseline"], m["portfolio"]
-        rows.append([_metric_label(name), f2(bs["mean"]), _band(bs, f2), f2(ps["mean"]), _band(ps, f2),
-                     _signed(ps["mean"] - bs["mean"], f2)])
-    table = Table(["", "Baseline mean", "Baseline P10–P90", "Portfolio mean", "Portfolio P10–P90", "Change"], rows)
+        rows.append([_metric_label(name), two(bs["mean"]), _band(bs, two), two(ps["mean"]), _band(ps, two),
+                     _signed(ps["mean"] - bs["mean"], two)])
+    table = Table(["", "Baseline mean", "Baseline P10–P90", "Portfolio mean", "Portfolio P10–P90", "Change"],
+                  rows)
     gain = p["gain"]
+    chance = pct(p.get("probability_gain_positive", float("nan")), 0)
+    text = (f"Gain in retained revenue {fm(gain['mean'])} (P10–P90 {_band(gain, fm)}); probability the "
+            f"portfolio keeps more revenue than doing nothing: {chance}.")
     mar = d.get("market_at_risk") or {}
-    text = (f"Gain in retained revenue {fm(gain['mean'])} (P10–P90 {_band(gain, fm)}); probability the portfolio "
-            f"keeps more revenue than doing nothing: {pct(p.get('probability_gain_positive', float('nan')), 0)}.")
     if mar:
-        text += (f" Market at risk today (lost because of pain points): {pct(mar['customers'])} of customers, "
-                 f"{pct(mar['revenue'])} of revenue.")
+        text += (f" Market at risk today (lost because of pain points): {pct(mar['customers'])} of "
+                 f"customers, {pct(mar['revenue'])} of revenue.")
     return Section("outcome", "Baseline vs portfolio", [table, Paragraph(text), PlotSlot("distribution")])
 
 
 def _contributions(d: dict) -> Section:
     cur = d["currency"]
     full = lambda x: f"{x:,.0f}"  # noqa: E731 - whole units, so the column visibly adds up
+    two = lambda x: f"{x:.2f}"  # noqa: E731
     det = d.get("contribution_details", {})
+    title = "What each initiative contributes"
     if not det:
-        return Section("contributions", "What each initiative contributes",
+        return Section("contributions", title,
                        [Paragraph("No initiative was selected: the portfolio is the baseline.")])
     names = list(d.get("metrics", {}))
     cols = ["Initiative", "Owner", f"Cost ({cur})", f"Retained revenue, Shapley ({cur})", "P10–P90",
             f"Standalone ({cur})", "Churn pts, Shapley", "Churn pts, standalone"]
     cols += [f"{_metric_label(n)} pts, Shapley" for n in names]
     rows = []
-    tot = {"cost": 0.0, "rev": 0.0, "alone": 0.0, "churn": 0.0, "churn_alone": 0.0}
-    tot_m = {n: 0.0 for n in names}
+    keys = ("cost", "revenue", "standalone_revenue", "churn_points", "standalone_churn_points")
+    tot = dict.fromkeys(keys, 0.0)
+    tot_m = dict.fromkeys(names, 0.0)
     for kid, c in det.items():
         rows.append([f"{c['name']} ({kid})" if c["name"] != kid else kid, c["owner"], full(c["cost"]),
-                     full(c["revenue"]["mean"]), _band(c["revenue"], full), full(c["standalone_revenue"]["mean"]),
-                     f"{c['churn_points']['mean']:.2f}", f"{c['standalone_churn_points']['mean']:.2f}"]
-                    + [f"{c['metrics'][n]['mean']:.2f}" for n in names])
-        tot["cost"] += c["cost"]
-        tot["rev"] += c["revenue"]["mean"]
-        tot["alone"] += c["standalone_revenue"]["mean"]
-        tot["churn"] += c["churn_points"]["mean"]
-        tot["churn_alone"] += c["standalone_churn_points"]["mean"]
+                     full(c["revenue"]["mean"]), _band(c["revenue"], full),
+                     full(c["standalone_revenue"]["mean"]),
+                     two(c["churn_points"]["mean"]), two(c["standalone_churn_points"]["mean"])]
+                    + [two(c["metrics"][n]["mean"]) for n in names])
+        for k in keys:
+            tot[k] += c[k] if k == "cost" else c[k]["mean"]
         for n in names:
             tot_m[n] += c["metrics"][n]["mean"]
-    rows.append(["Sum of the contributions", "", full(tot["cost"]), full(tot["rev"]), "", full(tot["alone"]),
-                 f"{tot['churn']:.2f}", f"{tot['churn_alone']:.2f}"] + [f"{tot_m[n]:.2f}" for n in names])
+    rows.append(["Sum of the contributions", "", full(tot["cost"]), full(tot["revenue"]), "",
+                 full(tot["standalone_revenue"]), two(tot["churn_points"]),
+                 two(tot["standalone_churn_points"])]
+                + [two(tot_m[n]) for n in names])
     b, p = d["baseline"], d["portfolio"]
     whole_churn = 100 * (b["churn_rate"]["mean"] - p["churn_rate"]["mean"])
     whole_m = [d["metrics"][n]["portfolio"]["mean"] - d["metrics"][n]["baseline"]["mean"] for n in names]
     rows.append(["Portfolio, simulated together", "", full(d["total_cost"]), full(p["gain"]["mean"]),
-                 _band(p["gain"], full), "", f"{whole_churn:.2f}", ""] + [f"{x:.2f}" for x in whole_m])
-    overlap = tot["alone"] - p["gain"]["mean"]
-    note = ("Shapley value: an initiative's marginal gain averaged over every order in which the portfolio could "
-            "be assembled, per trial, so the contributions add up to the portfolio's gain although effects "
-            "overlap. ")
-    if abs(overlap) > 1e-9 * max(abs(tot["alone"]), 1.0):
-        note += (f"The standalone gains add up to {money(tot['alone'], cur)}, "
-                 f"{money(abs(overlap), cur)} {'more' if overlap > 0 else 'less'} than the whole: "
-                 + ("initiatives overlap on the same customers." if overlap > 0 else "initiatives reinforce each other."))
-    return Section("contributions", "What each initiative contributes",
-                   [Table(cols, rows, align="ll" + "r" * (len(cols) - 2), emphasis=frozenset({len(rows) - 2, len(rows) - 1})), Paragraph(note),
-                    PlotSlot("waterfall")])
+                 _band(p["gain"], full), "", two(whole_churn), ""] + [two(x) for x in whole_m])
+    note = ("Shapley value: an initiative's marginal gain averaged over every order in which the portfolio "
+            "could be assembled, per trial, so the contributions add up to the portfolio's gain although "
+            "effects overlap. ")
+    alone = tot["standalone_revenue"]
+    overlap = alone - p["gain"]["mean"]
+    if abs(overlap) > 1e-9 * max(abs(alone), 1.0):
+        why = ("initiatives overlap on the same customers" if overlap > 0
+               else "initiatives reinforce each other")
+        note += (f"The standalone gains add up to {money(alone, cur)}, {money(abs(overlap), cur)} "
+                 f"{'more' if overlap > 0 else 'less'} than the whole: {why}.")
+    table = Table(cols, rows, align="ll" + "r" * (len(cols) - 2),
+                  emphasis=frozenset({len(rows) - 2, len(rows) - 1}))
+    return Section("contributions", title, [table, Paragraph(note), PlotSlot("waterfall")])
+
+
+def _cost(cost: dict, fm) -> str:
+    if list(cost) == ["total"]:
+        return fm(cost["total"])
+    return "; ".join(f"{k} {fm(v)}" for k, v in cost.items())
 
 
 def _actions(d: dict) -> Section:
@@ -210,23 +225,24 @@ def _actions(d: dict) -> Section:
         golive = _month(start, gl["p50"], H)
         if round(gl["p10"]) != round(gl["p90"]):
             golive += f"; P10–P90 {_month(start, gl['p10'], H)} – {_month(start, gl['p90'], H)}"
-        cost = a["cost"]
-        ctxt = fm(cost["total"]) if list(cost) == ["total"] else "; ".join(f"{k} {fm(v)}" for k, v in cost.items())
         m = a.get("metric")
+        unit = (m or {}).get("unit")
         mname = m["name"] if m else "—"
-        mpath = f"{_unit(m['baseline'], m.get('unit'))} → {_unit(m['target'], m.get('unit'))}" if m else "—"
+        mpath = f"{_unit(m['baseline'], unit)} → {_unit(m['target'], unit)}" if m else "—"
         rows.append([a["name"], a["owner"], _month(start, a["start_month"], H), golive,
-                     pct(a["success_probability"], 0), ctxt, mname, mpath,
+                     pct(a["success_probability"], 0), _cost(a["cost"], fm), mname, mpath,
                      f"{fm(a['contribution']['mean'])} ({_band(a['contribution'], fm)})", a["review"]])
         if a.get("checkpoints"):
-            pts = " · ".join(f"{_month(start, c['month'], H).split(' ')[0]}: "
-                             f"{_unit(c['expected_metric'], (m or {}).get('unit'))}" for c in a["checkpoints"])
-            checks.append([a["name"], a["review"], f"{mname}: {pts}"])
-    blocks: list = [Table(["Initiative", "Owner", "Start", "Go-live", "Delivered", "Cost", "Process metric",
-                           "Baseline → target", "Contribution (P10–P90)", "Review"], rows, align="lllllrllrl")]
+            path = " · ".join(f"{_month(start, c['month'], H).split(' ')[0]}: "
+                              f"{_unit(c['expected_metric'], unit)}" for c in a["checkpoints"])
+            checks.append([a["name"], a["review"], f"{mname}: {path}"])
+    columns = ["Initiative", "Owner", "Start", "Go-live", "Delivered", "Cost", "Process metric",
+               "Baseline → target", "Contribution (P10–P90)", "Review"]
+    blocks: list = [Table(columns, rows, align="lllllrllrl")]
     if checks:
-        blocks += [Paragraph("The process metric's planned path, from its baseline at the start to its target at "
-                             "go-live; after go-live it should hold at the target.", lead="Checkpoints."),
+        blocks += [Paragraph("The process metric's planned path, from its baseline at the start to its "
+                             "target at go-live; after go-live it should hold at the target.",
+                             lead="Checkpoints."),
                    Table(["Initiative", "Review", "Expected process metric by month"], checks, align="lll")]
     mf = d.get("monthly_forecast", {})
     cl, rl = mf.get("customers_lost", []), mf.get("revenue_lost", [])
@@ -236,13 +252,18 @@ def _actions(d: dict) -> Section:
             golive_at.setdefault(int(round(a["golive_month"]["p50"])), []).append(a["id"])
         count = lambda x: f"{x:,.0f}"  # noqa: E731
         frows = [[_month(start, m, H), count(c["p50"]), _band(c, count), fm(r["p50"]), _band(r, fm),
-                  ", ".join(golive_at.get(m, []))] for m, (c, r) in enumerate(zip(cl, rl))]
-        blocks += [Paragraph("Expected customers and revenue lost each month with the portfolio: the forecast "
-                             "the monthly actuals are held against.", lead="Monthly forecast."),
+                  ", ".join(golive_at.get(m, []))] for m, (c, r) in enumerate(zip(cl, rl, strict=True))]
+        blocks += [Paragraph("Expected customers and revenue lost each month with the portfolio: the "
+                             "forecast the monthly actuals are held against.", lead="Monthly forecast."),
                    Table(["Month", "Customers lost (P50)", "P10–P90", "Revenue lost (P50)", "P10–P90",
                           "Going live (P50)"], frows, align="lrrrrl"),
                    PlotSlot("forecast")]
     return Section("actions", "The action plan", blocks)
+
+
+def _flags(p: dict) -> list[str]:
+    return [f for f, on in (("prevalence trap", p["prevalence_trap"]), ("silent killer", p["silent_killer"]))
+            if on]
 
 
 def _pains(d: dict) -> Section | None:
@@ -255,24 +276,26 @@ def _pains(d: dict) -> Section | None:
     by_r = sorted(pains, key=lambda p: p["rank_revenue"])
     ranks = Table(["Rank", "By volume (share of customers exposed)", "By revenue at risk"],
                   [[str(i + 1), f"{v['name']} ({pct(v['volume_measured'])})",
-                    f"{r['name']} ({fm(r['revenue_at_risk']['mean'])})"] for i, (v, r) in enumerate(zip(by_v, by_r))],
+                    f"{r['name']} ({fm(r['revenue_at_risk']['mean'])})"]
+                   for i, (v, r) in enumerate(zip(by_v, by_r, strict=True))],
                   align="rll")
     rows = []
     for p in by_r:
-        flags = [f for f, on in (("prevalence trap", p["prevalence_trap"]), ("silent killer", p["silent_killer"])) if on]
-        sev = p["severity"]
+        sev, risk = p["severity"], p["revenue_at_risk"]
         rows.append([p["name"], pct(p["volume_measured"]), f"{pct(sev['mean'])} ({_band(sev, pct)})",
                      "—" if p.get("complaint_rate") is None else pct(p["complaint_rate"], 0),
-                     f"{p['customers_lost']['mean']:,.0f}", fm(p["revenue_at_risk"]["mean"]),
-                     _band(p["revenue_at_risk"], fm), f"{p['rank_volume']} / {p['rank_revenue']}", ", ".join(flags)])
+                     f"{p['customers_lost']['mean']:,.0f}", fm(risk["mean"]), _band(risk, fm),
+                     f"{p['rank_volume']} / {p['rank_revenue']}", ", ".join(_flags(p))])
     detail = Table(["Pain point", "Volume", "Severity (P10–P90)", "Complaint rate", "Customers lost",
                     "Revenue at risk", "P10–P90", "Rank volume / revenue", "Flags"], rows, align="lrrrrrrrl")
     notes = []
     if any(p["prevalence_trap"] for p in pains):
-        notes.append("Prevalence trap: a pain ranked higher by volume than by revenue at risk while a rarer pain "
-                     "does more damage — fixing the most common problem first is not fixing the costliest.")
+        notes.append("Prevalence trap: a pain ranked higher by volume than by revenue at risk while a "
+                     "rarer pain does more damage — fixing the most common problem first is not fixing "
+                     "the costliest.")
     if any(p["silent_killer"] for p in pains):
-        notes.append("Silent killer: a severe pain few customers complain about — the complaint log hides it.")
+        notes.append("Silent killer: a severe pain few customers complain about — the complaint log "
+                     "hides it.")
     blocks: list = [ranks, detail]
     if notes:
         blocks.append(Bullets(notes))
@@ -284,16 +307,17 @@ def _sensitivity(d: dict) -> Section | None:
     rows = d.get("sensitivity") or []
     if not rows:
         return None
-    cur = d["currency"]
-    fm = lambda x: money(x, cur)  # noqa: E731
-    table = Table(["Uncertain input", "Rank correlation", "Swing", "Portfolio value, input low", "input high"],
-                  [[r["input"], _signed(r["spearman"], lambda x: f"{x:.2f}"), _signed(r["swing"], fm), fm(r["low"]), fm(r["high"])]
-                   for r in rows])
-    text = ("Which uncertain inputs drive the spread of the portfolio's retained revenue, from the trials already "
-            "run. Swing: the mean value in the trials where the input is in its top decile minus its bottom decile "
-            "(for delivery: delivered minus not delivered).")
-    return Section("sensitivity", "Sensitivity: what drives the uncertainty", [Paragraph(text), table,
-                                                                             PlotSlot("tornado")])
+    fm = lambda x: money(x, d["currency"])  # noqa: E731
+    two = lambda x: f"{x:.2f}"  # noqa: E731
+    table = Table(["Uncertain input", "Rank correlation", "Swing", "Portfolio value, input low",
+                   "input high"],
+                  [[r["input"], _signed(r["spearman"], two), _signed(r["swing"], fm), fm(r["low"]),
+                    fm(r["high"])] for r in rows])
+    text = ("Which uncertain inputs drive the spread of the portfolio's retained revenue, from the trials "
+            "already run. Swing: the mean value in the trials where the input is in its top decile minus its "
+            "bottom decile (for delivery: delivered minus not delivered).")
+    return Section("sensitivity", "Sensitivity: what drives the uncertainty",
+                   [Paragraph(text), table, PlotSlot("tornado")])
 
 
 def frontier_section(frontier: dict | None, currency: str) -> Section | None:
@@ -307,27 +331,26 @@ def frontier_section(frontier: dict | None, currency: str) -> Section | None:
             rows.append([fm(r["budget"]), "—", "infeasible", "", ""])
             continue
         marginal = r.get("marginal_gain_per_unit")
-        rows.append([fm(r["budget"]), fm(r["total_cost"]), fm(r["gain"]), "" if marginal is None else f"{marginal:.2f}",
-                     ", ".join(r["selected"])])
+        rows.append([fm(r["budget"]), fm(r["total_cost"]), fm(r["gain"]),
+                     "" if marginal is None else f"{marginal:.2f}", ", ".join(r["selected"])])
     text = "The best portfolio at each budget, on the same trials: what the next unit of budget buys."
-    return Section("frontier", "Budget frontier",
-                   [Paragraph(text), Table(["Budget", "Cost", "Gain", "Gain per extra unit", "Initiatives"], rows,
-                                           align="rrrrl"), PlotSlot("frontier")])
+    table = Table(["Budget", "Cost", "Gain", "Gain per extra unit", "Initiatives"], rows, align="rrrrl")
+    return Section("frontier", "Budget frontier", [Paragraph(text), table, PlotSlot("frontier")])
 
 
 _SOLVER_NAMES = {"highs": "HiGHS", "cbc": "CBC", "exhaustive": "exhaustive search"}
 
 
 def _solver(d: dict) -> Section:
-    cur = d["currency"]
+    fm = lambda x: money(x, d["currency"])  # noqa: E731
     s = d.get("solver") or {}
-    fm = lambda x: money(x, cur)  # noqa: E731
     proven = "proven" if s.get("proven_optimal") else "not proven"
     solver = _SOLVER_NAMES.get(s.get("name", ""), s.get("name", "?"))
     text = (f"Chosen by {solver}: {s.get('status', '?')} ({proven}) in {s.get('seconds', 0.0):.2f} s; "
-            f"objective: {s.get('objective', 'mean')}. Pair interactions are modelled and higher-order ones are not, "
-            f"so the {s.get('candidates_evaluated', 0)} best distinct portfolios were re-evaluated exactly by "
-            f"simulation; the chosen one's estimate differs from its exact value by {fm(s.get('gap', 0.0))}.")
+            f"objective: {s.get('objective', 'mean')}. Pair interactions are modelled and higher-order ones "
+            f"are not, so the {s.get('candidates_evaluated', 0)} best distinct portfolios were re-evaluated "
+            f"exactly by simulation; the chosen one's estimate differs from its exact value by "
+            f"{fm(s.get('gap', 0.0))}.")
     blocks: list = [Paragraph(text)]
     cands = d.get("candidates") or []
     if len(cands) > 1:

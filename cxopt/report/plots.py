@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator, Mapping
 
 import matplotlib as mpl
 import numpy as np
@@ -28,7 +28,8 @@ from .terminal import money
 __all__ = ["Plot", "render", "plan_plots", "distribution_figure", "waterfall_figure", "tornado_figure",
            "frontier_figure", "prevalence_figure", "forecast_figure"]
 
-BASELINE, PORTFOLIO, GAIN, LOSS, ACCENT, GRID = "#8a96a3", "#2b6cb0", "#2f855a", "#c53030", "#dd6b20", "#e2e8f0"
+BASELINE, PORTFOLIO, GAIN, LOSS = "#8a96a3", "#2b6cb0", "#2f855a", "#c53030"
+ACCENT, GRID = "#dd6b20", "#e2e8f0"
 
 _STYLE = {
     "text.parse_math": False,  # user text: "$200" is money, not math
@@ -105,7 +106,7 @@ def distribution_figure(d: dict, trials: Mapping[str, np.ndarray] | None = None)
             ax.set_title(f"Retained revenue over {tb.size:,} trials (dashed: means)")
             ax.legend(frameon=False, loc="upper left")
         else:
-            for y, s, c, label in ((1, b, BASELINE, "baseline"), (0, p, PORTFOLIO, "portfolio")):
+            for y, s, c in ((1, b, BASELINE), (0, p, PORTFOLIO)):
                 ax.barh(y, s["p90"] - s["p10"], left=s["p10"], height=0.5, color=c, alpha=0.35)
                 ax.vlines(s["p50"], y - 0.25, y + 0.25, color=c, lw=2.5)
                 ax.plot([s["mean"]], [y], "o", color=c, ms=6)
@@ -127,8 +128,9 @@ def _distribution_alt(d: dict, trials) -> str:
     b, p = d["baseline"]["retained_revenue"], d["portfolio"]["retained_revenue"]
     how = (f"Histograms of retained revenue over {len(trials['baseline']):,} trials"
            if _has_trials(trials) else "Retained revenue bands")
-    return (f"{how}: baseline mean {money(b['mean'], cur)} (P10–P90 {money(b['p10'], cur)} – {money(b['p90'], cur)}), "
-            f"portfolio mean {money(p['mean'], cur)} (P10–P90 {money(p['p10'], cur)} – {money(p['p90'], cur)}).")
+    fm = lambda x: money(x, cur)  # noqa: E731
+    return (f"{how}: baseline mean {fm(b['mean'])} (P10–P90 {fm(b['p10'])} – {fm(b['p90'])}), "
+            f"portfolio mean {fm(p['mean'])} (P10–P90 {fm(p['p10'])} – {fm(p['p90'])}).")
 
 
 # ---------------------------------------------------------------- contribution waterfall
@@ -171,8 +173,10 @@ def waterfall_figure(d: dict) -> Figure:
 
 def _waterfall_alt(d: dict) -> str:
     cur = d["currency"]
-    parts = "; ".join(f"{k} {money(c['revenue']['mean'], cur)}" for k, c in d.get("contribution_details", {}).items())
-    return (f"Waterfall from baseline retained revenue {money(d['baseline']['retained_revenue']['mean'], cur)} "
+    det = d.get("contribution_details", {})
+    parts = "; ".join(f"{k} {money(c['revenue']['mean'], cur)}" for k, c in det.items())
+    base = d["baseline"]["retained_revenue"]["mean"]
+    return (f"Waterfall from baseline retained revenue {money(base, cur)} "
             f"through each initiative's Shapley contribution ({parts or 'none'}) to the portfolio's "
             f"{money(d['portfolio']['retained_revenue']['mean'], cur)}.")
 
@@ -205,7 +209,8 @@ def tornado_figure(d: dict) -> Figure:
 
 def _tornado_alt(d: dict) -> str:
     cur = d["currency"]
-    top = "; ".join(f"{r['input']} (swing {money(r['swing'], cur)})" for r in (d.get("sensitivity") or [])[:3])
+    rows = (d.get("sensitivity") or [])[:3]
+    top = "; ".join(f"{r['input']} (swing {money(r['swing'], cur)})" for r in rows)
     return f"Tornado chart of the inputs that move the portfolio's retained revenue most: {top}."
 
 
@@ -220,17 +225,19 @@ def frontier_figure(frontier: dict, d: dict | None = None) -> Figure:
     with _style():
         fig = Figure(figsize=(7.5, 3.8), layout="constrained")
         ax = fig.add_subplot()
-        ax.plot([r["budget"] for r in ok], [r["gain"] for r in ok], "-o", color=PORTFOLIO, label="best portfolio")
+        ax.plot([r["budget"] for r in ok], [r["gain"] for r in ok], "-o", color=PORTFOLIO,
+                label="best portfolio")
         for r in ok:
-            ax.annotate(f"{len(r['selected'])}", (r["budget"], r["gain"]), xytext=(0, 6), textcoords="offset points",
-                        ha="center", fontsize=8, color="#4a5568")
+            ax.annotate(f"{len(r['selected'])}", (r["budget"], r["gain"]), xytext=(0, 6),
+                        textcoords="offset points", ha="center", fontsize=8, color="#4a5568")
         bad = [r["budget"] for r in rows if not r.get("feasible")]
         if bad:
             ax.plot(bad, [0.0] * len(bad), "x", color=LOSS, label="infeasible")
         if d is not None and d.get("budget"):
             plan_budget = float(sum(d["budget"].values()))
             ax.axvline(plan_budget, color=ACCENT, ls="--", lw=1)
-            ax.plot([plan_budget], [d["portfolio"]["gain"]["mean"]], "*", color=ACCENT, ms=12, label="this plan")
+            ax.plot([plan_budget], [d["portfolio"]["gain"]["mean"]], "*", color=ACCENT, ms=12,
+                    label="this plan")
         _money_axis(ax.xaxis, cur)
         _money_axis(ax.yaxis, cur)
         ax.set_xlabel(f"budget ({cur})")
@@ -245,8 +252,9 @@ def _frontier_alt(frontier: dict) -> str:
     ok = [r for r in frontier["frontier"] if r.get("feasible")]
     if not ok:
         return "Budget frontier: no budget in the sweep is feasible."
-    return (f"Budget frontier: the best portfolio's gain rises from {money(ok[0]['gain'], cur)} at a budget of "
-            f"{money(ok[0]['budget'], cur)} to {money(ok[-1]['gain'], cur)} at {money(ok[-1]['budget'], cur)}.")
+    fm = lambda x: money(x, cur)  # noqa: E731
+    return (f"Budget frontier: the best portfolio's gain goes from {fm(ok[0]['gain'])} at a budget of "
+            f"{fm(ok[0]['budget'])} to {fm(ok[-1]['gain'])} at {fm(ok[-1]['budget'])}.")
 
 
 # ---------------------------------------------------------------- prevalence vs damage
@@ -263,7 +271,8 @@ def _place_labels(ax, fig: Figure, points: list[tuple[float, float, float]], lab
     scale = fig.dpi / 72.0
     char_w, line_h = 0.58 * fontsize * scale, 1.25 * fontsize * scale
     xy = [ax.transData.transform((x, y)) for x, y, _r in points]
-    taken = [(px - r * scale, py - r * scale, px + r * scale, py + r * scale) for (px, py), (_x, _y, r) in zip(xy, points)]
+    taken = [(px - r * scale, py - r * scale, px + r * scale, py + r * scale)
+             for (px, py), (_x, _y, r) in zip(xy, points, strict=True)]
     order = sorted(range(len(points)), key=lambda i: -points[i][1])
     for i in order:
         (px, py), r = xy[i], points[i][2] * scale + 3 * scale
@@ -294,10 +303,11 @@ def prevalence_figure(d: dict) -> Figure:
             colour = LOSS if p["silent_killer"] else ACCENT if p["prevalence_trap"] else PORTFOLIO
             r = p["revenue_at_risk"]
             size = 4 + 30 * p["severity"]["mean"]
-            ax.errorbar(p["volume_measured"], r["mean"], yerr=[[r["mean"] - r["p10"]], [r["p90"] - r["mean"]]],
-                        fmt="o", color=colour, ms=size, alpha=0.85, capsize=3, lw=1)
-            flags = [f for f, on in (("silent killer", p["silent_killer"]), ("prevalence trap", p["prevalence_trap"]))
-                     if on]
+            yerr = [[r["mean"] - r["p10"]], [r["p90"] - r["mean"]]]
+            ax.errorbar(p["volume_measured"], r["mean"], yerr=yerr, fmt="o", color=colour, ms=size,
+                        alpha=0.85, capsize=3, lw=1)
+            flags = [f for f, on in (("silent killer", p["silent_killer"]),
+                                     ("prevalence trap", p["prevalence_trap"])) if on]
             points.append((p["volume_measured"], r["mean"], size / 2))
             labels.append(_short(p["id"], 28) + (f" — {', '.join(flags)}" if flags else ""))
             colours.append(colour)
@@ -324,8 +334,8 @@ def _prevalence_alt(d: dict) -> str:
     costliest = max(pains, key=lambda p: p["revenue_at_risk"]["mean"])["id"]
     silent = ", ".join(p["id"] for p in pains if p["silent_killer"]) or "none"
     trap = ", ".join(p["id"] for p in pains if p["prevalence_trap"]) or "none"
-    return (f"Scatter of {len(pains)} pain points, volume against revenue at risk: the most common is {most_common}, "
-            f"the costliest {costliest}; silent killers: {silent}; prevalence traps: {trap}.")
+    return (f"Scatter of {len(pains)} pain points, volume against revenue at risk: the most common is "
+            f"{most_common}, the costliest {costliest}; silent killers: {silent}; prevalence traps: {trap}.")
 
 
 # ---------------------------------------------------------------- monthly forecast fan
@@ -364,11 +374,13 @@ def forecast_figure(d: dict) -> Figure:
         top = max(float(p90.max()), b["p90"] / H)
         for m, ids in sorted(live.items()):
             ax.axvline(m + 0.5, color=ACCENT, lw=0.8, ls=":")
-            ax.text(m + 0.55, 0.03, ", ".join(ids), rotation=90, fontsize=7, color=ACCENT, va="bottom", ha="left",
-                    transform=ax.get_xaxis_transform())
+            ax.text(m + 0.55, 0.03, ", ".join(ids), rotation=90, fontsize=7, color=ACCENT, va="bottom",
+                    ha="left", transform=ax.get_xaxis_transform())
         labels = _month_labels(d)
         step = max(1, H // 12)
-        ax.set_xticks(x[::step], labels[::step], rotation=30 if d.get("start") else 0, ha="right" if d.get("start") else "center")
+        dated = bool(d.get("start"))
+        ax.set_xticks(x[::step], labels[::step], rotation=30 if dated else 0,
+                      ha="right" if dated else "center")
         ax.set_xlim(0.5, H + 0.5)
         ax.set_ylim(bottom=0, top=top * 1.15)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
@@ -382,7 +394,8 @@ def _forecast_alt(d: dict) -> str:
     cl = d["monthly_forecast"]["customers_lost"]
     H = len(cl)
     b = d["baseline"]["customers_lost"]["p50"] / H
-    return (f"Fan chart of customers lost per month with the portfolio: P50 {cl[0]['p50']:,.0f} in month 1 and "
+    return (f"Fan chart of customers lost per month with the portfolio: P50 {cl[0]['p50']:,.0f} in month 1 "
+            f"and "
             f"{cl[-1]['p50']:,.0f} in month {H} (P10–P90 {cl[-1]['p10']:,.0f} – {cl[-1]['p90']:,.0f}), "
             f"against {b:,.0f} a month without it.")
 
@@ -394,16 +407,18 @@ def plan_plots(d: dict, frontier: dict | None = None, trials: Mapping[str, np.nd
                fmt: str = "svg") -> dict[str, Plot]:
     """Every plot the plan supports, keyed as the report's sections place them; absent data, no plot."""
     mime = "image/svg+xml" if fmt == "svg" else "image/png"
-    todo: list[tuple[str, str, callable, callable]] = [
+    todo: list[tuple[str, str, Callable[[], Figure], Callable[[], str]]] = [
         ("distribution", "Value distribution: baseline vs portfolio",
          lambda: distribution_figure(d, trials), lambda: _distribution_alt(d, trials)),
     ]
     if d.get("contribution_details"):
-        todo.append(("waterfall", "Contribution waterfall", lambda: waterfall_figure(d), lambda: _waterfall_alt(d)))
+        todo.append(("waterfall", "Contribution waterfall", lambda: waterfall_figure(d),
+                     lambda: _waterfall_alt(d)))
     if d.get("monthly_forecast", {}).get("customers_lost"):
         todo.append(("forecast", "Monthly forecast", lambda: forecast_figure(d), lambda: _forecast_alt(d)))
     if d.get("pain_points"):
-        todo.append(("prevalence", "Prevalence vs damage", lambda: prevalence_figure(d), lambda: _prevalence_alt(d)))
+        todo.append(("prevalence", "Prevalence vs damage", lambda: prevalence_figure(d),
+                     lambda: _prevalence_alt(d)))
     if d.get("sensitivity"):
         todo.append(("tornado", "Sensitivity tornado", lambda: tornado_figure(d), lambda: _tornado_alt(d)))
     if frontier and frontier.get("frontier"):
