@@ -388,11 +388,17 @@ class NoisyOr:
         x = np.clip(self.start() if x0 is None else np.asarray(x0, dtype=np.float64), lower, upper)
         if newton_only:
             return self._newton(x, lower, upper)
-        scale = max(float(self.n.sum()), 1.0)  # per-customer objective: gradients of order one
-        res = optimize.minimize(lambda v: -self.log_likelihood(v) / scale, x, jac=lambda v: -self.gradient(v) / scale,
-                                method="L-BFGS-B", bounds=list(zip(lower, upper)),
-                                options=dict(maxiter=2000, ftol=1e-15, gtol=1e-11))
-        return self._newton(np.clip(res.x, lower, upper), lower, upper)
+        # Well behaved for L-BFGS-B: a per-customer objective, and each parameter in units of
+        # its standard error at the start (a rare pain's curvature is a hundredth of a common
+        # one's). Newton steps then take the optimum to machine precision.
+        N = max(float(self.n.sum()), 1.0)
+        d = np.sqrt(np.clip(-np.diag(self.hessian(x)), 0.0, None) / N)
+        d = np.where(d > 0, d, 1.0)
+        res = optimize.minimize(lambda u: -self.log_likelihood(u / d) / N, x * d,
+                                jac=lambda u: -self.gradient(u / d) / (N * d),
+                                method="L-BFGS-B", bounds=list(zip(lower * d, upper * d)),
+                                options=dict(maxiter=1000, ftol=1e-12, gtol=1e-9))
+        return self._newton(np.clip(res.x / d, lower, upper), lower, upper)
 
     def _newton(self, x, lower, upper, iterations: int = 100):
         f = self.log_likelihood(x)

@@ -45,10 +45,13 @@ def counter_uniform(key, customer, trial):
 # --------------------------------------------------------------------------------------
 @njit(inline="always", **_jit)
 def _fx_split(x):
-    whole = np.int64(x)  # x >= 0: truncation == floor
-    # rounded to the nearest 2**-32 (truncation would bias every sum downwards)
-    frac = np.int64((x - whole) * FRAC_SCALE + 0.5)
-    return whole, frac
+    """x >= 0 as (whole units, units of 2**-32), rounded to the nearest 2**-32."""
+    if x < 2147483648.0:
+        # one conversion: x * 2**32 is exact, and fits an int64 below 2**31
+        v = np.int64(x * FRAC_SCALE + 0.5)
+        return v >> np.int64(32), v & np.int64(0xFFFFFFFF)
+    whole = np.int64(x)  # truncation == floor for x >= 0
+    return whole, np.int64((x - whole) * FRAC_SCALE + 0.5)
 
 
 def fixed_to_float(whole: np.ndarray, frac: np.ndarray) -> np.ndarray:
@@ -153,25 +156,27 @@ def group_chunk_dense(segment, mask, revenue, churn, n_slices, n_bits):
     maxp = np.zeros((n_slices, n_keys), dtype=np.float64)
     step = (n + n_slices - 1) // n_slices
     for s in prange(n_slices):
-        acc = sums[s]
-        mp = maxp[s]
-        for i in range(s * step, min(n, (s + 1) * step)):
-            key = (np.int64(segment[i]) << n_bits) | np.int64(mask[i])
-            r = revenue[i]
-            p = churn[i]
-            acc[key, 0] += 1
-            w, f = _fx_split(r)
-            acc[key, 1] += w
-            acc[key, 2] += f
-            w, f = _fx_split(r * p)
-            acc[key, 3] += w
-            acc[key, 4] += f
-            w, f = _fx_split(p)
-            acc[key, 5] += w
-            acc[key, 6] += f
-            if p > mp[key]:
-                mp[key] = p
+        _dense_slice(segment, mask, revenue, churn, n_bits, s * step, min(n, (s + 1) * step), sums[s], maxp[s])
     return sums, maxp
+
+
+@njit(**_jit)
+def _dense_slice(segment, mask, revenue, churn, n_bits, lo, hi, acc, mp):
+    for i in range(lo, hi):
+        key = (np.int64(segment[i]) << n_bits) | np.int64(mask[i])
+        r = revenue[i]
+        p = churn[i]
+        acc[key, 0] += 1
+        w, f = _fx_split(r)
+        acc[key, 1] += w
+        acc[key, 2] += f
+        w, f = _fx_split(r * p)
+        acc[key, 3] += w
+        acc[key, 4] += f
+        w, f = _fx_split(p)
+        acc[key, 5] += w
+        acc[key, 6] += f
+        mp[key] = max(mp[key], p)
 
 
 @njit(**_jit)

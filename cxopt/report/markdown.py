@@ -83,8 +83,8 @@ def _signed(x: float, fmt) -> str:
     return ("+" if x > 0 else "−" if x < 0 else "") + fmt(abs(x))
 
 
-def _month(start: str | None, m: float, horizon: int) -> str:
-    """Month index ``m`` (0 = the horizon's first month) as a calendar month and its ordinal."""
+def _month(start: str | None, m: float, horizon: int, *, ordinal: bool = True) -> str:
+    """Month index ``m`` (0 = the horizon's first month) as a calendar month (and its ordinal)."""
     m = int(round(m))
     if m >= horizon:
         return "after the horizon"
@@ -92,7 +92,7 @@ def _month(start: str | None, m: float, horizon: int) -> str:
         return f"month {m + 1}"
     d = _dt.date.fromisoformat(start)
     y, mo = divmod(d.month - 1 + m, 12)
-    return f"{d.year + y}-{mo + 1:02d} (month {m + 1})"
+    return f"{d.year + y}-{mo + 1:02d}" + (f" (month {m + 1})" if ordinal else "")
 
 
 # ---------------------------------------------------------------- sections
@@ -222,23 +222,25 @@ def _actions(d: dict) -> Section:
     rows, checks = [], []
     for a in d.get("actions", []):
         gl = a["golive_month"]
-        golive = _month(start, gl["p50"], H)
+        month = lambda m: _month(start, m, H, ordinal=False)  # noqa: E731
+        golive = month(gl["p50"])
         if round(gl["p10"]) != round(gl["p90"]):
-            golive += f"; P10–P90 {_month(start, gl['p10'], H)} – {_month(start, gl['p90'], H)}"
+            golive += f" (P10–P90 {month(gl['p10'])} – {month(gl['p90'])})"
         m = a.get("metric")
         unit = (m or {}).get("unit")
         mname = m["name"] if m else "—"
         mpath = f"{_unit(m['baseline'], unit)} → {_unit(m['target'], unit)}" if m else "—"
-        rows.append([a["name"], a["owner"], _month(start, a["start_month"], H), golive,
+        rows.append([a["name"], a["owner"], month(a["start_month"]), golive,
                      pct(a["success_probability"], 0), _cost(a["cost"], fm), mname, mpath,
                      f"{fm(a['contribution']['mean'])} ({_band(a['contribution'], fm)})", a["review"]])
         if a.get("checkpoints"):
-            path = " · ".join(f"{_month(start, c['month'], H).split(' ')[0]}: "
+            path = " · ".join(f"{month(c['month'])}: "
                               f"{_unit(c['expected_metric'], unit)}" for c in a["checkpoints"])
             checks.append([a["name"], a["review"], f"{mname}: {path}"])
     columns = ["Initiative", "Owner", "Start", "Go-live", "Delivered", "Cost", "Process metric",
                "Baseline → target", "Contribution (P10–P90)", "Review"]
-    blocks: list = [Table(columns, rows, align="lllllrllrl")]
+    blocks: list = [Table(columns, rows, align="lllllrllrl") if rows
+                    else Paragraph("No initiative was selected: nothing to deliver.")]
     if checks:
         blocks += [Paragraph("The process metric's planned path, from its baseline at the start to its "
                              "target at go-live; after go-live it should hold at the target.",
