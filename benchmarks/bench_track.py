@@ -119,21 +119,27 @@ def measure(setup: Setup, rounds: int = 5) -> dict:
 
 def report(m: dict) -> str:
     verdict = "meets" if m["track_seconds"] < TARGET_SECONDS else "MISSES"
-    return (
+    lines = [
         f"tracking, plan on {m['customers']:,} customers x {m['trials']:,} trials ({m['groups']} groups, "
         f"{m['threads']} threads, load average {m['load_average']:.1f}); "
         f"portfolio {', '.join(m['selected'])}; {m['cancelled']} cancelled, "
-        f"{OBSERVED_MONTHS} months observed (ESS {m['effective_sample_size']:.0f})\n"
-        f"  track(PLAN_DIR, ACTUALS)  {m['track_seconds']:7.3f} s  ({m['track_cpu_seconds']:.3f} s CPU) "
-        f"{verdict} the target < {TARGET_SECONDS:.0f} s\n"
-        f"    of which reading      {m['read_seconds']:7.3f} s  (load_plan + read_actuals)\n"
-        f"  track(plan, actuals)      {m['track_in_memory_seconds']:7.3f} s  "
-        f"({m['track_in_memory_cpu_seconds']:.3f} s CPU; already in memory)\n"
+        f"{OBSERVED_MONTHS} months observed (ESS {m['effective_sample_size']:.0f})",
+        f"  track(PLAN_DIR, ACTUALS)  {m['track_seconds']:7.3f} s  best ({m['track_cpu_seconds']:.3f} s CPU): "
+        f"{verdict} the target < {TARGET_SECONDS:.0f} s",
+        f"    of which reading      {m['read_seconds']:7.3f} s  (load_plan + read_actuals)",
+    ]
+    if "benchmark_min_seconds" in m:
+        lines.append(f"    pytest-benchmark      {m['benchmark_min_seconds']:7.3f} s  min, "
+                     f"{m['benchmark_median_seconds']:.3f} s median of 5 rounds")
+    lines += [
+        f"  track(plan, actuals)      {m['track_in_memory_seconds']:7.3f} s  best "
+        f"({m['track_in_memory_cpu_seconds']:.3f} s CPU; already in memory)",
         f"  re-simulating the base    {m['resimulate_reference_seconds']:7.3f} s  "
-        f"(grouping pass + evaluation): tracking is {m['ratio']:.1f}x faster\n"
+        f"(grouping pass + evaluation): tracking is {m['ratio']:.1f}x faster",
         f"  setup: simulate {m['setup_simulate_seconds']:.1f} s, optimize + plan "
-        f"{m['setup_optimize_and_plan_seconds']:.1f} s, save_plan {m['setup_save_plan_seconds']:.1f} s"
-    )
+        f"{m['setup_optimize_and_plan_seconds']:.1f} s, save_plan {m['setup_save_plan_seconds']:.1f} s",
+    ]
+    return "\n".join(lines)
 
 
 @pytest.fixture(scope="module")
@@ -149,9 +155,9 @@ def test_track_large_plan(benchmark, setup):
     setup.in_memory()  # JIT compilation or cache load, not timed
     result = benchmark.pedantic(setup.from_files, rounds=5, iterations=1)
     m = measure(setup, rounds=3)
-    if benchmark.enabled and benchmark.stats.stats.min < m["track_seconds"]:
-        m["track_seconds"] = benchmark.stats.stats.min
-        m["ratio"] = m["resimulate_reference_seconds"] / m["track_seconds"]
+    if benchmark.enabled:
+        stats = benchmark.stats.stats
+        m["benchmark_min_seconds"], m["benchmark_median_seconds"] = stats.min, stats.median
     benchmark.extra_info.update(m)
     print("\n" + report(m))
     assert result.initiatives[setup.cancelled]["status"] == "cancelled"

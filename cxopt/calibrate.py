@@ -56,7 +56,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from pydantic import BaseModel
-from scipy import optimize, stats
+from scipy import optimize, special
 
 from .atomic import atomic_path
 from .customers import (DEFAULT_CHUNK, EXPOSED_PREFIX, CustomerBase, _chunk_from_batch, _is_csv, _iter_batches,
@@ -440,7 +440,11 @@ def _beta_from(estimate: float, sd: float) -> Distribution | None:
         return None
     sd = max(sd, 1e-9)
     a, b = (0.0 - estimate) / sd, (1.0 - estimate) / sd
-    mean, var = (float(v) for v in stats.truncnorm.stats(a, b, loc=estimate, scale=sd, moments="mv"))
+    mass = float(special.ndtr(b) - special.ndtr(a))
+    pa_, pb = math.exp(-a * a / 2) / math.sqrt(2 * math.pi), math.exp(-b * b / 2) / math.sqrt(2 * math.pi)
+    shift = (pa_ - pb) / mass
+    mean = estimate + sd * shift
+    var = sd * sd * (1.0 + (a * pa_ - b * pb) / mass - shift * shift)
     mean = min(max(_sig(mean), 1e-9), 1 - 1e-9)
     s = min(_sig(math.sqrt(max(var, 0.0))), 0.999 * math.sqrt(mean * (1 - mean)))
     return parse_distribution({"dist": "beta", "mean": mean, "sd": max(_sig(s), 1e-12)}, lower=0.0, upper=1.0)
@@ -689,7 +693,7 @@ class Calibration:
         how = (f"bootstrap of {self.bootstrap} resamples" if self.method == "bootstrap"
                else "the observed information matrix (delta method)")
         lines = [
-            f"{sc.name}: calibrated from a customer history by `cxopt calibrate` on {_dt.date.today().isoformat()}.",
+            f"{sc.name} — calibrated from a customer history by `cxopt calibrate` on {_dt.date.today().isoformat()}.",
             f"History: {g.source} — {g.n_customers:,} customers, {g.n_churned:,} left within the "
             f"{g.window_months}-month window ({g.n_churned / max(g.n_customers, 1):.2%}).",
             f"Based on {sc.source}; everything not marked 'measured' or 'fitted' is copied unchanged.",
@@ -703,14 +707,16 @@ class Calibration:
         ]
         threats = [c for c in self.correlations if abs(c["phi"]) >= PHI_THREAT][:PHI_SHOWN]
         if threats:
-            lines.append("Exposures that travel together (phi): " + ", ".join(
-                f"{c['a']} & {c['b']} {c['phi']:+.2f}" for c in threats) + ".")
+            lines += _wrap("Exposures that travel together (phi): " + ", ".join(
+                f"{c['a']} & {c['b']} {c['phi']:+.2f}" for c in threats) + ".", 92)
         lines += self.notes
         return lines
 
     def _comments(self) -> dict[tuple, list[str]]:
         sc, g, out = self.scenario, self.groups, {}
         seg_rows = {s["id"]: s for s in self.segments}
+        if (sc.customers.segments or len(self.baselines) > 1) and all(b.fitted for b in self.baselines):
+            out[("customers", "baseline_churn")] = ["as given; every segment below has its own, fitted"]
         for i, b in enumerate(self.baselines):
             if sc.customers.segments:
                 path = ("customers", "segments", [s.id for s in sc.customers.segments].index(b.id))
@@ -972,12 +978,13 @@ def synthetic_history(scenario: Scenario, n: int, out: str | os.PathLike, *, see
     sev = np.array([float(p.severity.sample(rng, 1)[0]) if truth == "draw" else p.severity.mean()
                     for p in scenario.pain_points])
     H, drivers, segments = scenario.horizon_months, scenario.driver_ids, list(base.segments)
-    fields = [("customer_id", pa.int64()), ("revenue", pa.float64()), ("segment", pa.string()), (CHURNED, pa.bool_())]
+    csv = str(out).lower().endswith(".csv")
+    seg_type = pa.string() if csv else pa.dictionary(pa.int32(), pa.string())
+    fields = [("customer_id", pa.int64()), ("revenue", pa.float64()), ("segment", seg_type), (CHURNED, pa.bool_())]
     fields += [(OBSERVED, pa.int64())] if observed_share > 0 else []
     fields += [(EXPOSED_PREFIX + d, pa.bool_()) for d in drivers]
     schema = pa.schema(fields)
-    csv = str(out).lower().endswith(".csv")
-    seg_names = np.array(segments, dtype=object)
+    seg_names, seg_dict = np.array(segments, dtype=object), pa.array(segments, type=pa.string())
     churned_total, done = 0, 0
     with atomic_path(out, force=force) as tmp:
         writer = pacsv.CSVWriter(tmp, schema) if csv else pq.ParquetWriter(tmp, schema, compression="zstd")
@@ -988,7 +995,9 @@ def synthetic_history(scenario: Scenario, n: int, out: str | os.PathLike, *, see
                 for j in range(len(sev)):
                     keep *= np.where((c.mask >> np.uint64(j)) & np.uint64(1), 1.0 - sev[j], 1.0)
                 survive = (1.0 - c.baseline_churn) * keep
-                cols = [pa.array(c.customer_id), pa.array(c.revenue), pa.array(seg_names[c.segment], type=pa.string())]
+                seg = (pa.array(seg_names[c.segment], type=pa.string()) if csv else
+                       pa.DictionaryArray.from_arrays(pa.array(c.segment, type=pa.int32()), seg_dict))
+                cols = [pa.array(c.customer_id), pa.array(c.revenue), seg]
                 months = None
                 if observed_share > 0:
                     months = np.where(r.random(len(c)) < observed_share, r.integers(1, max(H, 2), len(c)), H)

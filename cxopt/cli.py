@@ -411,6 +411,12 @@ def track(plan_dir: Annotated[Path, typer.Argument(help="Plan directory (cxopt o
             print_tracking(data, _out())
 
 
+# commands kept in modules of their own (each imports this module lazily)
+from .cli_report import register as _register_report  # noqa: E402
+
+_register_report(app)
+
+
 def main() -> None:
     """Console entry point."""
     app()

@@ -77,11 +77,12 @@ def calibrate_command(scenario: ScenarioArg, history: HistoryOpt, out: OutOpt = 
 
 
 def _iv(x: dict) -> str:
-    """``2.83% (2.68–2.99)``: estimate and 90% interval in percent."""
+    """``2.83% (2.68–2.99)``, ``14.8% (14.6–15.0)``: estimate and 90% interval in percent."""
     if x.get("estimate") is None or x.get("interval90") is None:
         return "—"
     lo, hi = x["interval90"]
-    return f"{100 * x['estimate']:.2f}% ({100 * lo:.2f}–{100 * hi:.2f})"
+    d = 1 if x["estimate"] >= 0.1 else 2
+    return f"{100 * x['estimate']:.{d}f}% ({100 * lo:.{d}f}–{100 * hi:.{d}f})"
 
 
 def print_calibration(data: dict, console: Console) -> None:
@@ -97,15 +98,15 @@ def print_calibration(data: dict, console: Console) -> None:
     how = f"bootstrap, {method['bootstrap']} resamples" if method["method"] == "bootstrap" else "information matrix"
     t = Table(title=f"Pain points: fitted severity, 90% interval ({how})", title_justify="left")
     notes = any(p["status"] != "fitted" for p in data["pain_points"])
-    for col, just in [("pain point", "left"), ("volume", "right"), ("churn: exposed", "right"),
-                      ("unexposed", "right"), ("severity (90%)", "right"), ("given", "right"),
-                      (f"revenue at risk, {cur} (90%)", "right")] + ([("note", "left")] if notes else []):
-        t.add_column(col, justify=just)
+    for col, just in [("pain point", "left"), ("volume", "right"), ("churn: met", "right"),
+                      ("not met", "right"), ("severity (90%)", "right"), ("given", "right"),
+                      ("revenue at risk", "right")] + ([("note", "left")] if notes else []):
+        t.add_column(col, justify=just, no_wrap=col != "note")
     for p in data["pain_points"]:
         rar = p["revenue_at_risk"]
         row = [escape(p["id"]), pct(p["volume"]), pct(p["churn_exposed"]), pct(p["churn_unexposed"]),
                _iv(p), pct(p["given_mean"], 2),
-               f"{money(rar['mean'])} ({money(rar['p05'])}–{money(rar['p95'])})"]
+               money(rar["mean"], cur)]
         t.add_row(*row, *([escape("" if p["status"] == "fitted" else f"kept as given: {p['status']}")] if notes else []))
     console.print(t)
     t = Table(title="Baseline churn per segment", title_justify="left")

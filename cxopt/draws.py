@@ -60,6 +60,23 @@ class Draws:
     def trials(self) -> int:
         return int(self.market.shape[0])
 
+    def columns(self, sc: Scenario) -> dict[str, np.ndarray]:
+        """Every draw as a named per-trial column (the trials.parquet layout)."""
+        cols: dict[str, np.ndarray] = {"market_multiplier": self.market}
+        for j, p in enumerate(sc.pain_points):
+            cols[f"severity.{p.id}"] = self.strength[:, j]
+        n_p = len(sc.pain_points)
+        for j, x in enumerate(sc.delighters):
+            cols[f"lift.{x.id}"] = self.strength[:, n_p + j]
+        ids, drivers = sc.initiative_ids, sc.driver_ids
+        for e in range(self.fix_driver.shape[0]):
+            cols[f"effect.{ids[self.fix_initiative[e]]}.{drivers[self.fix_driver[e]]}"] = self.effect[:, e]
+        for k, kid in enumerate(ids):
+            cols[f"success.{kid}"] = self.success[:, k]
+            cols[f"golive.{kid}"] = self.golive[:, k]
+            cols[f"latent.{kid}"] = self.latent[:, k]
+        return cols
+
     def with_facts(self, *, success: np.ndarray | None = None, golive: np.ndarray | None = None) -> "Draws":
         """The same draws with delivery facts replaced (tracking)."""
         from dataclasses import replace

@@ -80,6 +80,7 @@ class Goal:
     date: str
     confidence: float
     probability_met: float
+    probability_better_than_baseline: float
     retained_revenue_gain: dict[str, float]
     owners: dict[str, str]
     statement: str
@@ -135,7 +136,7 @@ class Plan:
             "scenario": sc.name,
             "currency": sc.scenario.currency,
             "horizon_months": sc.horizon_months,
-            "start": _start(sc).isoformat(),
+            "start": None if _start(sc) is None else _start(sc).isoformat(),
             "selected": res.selected_ids,
             "total_cost": res.total_cost,
             "cost_by_period": res.cost_by_period(),
@@ -192,11 +193,13 @@ class Plan:
     def to_html(self, frontier: dict | None = None) -> str:
         from .report.html import plan_html
 
-        return plan_html(self.to_dict(), frontier=frontier)
+        trials = {"baseline": self.simulation.baseline_revenue, "portfolio": self.result.revenue}
+        return plan_html(self.to_dict(), frontier=frontier, trials=trials)
 
 
-def _start(sc) -> _dt.date:
-    return sc.scenario.start or _dt.date.today().replace(day=1)
+def _start(sc) -> _dt.date | None:
+    """The plan's first month (``[scenario] start``); None keeps the plan in months 1..H."""
+    return sc.scenario.start
 
 
 def _add_months(d: _dt.date, months: int) -> _dt.date:
@@ -212,23 +215,25 @@ def _goal(sim: Simulation, res: OptimizationResult, confidence: float) -> Goal:
     target = float(np.quantile(churn, confidence))
     prob = float(np.mean(churn <= target + 1e-15))
     start = _start(sc)
-    end = _add_months(start, sc.horizon_months) - _dt.timedelta(days=1)
+    end = (_add_months(start, sc.horizon_months) - _dt.timedelta(days=1)).isoformat() if start else \
+        f"the end of month {sc.horizon_months}"
     owners = {sc.initiatives[k].id: sc.initiatives[k].owner for k in res.selected}
     gain = summarise(res.revenue - sim.baseline_revenue)
     cur = sc.scenario.currency
     who = "; ".join(f"{sc.initiatives[k].label} ({sc.initiatives[k].owner})" for k in res.selected)
     b50 = float(np.median(base_churn))
     lo, hi = (float(x) for x in np.quantile(churn, [0.1, 0.9]))
+    better = float(np.mean(churn < base_churn))
     statement = (
-        f"Reduce customer churn over the {sc.horizon_months} months to {end.isoformat()} from "
+        f"Reduce customer churn over the {sc.horizon_months} months to {end} from "
         f"{100 * b50:.1f}% to {100 * target:.1f}% (P10–P90 {100 * lo:.1f}%–{100 * hi:.1f}%), "
         f"keeping {gain['mean']:,.0f} {cur} more revenue (P10–P90 {gain['p10']:,.0f}–{gain['p90']:,.0f}), "
         f"through {len(res.selected)} initiatives: {who or 'none'}. "
-        f"Probability the target is met: {100 * prob:.0f}%."
+        f"Probability the target is met: {100 * prob:.0f}%; probability churn ends below the baseline: {100 * better:.0f}%."
     )
-    return Goal(metric="churn rate", baseline=b50, target=target, band=(lo, hi), date=end.isoformat(),
-                confidence=confidence, probability_met=prob, retained_revenue_gain=gain, owners=owners,
-                statement=statement)
+    return Goal(metric="churn rate", baseline=b50, target=target, band=(lo, hi), date=end,
+                confidence=confidence, probability_met=prob, probability_better_than_baseline=better,
+                retained_revenue_gain=gain, owners=owners, statement=statement)
 
 
 def _actions(sim: Simulation, res: OptimizationResult, contributions: list[Contribution]) -> list[Action]:

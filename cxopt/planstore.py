@@ -3,7 +3,8 @@
 Format version 1 (documented in ``docs/plan-format.md``)::
 
     DIR/plan.json        the plan (Plan.to_dict()), with "format_version": 1
-    DIR/scenario.toml    the scenario file exactly as it was read
+    DIR/scenario.json    the validated scenario as data (what tracking reloads)
+    DIR/scenario.toml    the scenario file exactly as it was read (when it came from a file)
     DIR/groups.parquet   the base's grouped sufficient statistics (one row per group)
     DIR/trials.parquet   one row per trial: every draw, the baseline and portfolio values,
                          and the monthly forecast path of the chosen portfolio
@@ -27,6 +28,7 @@ from .atomic import atomic_dir
 from .customers import GroupStats
 from .draws import Draws
 from .engine import Simulation
+from .report.parquet import trials_table
 from .scenario import Problem, Scenario, ScenarioError, parse_scenario
 
 __all__ = ["save_plan", "load_plan", "StoredPlan", "FORMAT_VERSION"]
@@ -44,23 +46,6 @@ def _groups_table(g: GroupStats) -> pa.Table:
     return t.replace_schema_metadata(meta)
 
 
-def _draw_columns(sc: Scenario, d: Draws) -> dict[str, np.ndarray]:
-    cols: dict[str, np.ndarray] = {"market_multiplier": d.market}
-    for j, p in enumerate(sc.pain_points):
-        cols[f"severity.{p.id}"] = d.strength[:, j]
-    n_p = len(sc.pain_points)
-    for j, x in enumerate(sc.delighters):
-        cols[f"lift.{x.id}"] = d.strength[:, n_p + j]
-    ids, drivers = sc.initiative_ids, sc.driver_ids
-    for e in range(d.fix_driver.shape[0]):
-        cols[f"effect.{ids[d.fix_initiative[e]]}.{drivers[d.fix_driver[e]]}"] = d.effect[:, e]
-    for k, kid in enumerate(ids):
-        cols[f"success.{kid}"] = d.success[:, k]
-        cols[f"golive.{kid}"] = d.golive[:, k]
-        cols[f"latent.{kid}"] = d.latent[:, k]
-    return cols
-
-
 def save_plan(plan, out: str | Path, *, force: bool = False, frontier: dict | None = None) -> Path:
     """Write the plan directory atomically (all files or none)."""
     sim: Simulation = plan.simulation
@@ -68,20 +53,19 @@ def save_plan(plan, out: str | Path, *, force: bool = False, frontier: dict | No
     data = plan.to_dict()
     with atomic_dir(out, force=force) as tmp:
         (tmp / "plan.json").write_text(json.dumps(data, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        # the validated scenario as data (reloadable whether it came from a file or from Python)
+        (tmp / "scenario.json").write_text(json.dumps(sc.to_data(), indent=2) + "\n", encoding="utf-8")
         source = Path(sc.source)
-        text = source.read_text(encoding="utf-8") if source.is_file() else ""
-        (tmp / "scenario.toml").write_text(text, encoding="utf-8")
+        if source.is_file():  # the file as written, for people
+            (tmp / "scenario.toml").write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
         pq.write_table(_groups_table(sim.groups), tmp / "groups.parquet")
-        cols = {"trial": np.arange(sim.trials, dtype=np.int64), **_draw_columns(sc, sim.draws),
-                "baseline.retained_revenue": sim.baseline_revenue,
-                "baseline.customers_retained": sim.baseline_customers,
-                "portfolio.retained_revenue": plan.result.revenue,
-                "portfolio.customers_retained": plan.result.customers}
+        extra = {"portfolio.retained_revenue": plan.result.revenue,
+                 "portfolio.customers_retained": plan.result.customers}
         for m in range(plan.path.horizon):
-            cols[f"month.{m + 1}.customers_lost"] = plan.path.customers_lost[:, m]
-            cols[f"month.{m + 1}.revenue_lost"] = plan.path.revenue_lost[:, m]
-        table = pa.table(cols).replace_schema_metadata({b"cxopt.format_version": str(FORMAT_VERSION).encode(),
-                                                        b"cxopt.seed": str(sim.draws.seed).encode()})
+            extra[f"month.{m + 1}.customers_lost"] = plan.path.customers_lost[:, m]
+            extra[f"month.{m + 1}.revenue_lost"] = plan.path.revenue_lost[:, m]
+        table = trials_table(sim, extra).replace_schema_metadata(
+            {b"cxopt.format_version": str(FORMAT_VERSION).encode(), b"cxopt.seed": str(sim.draws.seed).encode()})
         pq.write_table(table, tmp / "trials.parquet", compression="zstd")
         try:
             from .report.markdown import plan_markdown
@@ -131,13 +115,11 @@ class StoredPlan:
 
 def load_plan(path: str | Path) -> StoredPlan:
     """Read a plan directory written by :func:`save_plan` (format version 1)."""
-    import tomllib
-
     path = Path(path)
     where = str(path)
     if not path.is_dir():
         raise ScenarioError(Problem(where, "", "not a plan directory (write one with cxopt optimize --out DIR)"))
-    for name in ("plan.json", "scenario.toml", "groups.parquet", "trials.parquet"):
+    for name in ("plan.json", "scenario.json", "groups.parquet", "trials.parquet"):
         if not (path / name).is_file():
             raise ScenarioError(Problem(where, name, "missing from the plan directory"))
     try:
@@ -148,8 +130,11 @@ def load_plan(path: str | Path) -> StoredPlan:
     if version != FORMAT_VERSION:
         raise ScenarioError(Problem(str(path / "plan.json"), "format_version",
                                     f"this cxopt reads plan format {FORMAT_VERSION}, got {version!r}"))
-    sc = parse_scenario(tomllib.loads((path / "scenario.toml").read_text(encoding="utf-8")),
-                        source=str(path / "scenario.toml"))
+    try:
+        scenario_data = json.loads((path / "scenario.json").read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ScenarioError(Problem(str(path / "scenario.json"), "", f"not valid JSON: {exc}")) from None
+    sc = parse_scenario(scenario_data, source=str(path / "scenario.json"))
     gt = pq.read_table(path / "groups.parquet")
     meta = gt.schema.metadata or {}
     groups = GroupStats(

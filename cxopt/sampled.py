@@ -29,7 +29,7 @@ How (decisions):
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 from numba import get_num_threads
@@ -41,7 +41,7 @@ from .engine import _segment_targets, affected_groups
 from .kernels import fixed_to_float
 from .scenario import Problem, Scenario, ScenarioError
 
-__all__ = ["evaluate_sampled", "sampling_key", "SAMPLING_STREAM"]
+__all__ = ["evaluate_sampled", "sampled_partials", "sampling_key", "SAMPLING_STREAM"]
 
 SAMPLING_STREAM = 0x5C0FFEE5A3D1E501  # mixed into the seed: the customers' churn stream
 COEF_BUDGET_BYTES = 256 * 2**20  # coefficient table (a and b) of one block
@@ -209,3 +209,70 @@ def evaluate_sampled(sc: Scenario, base: CustomerBase, groups: GroupStats, draws
                 tot_f[p0:p1, t0:t1] += f.T
                 tot_n[p0:p1, t0:t1] += n.T
     return fixed_to_float(tot_w, tot_f), tot_n.astype(np.float64)
+
+
+def sampled_partials(sc: Scenario, groups: GroupStats, draws: Draws, portfolios: Sequence[Sequence[int]],
+                     chunks: Callable[[], Iterable[CustomerChunk]], *, n_rows: int | None = None, where: str = ""
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The exact integer sums of :func:`evaluate_sampled` over some of the base's customers.
+
+    For splitting the sampled pass across machines (:mod:`cxopt.distributed`): each part of
+    the base gives its partial sums, and because they are integers, adding the parts in
+    any order gives the same bits as one pass over the whole base.
+
+    Parameters
+    ----------
+    sc, groups, draws, portfolios : as for :func:`evaluate_sampled` (``groups`` of the *whole* base)
+    chunks : called once per block of (trials, portfolios); each call yields the same customers
+    n_rows : number of customers ``chunks`` yields, if known: up to ``IN_MEMORY_ROWS`` they are
+        read once and kept when there is more than one block
+    where : the part's name, for messages
+
+    Returns
+    -------
+    whole, frac, count : (P, T) int64 — retained revenue in fixed point (two limbs, combine
+        with ``kernels.fixed_to_float``) and retained customers
+    """
+    P, T, G = len(portfolios), draws.trials, groups.n_groups
+    port = _portfolio_table(portfolios)
+    aff_ptr, aff_idx = _affected_lists(sc, groups, portfolios)
+    seg_target = _segment_targets(sc, groups)
+    key = sampling_key(draws.seed)
+    n_slices = max(1, 2 * get_num_threads())
+    pb, tb = block_sizes(P, T, G, n_slices)
+    n_blocks = -(-T // tb) * -(-P // pb)
+
+    cached: list[_Prepared] | None = None
+    if n_blocks > 1 and n_rows is not None and n_rows <= IN_MEMORY_ROWS:
+        cached = [_Prepared(c, groups, where) for c in chunks()]
+
+    def prepared() -> Iterator[_Prepared]:
+        if cached is not None:
+            yield from cached
+        else:
+            for c in chunks():
+                yield _Prepared(c, groups, where)
+
+    tot_w = np.zeros((P, T), dtype=np.int64)
+    tot_f = np.zeros((P, T), dtype=np.int64)
+    tot_n = np.zeros((P, T), dtype=np.int64)
+    for t0 in range(0, T, tb):
+        t1 = min(T, t0 + tb)
+        for p0 in range(0, P, pb):
+            p1 = min(P, p0 + pb)
+            coef_a, coef_b, changed, base_a, base_b = kernels_sampled.retention_coefficients(
+                t0, t1, p0, p1, port, aff_ptr, aff_idx, groups.segment, groups.mask, len(sc.pain_points),
+                draws.strength, draws.market, draws.fix_ptr, draws.fix_driver, draws.effect, seg_target,
+                draws.success, draws.golive, sc.horizon_months,
+            )
+            for ch in prepared():
+                if len(ch) == 0:
+                    continue
+                w, f, n = kernels_sampled.sample_retained(
+                    key, t0, ch.customer_id, ch.churn, ch.group, ch.rev_whole, ch.rev_frac,
+                    coef_a, coef_b, changed, base_a, base_b, n_slices,
+                )
+                tot_w[p0:p1, t0:t1] += w.T
+                tot_f[p0:p1, t0:t1] += f.T
+                tot_n[p0:p1, t0:t1] += n.T
+    return tot_w, tot_f, tot_n

@@ -392,6 +392,27 @@ class Scenario(_Model):
         total = self.budget.total
         return list(total) if isinstance(total, dict) else ["total"]
 
+    def to_data(self) -> dict[str, Any]:
+        """The scenario as plain data that :func:`parse_scenario` reads back to an equal scenario."""
+
+        def plain(value: Any) -> Any:
+            if isinstance(value, BaseModel):
+                return {name: plain(getattr(value, name)) for name in type(value).model_fields
+                        if name != "source" and getattr(value, name) is not None}
+            if isinstance(value, Distribution):
+                if value.is_fixed:
+                    return float(value.params["value"])
+                return {"dist": value.kind, **{k: float(v) for k, v in value.params.items()}}
+            if isinstance(value, _dt.date):
+                return value.isoformat()
+            if isinstance(value, dict):
+                return {k: plain(v) for k, v in value.items() if v is not None}
+            if isinstance(value, (list, tuple)):
+                return [plain(v) for v in value]
+            return value
+
+        return plain(self)
+
     def with_overrides(self, **changes: Any) -> "Scenario":
         """A copy with top-level sections replaced (validated objects only)."""
         return self.model_copy(update=changes)

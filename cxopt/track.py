@@ -64,7 +64,7 @@ class Actuals:
     source: str = ""
 
 
-def _month_number(value, start: _dt.date, horizon: int, where: str, row: int) -> int:
+def _month_number(value, start: _dt.date | None, horizon: int, where: str, row: int) -> int:
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         m = int(value)
     elif isinstance(value, float) and value.is_integer():
@@ -74,6 +74,10 @@ def _month_number(value, start: _dt.date, horizon: int, where: str, row: int) ->
         if text.isdigit():
             m = int(text)
         else:
+            if start is None:
+                raise ScenarioError(Problem(where, "month", f"row {row}: {value!r} is a calendar month, but the "
+                                                            "scenario has no [scenario] start; give months as "
+                                                            f"1..{horizon}"))
             try:
                 d = _dt.datetime.strptime(text, "%Y-%m").date()
             except ValueError:
@@ -121,7 +125,7 @@ def read_actuals(path: str | Path, plan: StoredPlan) -> Actuals:
     rows = table.to_pylist()
     if not rows:
         raise ScenarioError(Problem(where, "", "no rows"))
-    start = sc.scenario.start or _dt.date.fromisoformat(plan.data.get("start", "2000-01-01"))
+    start = sc.scenario.start
     H = sc.horizon_months
     months = []
     for i, r in enumerate(rows, start=1):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import tomllib
 import warnings
 from pathlib import Path
@@ -225,8 +226,9 @@ def test_observed_months_scale_the_exposure_and_are_recovered(scenario):
 def test_the_two_reference_group_bys_agree():
     rows = make_rows(np.random.default_rng(21), 5000, partial=0.5)
     a, b = groups_of(rows), counted(rows)
+    order = np.lexsort((b.months, b.mask, b.segment))
     for name in ("segment", "mask", "months", "customers", "churned"):
-        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+        assert np.array_equal(getattr(a, name), getattr(b, name)[order]), name
 
 
 def test_bootstrap_agrees_with_the_information_matrix(scenario):
@@ -408,7 +410,8 @@ def bad_history(tmp_path: Path, suffix: str, column: str, value, type_=None) -> 
     cols = {"churned": rows["churned"].tolist(), "observed_months": rows["months"].astype(float).tolist(),
             "revenue": rows["revenue"].tolist(), "segment": [SEGMENTS[s] for s in rows["segment"]],
             "exposed_long_hold": rows["exposed"][:, 1].tolist()}
-    vals = cols[column] = [int(v) for v in cols[column]] if type_ == pa.int64() else cols[column]
+    convert = {pa.int64(): int, pa.string(): lambda v: str(v).lower()}.get(type_)
+    vals = cols[column] = [convert(v) for v in cols[column]] if convert else cols[column]
     for i in BAD:
         vals[i] = value
     types = {column: type_} if type_ is not None else {}
@@ -421,7 +424,7 @@ BAD_VALUES = [
     pytest.param("observed_months", -1.0, None, "expected months", id="negative-months"),
     pytest.param("observed_months", 13.0, None, "exceeds the 12-month", id="months-beyond-window"),
     pytest.param("observed_months", None, None, "missing value", id="missing-months"),
-    pytest.param("revenue", float("nan"), None, "not a number", id="nan-revenue"),
+    pytest.param("revenue", float("nan"), None, "not a number|missing value", id="nan-revenue"),  # CSV: empty
     pytest.param("revenue", -5.0, None, "negative revenue", id="negative-revenue"),
     pytest.param("segment", "wholesale", None, "not declared", id="undeclared-segment"),
     pytest.param("exposed_long_hold", None, pa.bool_(), "missing value", id="missing-exposure"),
@@ -436,7 +439,7 @@ def test_bad_history_exits_2_naming_file_column_and_row(scenario_file, tmp_path,
     result = run("calibrate", str(scenario_file), "--history", str(path))
     assert result.exit_code == 2, result.output
     msg = result.stderr
-    assert str(path) in msg and column in msg and "row 3 " in msg and reason in msg, msg
+    assert str(path) in msg and column in msg and "row 3 " in msg and re.search(reason, msg), msg
     assert "customer_id 3" in msg, msg
 
 
@@ -557,8 +560,9 @@ def test_a_pain_nobody_met_keeps_its_severity(scenario):
 def test_pains_always_met_together_are_kept_as_given_with_a_warning(scenario):
     rows = make_rows(np.random.default_rng(18), 50_000)
     rows["exposed"][:, 1] = rows["exposed"][:, 0]
-    with pytest.warns(UserWarning, match="late_delivery"):
+    with pytest.warns(UserWarning) as caught:
         cal = calibrate(scenario, groups_of(rows))
+    assert {"late_delivery", "long_hold"} <= {w for r in caught for w in PAINS if w in str(r.message)}
     assert cal.severity("late_delivery").fitted is None and cal.severity("long_hold").fitted is None
     assert cal.severity("billing_error").status == "fitted"
 

@@ -356,10 +356,19 @@ def test_per_segment_volume_and_reach_tables_load(tmp_path):
 def test_per_period_budget_and_costs_load(tmp_path):
     text = edit(MINIMAL, "cost = 100_000\n", "cost = { q1 = 60_000, q2 = 40_000 }\n")
     text = edit(text, "cost = 50_000\n", "cost = { q2 = 50_000 }\n")  # a period it omits costs 0 there
+    text = edit(text, "cost = 20_000\n", "cost = { q1 = 20_000 }\n")
     sc = load(tmp_path, text + "\n[budget]\ntotal = { q1 = 80_000, q2 = 90_000 }\n")
     assert sc.budget_periods() == ["q1", "q2"]
     assert sc.initiative("courier_tracking").cost == {"q1": 60_000.0, "q2": 40_000.0}
     assert sc.initiative("courier_tracking").total_cost() == 100_000.0
+
+
+def test_a_plain_cost_against_a_per_period_budget_is_an_error(tmp_path):
+    text = edit(MINIMAL, "cost = 100_000\n", "cost = { q1 = 60_000, q2 = 40_000 }\n")
+    text = edit(text, "cost = 50_000\n", "cost = { q2 = 50_000 }\n")
+    with pytest.raises(ScenarioError) as err:
+        load(tmp_path, text + "\n[budget]\ntotal = { q1 = 80_000, q2 = 90_000 }\n")
+    assert "initiatives[2].cost" in str(err.value) and "per period" in str(err.value)
 
 
 def test_initiative_targeting_a_declared_segment_loads(tmp_path):

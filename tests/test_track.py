@@ -487,11 +487,14 @@ def test_calendar_months_count_from_the_scenarios_start(small, tmp_path):
     assert read.status == {"virtual_hold": ["live", None, "cancelled"]}
 
 
-def test_calendar_months_without_a_scenario_start_use_the_plans(tmp_path):
+def test_calendar_months_need_the_scenarios_start(tmp_path):
     made = Made(tmp_path, SMALL.replace('start = "2027-01"\n', "").replace("trials = 500", "trials = 50"))
-    start = made.stored.data["start"]  # the month the plan was made in
-    path = write(tmp_path / "actuals.csv", f"month,customers_lost\n{start[:7]},3\n")
-    np.testing.assert_array_equal(read_actuals(path, made.stored).months, [1])
+    path = write(tmp_path / "actuals.csv", "month,customers_lost\n1,3\n2027-02,3\n")
+    with pytest.raises(cxopt.ScenarioError) as info:
+        read_actuals(path, made.stored)
+    problem = info.value.problems[0]
+    assert (problem.source, problem.path) == (str(path), "month") and "row 2" in problem.reason
+    np.testing.assert_array_equal(read_actuals(write(path, "month\n1\n2\n"), made.stored).months, [1, 2])
 
 
 def test_parquet_actuals_read_like_csv(small, tmp_path):

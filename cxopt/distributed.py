@@ -1,0 +1,395 @@
+"""The Dask path (optional extra ``cxopt[distributed]``): the passes over the customer base,
+spread over the workers of a Dask cluster, with results identical to one machine.
+
+The base is cut into *fragments*: consecutive Parquet row groups of one file (a partitioned
+base gives at least one fragment per file), a whole CSV file, or a range of customers of a
+synthetic base (customer ``i`` depends only on ``(seed, i)``). A pure function reduces each
+fragment to exact integer sums — the group sums of :class:`~cxopt.customers.RawGroups` for
+the grouping pass, the per-(portfolio, trial) retained revenue (fixed point) and customers
+for the sampled path (:func:`cxopt.sampled.sampled_partials`, whose uniforms are keyed on
+customer id and trial). Integer sums add exactly, so combining the parts gives the same bits
+whatever the number of fragments or workers and whatever order they finish in; the group
+statistics are then finalised exactly as :meth:`CustomerBase.group` does. Because the tasks
+are pure, a worker lost mid-run has its fragments recomputed elsewhere by Dask, and the
+result does not change.
+
+Workers read the base's files themselves: on a cluster of several machines the base must
+sit on a filesystem every worker sees at the same path (see ``docs/distributed.md``).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .customers import (
+    DEFAULT_CHUNK,
+    EXPOSED_PREFIX,
+    REQUIRED_COLUMNS,
+    SYNTHETIC_BLOCK,
+    CustomerBase,
+    CustomerChunk,
+    GroupAccumulator,
+    GroupStats,
+    RawGroups,
+    _chunk_from_batch,
+    _is_csv,
+    _iter_batches,
+)
+from .draws import Draws
+from .kernels import fixed_to_float
+from .scenario import Problem, Scenario, ScenarioError
+
+if TYPE_CHECKING:  # dask is optional: imported lazily, never at module import
+    from distributed import Client
+
+__all__ = ["connect", "shutdown", "parse_cluster", "plan_fragments", "group_distributed",
+           "evaluate_sampled_distributed", "Fragment", "DistributedUnavailable", "INSTALL_HINT"]
+
+INSTALL_HINT = "pip install 'cxopt[distributed]'"
+FRAGMENT_ROWS = 1 << 22  # the most customers one task reads (about 4 million)
+FRAGMENTS_PER_WORKER = 4  # smaller fragments below FRAGMENT_ROWS keep every worker busy to the end
+WORKER_WAIT_SECONDS = 60.0
+
+
+class DistributedUnavailable(ImportError):
+    """The Dask path was asked for but dask[distributed] is not installed."""
+
+
+def _dask():
+    try:
+        import distributed
+    except ImportError as exc:
+        raise DistributedUnavailable(
+            f"--cluster needs Dask, which is not installed ({exc}): {INSTALL_HINT}") from None
+    return distributed
+
+
+# --------------------------------------------------------------------------------------
+# connecting
+# --------------------------------------------------------------------------------------
+def parse_cluster(spec: str | None) -> tuple[str, Any]:
+    """``("local", workers)`` or ``("address", "tcp://HOST:PORT")`` for a ``--cluster`` value.
+
+    ``None`` or ``""`` means the scheduler in ``DASK_SCHEDULER_ADDRESS``. ``"local"`` starts
+    one worker per CPU; ``"local:N"`` N workers. Any ``scheme://...`` address (tcp, tls, ...)
+    is passed to Dask as it is; a bare ``HOST:PORT`` means ``tcp://HOST:PORT``.
+    """
+    text = (spec or "").strip()
+    if not text:
+        text = os.environ.get("DASK_SCHEDULER_ADDRESS", "").strip()
+        if not text:
+            raise ScenarioError(Problem("", "--cluster", "no scheduler address: give local[:WORKERS] or "
+                                        "tcp://HOST:PORT, or set DASK_SCHEDULER_ADDRESS"))
+    if text == "local" or text.startswith("local:"):
+        count = text.partition(":")[2]
+        if not count:
+            return "local", _cpu_count()
+        if not count.isdigit() or int(count) < 1:
+            raise ScenarioError(Problem("", "--cluster", f"expected local:WORKERS with WORKERS >= 1, got {text!r}"))
+        return "local", int(count)
+    if "://" in text:
+        return "address", text
+    host, _, port = text.rpartition(":")
+    if host and port.isdigit():
+        return "address", f"tcp://{text}"
+    raise ScenarioError(Problem("", "--cluster", f"expected local, local:WORKERS, tcp://HOST:PORT or HOST:PORT, "
+                                f"got {text!r}"))
+
+
+def _cpu_count() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+_CONNECTIONS: dict[tuple[str, Any], tuple["Client", Any]] = {}
+
+
+def connect(spec: "str | Client | None" = None) -> "Client":
+    """A Dask client for ``spec`` (see :func:`parse_cluster`); a client passes through.
+
+    A local cluster is started once per process and per ``spec`` and closed at exit: its
+    ``N`` worker processes each run one task at a time with ``cpus // N`` numba threads
+    (``NUMBA_NUM_THREADS`` in the nanny's environment). An existing scheduler is checked for
+    at least one worker that can import cxopt.
+    """
+    dd = _dask()
+    if isinstance(spec, dd.Client):
+        return spec
+    kind, value = parse_cluster(spec)
+    known = _CONNECTIONS.get((kind, value))
+    if known is not None and known[0].status == "running":
+        return known[0]
+    if kind == "local":
+        cluster = dd.LocalCluster(
+            n_workers=value, threads_per_worker=1, processes=True, dashboard_address=None,
+            silence_logs=logging.ERROR, env={"NUMBA_NUM_THREADS": str(max(1, _cpu_count() // value))},
+        )
+        client = dd.Client(cluster)
+    else:
+        cluster = None
+        try:
+            client = dd.Client(value, timeout="30s")
+        except (OSError, TimeoutError) as exc:
+            raise ConnectionError(f"cannot reach the Dask scheduler at {value}: {exc}") from None
+        _check_workers(client, value)
+    _CONNECTIONS[(kind, value)] = (client, cluster)
+    return client
+
+
+def _check_workers(client: "Client", address: str) -> None:
+    import cxopt
+
+    try:
+        client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
+    except TimeoutError:
+        raise ConnectionError(f"the Dask scheduler at {address} has no workers "
+                              f"(waited {WORKER_WAIT_SECONDS:.0f} s)") from None
+    try:
+        versions = client.run(_worker_version)
+    except Exception as exc:  # a worker that cannot unpickle a cxopt function: cxopt missing there
+        raise ConnectionError(f"the workers of {address} cannot run cxopt ({type(exc).__name__}: {exc}); "
+                              f"install the same cxopt on every worker: {INSTALL_HINT}") from None
+    other = {w: v for w, v in versions.items() if v != cxopt.__version__}
+    if other:
+        raise ConnectionError(f"cxopt {cxopt.__version__} here but {sorted(set(other.values()))} on workers "
+                              f"{sorted(other)}: install the same version everywhere")
+
+
+def _worker_version() -> str:
+    import cxopt
+
+    return cxopt.__version__
+
+
+def shutdown() -> None:
+    """Close every client and local cluster :func:`connect` opened in this process."""
+    while _CONNECTIONS:
+        _, (client, cluster) = _CONNECTIONS.popitem()
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+atexit.register(shutdown)
+
+
+def worker_count(client: "Client") -> int:
+    return max(1, len(client.scheduler_info().get("workers", {})))
+
+
+# --------------------------------------------------------------------------------------
+# fragments
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Fragment:
+    """One task's share of the base.
+
+    ``path is None``: synthetic customers ``start..stop-1``. Otherwise rows ``start..stop-1``
+    of the file ``path`` (``name`` as the user wrote it, for messages), read from its Parquet
+    ``row_groups``; a CSV file is one fragment (``row_groups`` empty, ``stop`` None).
+    """
+
+    path: str | None
+    start: int
+    stop: int | None
+    row_groups: tuple[int, ...] = ()
+    name: str = ""
+
+    @property
+    def rows(self) -> int | None:
+        return None if self.stop is None else self.stop - self.start
+
+
+def plan_fragments(base: CustomerBase, fragment_rows: int | None = None, workers: int = 1) -> list[Fragment]:
+    """Cut ``base`` into fragments of about ``fragment_rows`` customers, in base order.
+
+    Default size: ``FRAGMENTS_PER_WORKER`` fragments a worker, at most ``FRAGMENT_ROWS``
+    rows each. Synthetic ranges start on a block of ``SYNTHETIC_BLOCK`` customers; a Parquet
+    file is cut between row groups only. The cut never changes a result.
+    """
+    if fragment_rows is None:
+        n = base.n_customers
+        fragment_rows = min(FRAGMENT_ROWS, -(-n // (FRAGMENTS_PER_WORKER * max(workers, 1))))
+    fragment_rows = max(1, int(fragment_rows))
+    if base.kind == "synthetic":
+        step = -(-fragment_rows // SYNTHETIC_BLOCK) * SYNTHETIC_BLOCK
+        n = base.n_customers
+        return [Fragment(None, lo, min(n, lo + step)) for lo in range(0, n, step)]
+    out: list[Fragment] = []
+    for path in base.paths:
+        full = os.path.abspath(path)
+        if _is_csv(Path(path)):
+            out.append(Fragment(full, 0, None, (), str(path)))
+            continue
+        meta = pq.ParquetFile(path).metadata
+        row, first, groups = 0, 0, []
+        for g in range(meta.num_row_groups):
+            groups.append(g)
+            row += meta.row_group(g).num_rows
+            if row - first >= fragment_rows or g == meta.num_row_groups - 1:
+                out.append(Fragment(full, first, row, tuple(groups), str(path)))
+                first, groups = row, []
+    return out
+
+
+@dataclass(frozen=True)
+class _Pass:
+    """What every task of one pass needs besides its fragment (scattered once to every worker)."""
+
+    scenario: Scenario
+    n_customers: int
+    seed: int | None
+    segments: tuple[str, ...]  # segment names in code order (prefilled codes)
+    declared: bool  # the scenario declares segments: an unknown one is an error
+    chunk_size: int
+    groups: GroupStats | None = None  # sampled path only
+    draws: Draws | None = None
+    portfolios: tuple[tuple[int, ...], ...] = ()
+
+
+def _fragment_chunks(fragment: Fragment, ctx: _Pass, seg_codes: dict[str, int]) -> Iterator[CustomerChunk]:
+    """The fragment's customers, in chunks of ``ctx.chunk_size`` rows, exactly as one machine reads them."""
+    sc, size = ctx.scenario, ctx.chunk_size
+    if fragment.path is None:
+        base = CustomerBase.synthetic(sc, n=ctx.n_customers, seed=ctx.seed)
+        for lo in range(fragment.start, fragment.stop, size):
+            yield base.synthetic_rows(lo, min(fragment.stop, lo + size))
+        return
+    drivers = sc.driver_ids
+    columns = [*REQUIRED_COLUMNS, *(EXPOSED_PREFIX + d for d in drivers)]
+    path = Path(fragment.path)
+    where = fragment.name or fragment.path
+    if fragment.row_groups:
+        batches = _row_group_batches(path, fragment.row_groups, columns, size, where)
+    else:
+        batches = _iter_batches(path, columns, size)
+    row0 = fragment.start
+    for batch in batches:
+        yield _chunk_from_batch(batch, drivers, seg_codes, ctx.declared, where, row0)
+        row0 += batch.num_rows
+
+
+def _row_group_batches(path: Path, row_groups: tuple[int, ...], columns: list[str], size: int,
+                       where: str) -> Iterator[pa.RecordBatch]:
+    try:
+        yield from pq.ParquetFile(path).iter_batches(batch_size=size, row_groups=list(row_groups), columns=columns)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ScenarioError(Problem(where, "", f"cannot read: {exc}")) from None
+
+
+# --------------------------------------------------------------------------------------
+# the tasks (pure: same fragment and context, same bits — so Dask may rerun them anywhere)
+# --------------------------------------------------------------------------------------
+class _RemoteProblems(Exception):
+    """A :class:`ScenarioError` raised on a worker, in a form that pickles (plain tuples)."""
+
+
+@contextmanager
+def _remote_errors() -> Iterator[None]:
+    try:
+        yield
+    except ScenarioError as exc:  # Problem does not pickle: send (source, path, reason) tuples
+        raise _RemoteProblems([tuple(p) if isinstance(p, tuple) else ("", "", str(p)) for p in exc.problems]) from None
+
+
+def _group_fragment(fragment: Fragment, ctx: _Pass) -> RawGroups:
+    seg_codes = {s: i for i, s in enumerate(ctx.segments)}
+    acc = GroupAccumulator(len(ctx.scenario.driver_ids))
+    with _remote_errors():
+        for chunk in _fragment_chunks(fragment, ctx, seg_codes):
+            acc.add_chunk(chunk)
+    return acc.raw(tuple(seg_codes))
+
+
+def _sample_fragment(fragment: Fragment, ctx: _Pass) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    from .sampled import sampled_partials
+
+    seg_codes = {s: i for i, s in enumerate(ctx.groups.segments)}
+    with _remote_errors():
+        return sampled_partials(ctx.scenario, ctx.groups, ctx.draws, [list(p) for p in ctx.portfolios],
+                                lambda: _fragment_chunks(fragment, ctx, seg_codes), n_rows=fragment.rows,
+                                where=fragment.name or "synthetic base")
+
+
+@contextmanager
+def _local_errors() -> Iterator[None]:
+    try:
+        yield
+    except _RemoteProblems as exc:
+        raise ScenarioError([Problem(*p) for p in exc.args[0]]) from None
+
+
+# --------------------------------------------------------------------------------------
+# the passes
+# --------------------------------------------------------------------------------------
+def group_distributed(sc: Scenario, base: CustomerBase, client: "Client", chunk_size: int = DEFAULT_CHUNK, *,
+                      fragment_rows: int | None = None) -> GroupStats:
+    """The base's :class:`GroupStats`, computed on the cluster; identical to ``base.group()``.
+
+    Each fragment is reduced to exact :class:`RawGroups` by a worker; the parts are merged in
+    fragment order and finalised with the single-machine path's segment order (declared
+    order for a synthetic base or declared segments, by name otherwise). Cached on ``base``
+    like :meth:`CustomerBase.group`.
+    """
+    if base._groups is not None:
+        return base._groups
+    fragments = plan_fragments(base, fragment_rows, worker_count(client))
+    ctx = _Pass(scenario=sc, n_customers=base.n_customers if base.kind == "synthetic" else 0, seed=base.seed,
+                segments=tuple(base._segments), declared=bool(sc.segment_ids),
+                chunk_size=int(chunk_size or DEFAULT_CHUNK))
+    [shared] = client.scatter([ctx], broadcast=True, hash=False)
+    futures = client.map(_group_fragment, fragments, ctx=shared, pure=True)
+    with _local_errors():
+        parts = client.gather(futures)
+    raw = RawGroups.merge(parts)
+    declared = list(base._segments) if (base.kind == "synthetic" or sc.customers.segments) else None
+    stats = GroupStats.from_raw(raw, drivers=base.drivers, segment_order=declared, where=base.describe())
+    # what base.group() records, so the base behaves the same after either pass
+    if base._n is None:
+        base._n = raw.n_customers
+    base._segments = stats.segments
+    base._groups = stats
+    return stats
+
+
+def evaluate_sampled_distributed(sc: Scenario, base: CustomerBase, groups: GroupStats, draws: Draws,
+                                 portfolios: Sequence[Sequence[int]], client: "Client",
+                                 chunk_size: int | None = None, *, fragment_rows: int | None = None
+                                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Retained revenue and customers, (P, T) each, with every customer's churn drawn — on the cluster.
+
+    Identical to :func:`cxopt.sampled.evaluate_sampled`: each fragment's integer partial sums
+    (:func:`cxopt.sampled.sampled_partials`) are added as they arrive (integer addition: the
+    order cannot change a bit) and converted to floats once.
+    """
+    dd = _dask()
+    fragments = plan_fragments(base, fragment_rows, worker_count(client))
+    ctx = _Pass(scenario=sc, n_customers=base.n_customers if base.kind == "synthetic" else 0, seed=base.seed,
+                segments=tuple(groups.segments), declared=bool(sc.segment_ids),
+                chunk_size=int(chunk_size or DEFAULT_CHUNK), groups=groups, draws=draws,
+                portfolios=tuple(tuple(int(k) for k in p) for p in portfolios))
+    [shared] = client.scatter([ctx], broadcast=True, hash=False)
+    P, T = len(portfolios), draws.trials
+    whole = np.zeros((P, T), dtype=np.int64)
+    frac = np.zeros((P, T), dtype=np.int64)
+    count = np.zeros((P, T), dtype=np.int64)
+    pending = dd.as_completed(client.map(_sample_fragment, fragments, ctx=shared, pure=True))
+    with _local_errors():
+        for future in pending:  # each (P, T) part is dropped once added: memory stays at a few parts
+            w, f, n = future.result()
+            whole += w
+            frac += f
+            count += n
+    return fixed_to_float(whole, frac), count.astype(np.float64)
