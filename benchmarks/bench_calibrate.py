@@ -52,7 +52,8 @@ def reference_counts(sc, path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray
     if not pa.types.is_dictionary(seg.type):
         seg = seg.dictionary_encode()
     names = seg.dictionary.to_pylist()
-    code = np.array([sorted(names).index(x) for x in names])[seg.indices.to_numpy(zero_copy_only=False)]
+    order = sc.segment_ids if sc.customers.segments else sorted(names)  # declared order, else by name
+    code = np.array([order.index(x) for x in names])[seg.indices.to_numpy(zero_copy_only=False)]
     key = code.astype(np.int64) << len(drivers)
     for j, d in enumerate(drivers):
         key |= table.column(f"exposed_{d}").to_numpy().astype(np.int64) << j

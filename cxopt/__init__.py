@@ -9,6 +9,7 @@ budget.
 >>> plan = cxopt.build_plan(cxopt.optimize(sim, budget=1_500_000))         # doctest: +SKIP
 """
 
+from . import _numba_cache  # noqa: F401  (before numba is imported)
 from .customers import CustomerBase, GroupStats
 from .distributions import Distribution, parse_distribution
 from .engine import Simulation, simulate

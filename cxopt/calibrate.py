@@ -70,7 +70,6 @@ CHURNED, OBSERVED = "churned", "observed_months"
 DENSE_KEYS = 1 << 22  # per chunk, keys up to this are counted by direct indexing (bincount)
 THETA_MAX = 30.0  # -log(1 - sigma) <= 30: sigma < 1 - 1e-13
 ALPHA_MIN = 1e-12  # keeps log P finite for a group with churners and no pain
-Z90 = 1.6448536269514722
 DIGITS = 5  # significant digits of the numbers written to the scenario
 PHI_SHOWN, PHI_THREAT = 5, 0.1
 
@@ -173,7 +172,8 @@ def _window(sc: Scenario, window_months: int | None) -> int:
     if window_months is None:
         return sc.horizon_months
     if isinstance(window_months, bool) or not isinstance(window_months, (int, np.integer)) or window_months < 1:
-        raise ScenarioError(Problem("", "window_months", f"expected a whole number of months >= 1, got {window_months!r}"))
+        raise ScenarioError(Problem("", "window_months",
+                                    f"expected a whole number of months >= 1, got {window_months!r}"))
     return int(window_months)
 
 
@@ -183,7 +183,8 @@ def _check_history_columns(sc: Scenario, paths: list[Path]) -> list[str]:
     found: list[str] | None = None
     for path in paths:
         names, where = _schema_names(path), str(path)
-        for col in ("customer_id", "revenue", "segment", CHURNED, *(EXPOSED_PREFIX + p.id for p in sc.pain_points)):
+        required = ("customer_id", "revenue", "segment", CHURNED, *(EXPOSED_PREFIX + p.id for p in sc.pain_points))
+        for col in required:
             if col not in names:
                 raise ScenarioError(Problem(where, col, "missing column" + (
                     " (bool: did the customer leave within the observation window?)" if col == CHURNED else "")))
@@ -194,12 +195,14 @@ def _check_history_columns(sc: Scenario, paths: list[Path]) -> list[str]:
         here = [d for d in delighters if EXPOSED_PREFIX + d in names]
         if found is not None and here != found:
             odd = sorted(set(here) ^ set(found))[0]
-            raise ScenarioError(Problem(where, EXPOSED_PREFIX + odd, f"column present in some history files only ({paths[0]})"))
+            raise ScenarioError(Problem(where, EXPOSED_PREFIX + odd,
+                                        f"column present in some history files only ({paths[0]})"))
         found = here
     return found or []
 
 
-def _history_batches(path: Path, columns: list[str], names: list[str], chunk_size: int) -> Iterator[pa.RecordBatch]:
+def _history_batches(path: Path, columns: list[str], names: list[str],
+                     chunk_size: int) -> Iterator[pa.RecordBatch]:
     if not _is_csv(path):
         yield from _iter_batches(path, columns, chunk_size)
         return
@@ -235,9 +238,10 @@ def _locate_csv_error(path: Path, column: str, kind) -> None:
             values, ids = batch.column(column).to_pylist(), batch.column("customer_id").to_pylist()
             for i, v in enumerate(values):
                 if not ok(v):
-                    expected = {pa.bool_(): "true/false (or 0/1)", pa.int64(): "a whole number"}.get(kind, "a number")
-                    raise ScenarioError(Problem(str(path), column,
-                                                f"row {row + i + 1} (customer_id {ids[i]}): expected {expected}, got {v!r}"))
+                    expected = {pa.bool_(): "true/false (or 0/1)", pa.int64(): "a whole number"}.get(kind,
+                                                                                                  "a number")
+                    reason = f"row {row + i + 1} (customer_id {ids[i]}): expected {expected}, got {v!r}"
+                    raise ScenarioError(Problem(str(path), column, reason))
             row += len(values)
 
 
@@ -504,7 +508,8 @@ def _logistic(m: NoisyOr, names: list[str]) -> dict:
 
     def hess(b):
         p = 1 / (1 + np.exp(-(D @ b)))
-        return (D * (m.n * p * (1 - p))[:, None]).T @ D / N + 2 * ridge * np.diag(np.r_[0.0, np.ones(len(b) - 1)])
+        penalty = 2 * ridge * np.diag(np.r_[0.0, np.ones(len(b) - 1)])
+        return (D * (m.n * p * (1 - p))[:, None]).T @ D / N + penalty
 
     rate = min(max(m.y.sum() / N, 1e-6), 1 - 1e-6)
     b0 = np.zeros(D.shape[1])
@@ -693,7 +698,8 @@ class Calibration:
         how = (f"bootstrap of {self.bootstrap} resamples" if self.method == "bootstrap"
                else "the observed information matrix (delta method)")
         lines = [
-            f"{sc.name} — calibrated from a customer history by `cxopt calibrate` on {_dt.date.today().isoformat()}.",
+            f"{sc.name} — calibrated from a customer history by `cxopt calibrate` "
+            f"on {_dt.date.today().isoformat()}.",
             f"History: {g.source} — {g.n_customers:,} customers, {g.n_churned:,} left within the "
             f"{g.window_months}-month window ({g.n_churned / max(g.n_customers, 1):.2%}).",
             f"Based on {sc.source}; everything not marked 'measured' or 'fitted' is copied unchanged.",
@@ -726,7 +732,8 @@ class Calibration:
                 path = ("customers",)
             s = seg_rows.get(b.id)
             if self._shares_measured() and path != ("customers",):
-                out[path + ("share",)] = [f"measured: {s['customers']:,} of the history's {g.n_customers:,} customers"]
+                out[path + ("share",)] = [
+                    f"measured: {s['customers']:,} of the history's {g.n_customers:,} customers"]
             out[path + ("baseline_churn",)] = [_estimate_comment(b, s)]
         for j, p in enumerate(sc.pain_points):
             info, est = self.pains[j], self.severities[j]
@@ -742,8 +749,9 @@ class Calibration:
                 f"those who did not"]
         for k, d in enumerate(sc.delighters):
             if d.id in self.reach:
-                out[("delighters", k, "reach")] = [f"measured: {self.reach[d.id]['volume']:.2%} of the history's customers "
-                                                   f"eligible; was {_toml_value(d.reach)}"]
+                out[("delighters", k, "reach")] = [
+                    f"measured: {self.reach[d.id]['volume']:.2%} of the history's customers eligible; "
+                    f"was {_toml_value(d.reach)}"]
             else:
                 out[("delighters", k, "reach")] = [f"kept as given: the history has no {EXPOSED_PREFIX}{d.id} column"]
             out[("delighters", k, "lift")] = ["kept as given: a lift cannot be measured from a history without "
@@ -756,7 +764,8 @@ def _estimate_comment(e: Estimate, seg: dict | None) -> str:
         return f"kept as given: {e.status}"
     lo, hi = e.interval
     what = (f" from {seg['customers']:,} customers ({seg['churned']:,} left)" if seg else "")
-    boot = f" (bootstrap {e.bootstrap_interval[0]:.2%}–{e.bootstrap_interval[1]:.2%})" if e.bootstrap_interval else ""
+    boot = (f" (bootstrap {e.bootstrap_interval[0]:.2%}–{e.bootstrap_interval[1]:.2%})"
+            if e.bootstrap_interval else "")
     return (f"fitted: {e.estimate:.2%} (90% interval {lo:.2%}–{hi:.2%}{boot}){what}; "
             f"was {e.given.describe()}")
 
@@ -828,8 +837,9 @@ def calibrate(scenario: Scenario, history: str | os.PathLike | HistoryGroups, *,
 
     info = -model.hessian(x)
     identified = _identified(info)
-    reasons = {k: ("the history holds no churn to measure it by" if info[k, k] <= 0
-                   else "not separately identifiable in this history (a pain every customer met, or pains always met together)")
+    reasons = {k: ("the history holds no churn to measure it by" if info[k, k] <= 0 else
+                   "not separately identifiable in this history (a pain every customer met, "
+                   "or pains always met together)")
                for k in np.flatnonzero(~identified)}
     for k, why in reasons.items():
         notes.append(f"{names[k]}: kept as given: {why}")
@@ -847,7 +857,8 @@ def calibrate(scenario: Scenario, history: str | os.PathLike | HistoryGroups, *,
         sd = np.where(identified, draws.std(axis=0, ddof=1), np.nan)
         q = np.quantile(draws, [0.05, 0.95], axis=0)
         boot_iv = [(float(q[0, k]), float(q[1, k])) for k in range(model.K)]
-        cov = np.where(np.outer(identified, identified), np.cov(draws, rowvar=False).reshape(model.K, model.K), np.nan)
+        cov = np.where(np.outer(identified, identified),
+                       np.cov(draws, rowvar=False).reshape(model.K, model.K), np.nan)
 
     def estimate(k: int, id_: str, kind: str, given: Distribution) -> Estimate:
         if not identified[k]:
@@ -864,7 +875,8 @@ def calibrate(scenario: Scenario, history: str | os.PathLike | HistoryGroups, *,
             sev.append(estimate(len(seg_fit) + pain_fit.index(j), p.id, "severity", p.severity))
         else:
             sev.append(Estimate(p.id, "severity", "no customer in the history met this pain point", p.severity))
-    given_churn = {s.id: s.baseline_churn or scenario.customers.baseline_churn for s in scenario.customers.segments}
+    given_churn = {s.id: s.baseline_churn or scenario.customers.baseline_churn
+                   for s in scenario.customers.segments}
     base = []
     for s, sid in enumerate(g.segments):
         given = given_churn.get(sid, scenario.customers.baseline_churn)
@@ -972,6 +984,14 @@ def synthetic_history(scenario: Scenario, n: int, out: str | os.PathLike, *, see
     """
     if truth not in ("draw", "mean"):
         raise ScenarioError(Problem("", "truth", f"expected 'draw' or 'mean', got {truth!r}"))
+    for i, seg in enumerate(scenario.customers.segments):
+        if seg.share is None:
+            raise ScenarioError(Problem(scenario.source, f"customers.segments[{i}].share",
+                                        "a synthetic history needs every segment's share"))
+    for i, p in enumerate(scenario.pain_points):
+        if p.volume is None and scenario.customers.count is None:
+            raise ScenarioError(Problem(scenario.source, f"pain_points[{i}].complaints",
+                                        "a synthetic history needs a volume (complaints need customers.count)"))
     seed = scenario.scenario.seed if seed is None else int(seed)
     base = CustomerBase.synthetic(scenario, n=n, seed=seed)
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 0x7347])))
@@ -1007,14 +1027,16 @@ def synthetic_history(scenario: Scenario, n: int, out: str | os.PathLike, *, see
                 cols.append(pa.array(churned))
                 if months is not None:
                     cols.append(pa.array(months.astype(np.int64)))
-                cols += [pa.array(((c.mask >> np.uint64(j)) & np.uint64(1)).astype(bool)) for j in range(len(drivers))]
+                cols += [pa.array(((c.mask >> np.uint64(j)) & np.uint64(1)).astype(bool))
+                         for j in range(len(drivers))]
                 writer.write_table(pa.Table.from_arrays(cols, schema=schema))
                 done += len(c)
                 if progress is not None:
                     progress("write history", done, n)
         finally:
             writer.close()
-    churn = {s.id: (s.baseline_churn or scenario.customers.baseline_churn).mean() for s in scenario.customers.segments}
+    churn = {s.id: (s.baseline_churn or scenario.customers.baseline_churn).mean()
+             for s in scenario.customers.segments}
     return {"severity": {p.id: float(v) for p, v in zip(scenario.pain_points, sev)},
             "baseline_churn": churn or {"all": scenario.customers.baseline_churn.mean()},
             "customers": int(n), "churned": churned_total, "path": str(out)}
@@ -1058,7 +1080,8 @@ def _toml_value(v: Any) -> str:
     if isinstance(v, Distribution):
         if v.is_fixed:
             return _toml_value(float(v.params["value"]))
-        return "{ " + ", ".join([f'dist = "{v.kind}"', *(f"{k} = {_toml_value(float(x))}" for k, x in v.params.items())]) + " }"
+        params = (f"{k} = {_toml_value(float(x))}" for k, x in v.params.items())
+        return "{ " + ", ".join([f'dist = "{v.kind}"', *params]) + " }"
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (int, np.integer)):
@@ -1073,7 +1096,9 @@ def _toml_value(v: Any) -> str:
     if isinstance(v, (_dt.date, _dt.datetime)):
         return v.isoformat()
     if isinstance(v, Mapping):
-        return "{ " + ", ".join(f"{_toml_key(str(k))} = {_toml_value(x)}" for k, x in v.items()) + " }" if v else "{}"
+        if not v:
+            return "{}"
+        return "{ " + ", ".join(f"{_toml_key(str(k))} = {_toml_value(x)}" for k, x in v.items()) + " }"
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     raise TypeError(f"cannot write a {type(v).__name__} to TOML")

@@ -53,11 +53,12 @@ if TYPE_CHECKING:  # dask is optional: imported lazily, never at module import
     from distributed import Client
 
 __all__ = ["connect", "shutdown", "parse_cluster", "plan_fragments", "group_distributed",
-           "evaluate_sampled_distributed", "Fragment", "DistributedUnavailable", "INSTALL_HINT"]
+           "evaluate_sampled_distributed", "plan_sampled_tasks", "Fragment", "DistributedUnavailable", "INSTALL_HINT"]
 
 INSTALL_HINT = "pip install 'cxopt[distributed]'"
 FRAGMENT_ROWS = 1 << 22  # the most customers one task reads (about 4 million)
 FRAGMENTS_PER_WORKER = 4  # smaller fragments below FRAGMENT_ROWS keep every worker busy to the end
+SAMPLED_FRAGMENT_ROWS = 1 << 22  # sampled path: customers per task (kept in memory across trial blocks)
 WORKER_WAIT_SECONDS = 60.0
 
 
@@ -292,6 +293,19 @@ def _row_group_batches(path: Path, row_groups: tuple[int, ...], columns: list[st
 # --------------------------------------------------------------------------------------
 # the tasks (pure: same fragment and context, same bits — so Dask may rerun them anywhere)
 # --------------------------------------------------------------------------------------
+def _worker_threads() -> None:
+    """numba threads of this task: ``NUMBA_NUM_THREADS`` from the nanny's environment.
+
+    The worker process may have imported numba (with its default thread count) before the
+    nanny set the variable, so it is applied here, per task thread. Results do not depend on it.
+    """
+    wanted = os.environ.get("NUMBA_NUM_THREADS", "")
+    if wanted.isdigit() and int(wanted) >= 1:
+        import numba
+
+        numba.set_num_threads(min(int(wanted), numba.config.NUMBA_NUM_THREADS))
+
+
 class _RemoteProblems(Exception):
     """A :class:`ScenarioError` raised on a worker, in a form that pickles (plain tuples)."""
 
@@ -305,6 +319,7 @@ def _remote_errors() -> Iterator[None]:
 
 
 def _group_fragment(fragment: Fragment, ctx: _Pass) -> RawGroups:
+    _worker_threads()
     seg_codes = {s: i for i, s in enumerate(ctx.segments)}
     acc = GroupAccumulator(len(ctx.scenario.driver_ids))
     with _remote_errors():
@@ -313,14 +328,16 @@ def _group_fragment(fragment: Fragment, ctx: _Pass) -> RawGroups:
     return acc.raw(tuple(seg_codes))
 
 
-def _sample_fragment(fragment: Fragment, ctx: _Pass) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _sample_fragment(task: tuple[Fragment, int, int], ctx: _Pass) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     from .sampled import sampled_partials
 
+    _worker_threads()
+    fragment, lo, hi = task
     seg_codes = {s: i for i, s in enumerate(ctx.groups.segments)}
     with _remote_errors():
         return sampled_partials(ctx.scenario, ctx.groups, ctx.draws, [list(p) for p in ctx.portfolios],
-                                lambda: _fragment_chunks(fragment, ctx, seg_codes), n_rows=fragment.rows,
-                                where=fragment.name or "synthetic base")
+                                lambda: _fragment_chunks(fragment, ctx, seg_codes), trials=(lo, hi),
+                                n_rows=fragment.rows, where=fragment.name or "synthetic base")
 
 
 @contextmanager
@@ -334,6 +351,16 @@ def _local_errors() -> Iterator[None]:
 # --------------------------------------------------------------------------------------
 # the passes
 # --------------------------------------------------------------------------------------
+@contextmanager
+def _shared(client: "Client", ctx: _Pass):
+    """``ctx`` on every worker (a lost worker's copy is fetched from another), released after the pass."""
+    [future] = client.scatter([ctx], broadcast=True, hash=False)
+    try:
+        yield future
+    finally:
+        future.release()
+
+
 def group_distributed(sc: Scenario, base: CustomerBase, client: "Client", chunk_size: int = DEFAULT_CHUNK, *,
                       fragment_rows: int | None = None) -> GroupStats:
     """The base's :class:`GroupStats`, computed on the cluster; identical to ``base.group()``.
@@ -349,10 +376,8 @@ def group_distributed(sc: Scenario, base: CustomerBase, client: "Client", chunk_
     ctx = _Pass(scenario=sc, n_customers=base.n_customers if base.kind == "synthetic" else 0, seed=base.seed,
                 segments=tuple(base._segments), declared=bool(sc.segment_ids),
                 chunk_size=int(chunk_size or DEFAULT_CHUNK))
-    [shared] = client.scatter([ctx], broadcast=True, hash=False)
-    futures = client.map(_group_fragment, fragments, ctx=shared, pure=True)
-    with _local_errors():
-        parts = client.gather(futures)
+    with _shared(client, ctx) as shared, _local_errors():
+        parts = client.gather(client.map(_group_fragment, fragments, ctx=shared, pure=True))
     raw = RawGroups.merge(parts)
     declared = list(base._segments) if (base.kind == "synthetic" or sc.customers.segments) else None
     stats = GroupStats.from_raw(raw, drivers=base.drivers, segment_order=declared, where=base.describe())
@@ -375,21 +400,41 @@ def evaluate_sampled_distributed(sc: Scenario, base: CustomerBase, groups: Group
     order cannot change a bit) and converted to floats once.
     """
     dd = _dask()
-    fragments = plan_fragments(base, fragment_rows, worker_count(client))
+    tasks = plan_sampled_tasks(base, draws.trials, worker_count(client), fragment_rows)
     ctx = _Pass(scenario=sc, n_customers=base.n_customers if base.kind == "synthetic" else 0, seed=base.seed,
                 segments=tuple(groups.segments), declared=bool(sc.segment_ids),
                 chunk_size=int(chunk_size or DEFAULT_CHUNK), groups=groups, draws=draws,
                 portfolios=tuple(tuple(int(k) for k in p) for p in portfolios))
-    [shared] = client.scatter([ctx], broadcast=True, hash=False)
     P, T = len(portfolios), draws.trials
     whole = np.zeros((P, T), dtype=np.int64)
     frac = np.zeros((P, T), dtype=np.int64)
     count = np.zeros((P, T), dtype=np.int64)
-    pending = dd.as_completed(client.map(_sample_fragment, fragments, ctx=shared, pure=True))
-    with _local_errors():
-        for future in pending:  # each (P, T) part is dropped once added: memory stays at a few parts
+    with _shared(client, ctx) as shared, _local_errors():
+        futures = client.map(_sample_fragment, tasks, ctx=shared, pure=True)
+        span = {f.key: (lo, hi) for f, (_, lo, hi) in zip(futures, tasks)}
+        pending = dd.as_completed(futures)
+        del futures  # as_completed holds them; each part is dropped once added
+        for future in pending:
+            lo, hi = span[future.key]
             w, f, n = future.result()
-            whole += w
-            frac += f
-            count += n
+            whole[:, lo:hi] += w
+            frac[:, lo:hi] += f
+            count[:, lo:hi] += n
     return fixed_to_float(whole, frac), count.astype(np.float64)
+
+
+def plan_sampled_tasks(base: CustomerBase, trials: int, workers: int = 1, fragment_rows: int | None = None
+                       ) -> list[tuple[Fragment, int, int]]:
+    """Tasks of the sampled pass: (fragment, first trial, last trial + 1).
+
+    A task computes the retention coefficients of its trials (O(groups x portfolios) per
+    trial) and streams its fragment through them, so customers are cut into few large
+    fragments (each coefficient table is then built few times) and trials into ranges until
+    every worker has ``FRAGMENTS_PER_WORKER`` tasks.
+    """
+    if fragment_rows is None:
+        fragment_rows = SAMPLED_FRAGMENT_ROWS
+    fragments = plan_fragments(base, fragment_rows, workers)
+    splits = max(1, min(trials, -(-FRAGMENTS_PER_WORKER * max(workers, 1) // len(fragments))))
+    bounds = [trials * b // splits for b in range(splits + 1)]
+    return [(f, bounds[b], bounds[b + 1]) for f in fragments for b in range(splits) if bounds[b + 1] > bounds[b]]

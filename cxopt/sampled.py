@@ -212,34 +212,39 @@ def evaluate_sampled(sc: Scenario, base: CustomerBase, groups: GroupStats, draws
 
 
 def sampled_partials(sc: Scenario, groups: GroupStats, draws: Draws, portfolios: Sequence[Sequence[int]],
-                     chunks: Callable[[], Iterable[CustomerChunk]], *, n_rows: int | None = None, where: str = ""
+                     chunks: Callable[[], Iterable[CustomerChunk]], *, trials: tuple[int, int] | None = None,
+                     n_rows: int | None = None, where: str = ""
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The exact integer sums of :func:`evaluate_sampled` over some of the base's customers.
+    """The exact integer sums of :func:`evaluate_sampled` over some customers and some trials.
 
     For splitting the sampled pass across machines (:mod:`cxopt.distributed`): each part of
-    the base gives its partial sums, and because they are integers, adding the parts in
-    any order gives the same bits as one pass over the whole base.
+    the base and range of trials gives its partial sums, and because they are integers,
+    adding the parts in any order gives the same bits as one pass over the whole base.
+    The uniforms are keyed on the global trial index, so a range of trials draws exactly
+    what the whole run draws for those trials.
 
     Parameters
     ----------
     sc, groups, draws, portfolios : as for :func:`evaluate_sampled` (``groups`` of the *whole* base)
     chunks : called once per block of (trials, portfolios); each call yields the same customers
+    trials : ``(lo, hi)``, only trials ``lo..hi-1`` (default: all)
     n_rows : number of customers ``chunks`` yields, if known: up to ``IN_MEMORY_ROWS`` they are
         read once and kept when there is more than one block
     where : the part's name, for messages
 
     Returns
     -------
-    whole, frac, count : (P, T) int64 — retained revenue in fixed point (two limbs, combine
-        with ``kernels.fixed_to_float``) and retained customers
+    whole, frac, count : (P, hi - lo) int64 — retained revenue in fixed point (two limbs,
+        combine with ``kernels.fixed_to_float``) and retained customers
     """
-    P, T, G = len(portfolios), draws.trials, groups.n_groups
+    lo, hi = (0, draws.trials) if trials is None else (int(trials[0]), int(trials[1]))
+    P, T, G = len(portfolios), hi - lo, groups.n_groups
     port = _portfolio_table(portfolios)
     aff_ptr, aff_idx = _affected_lists(sc, groups, portfolios)
     seg_target = _segment_targets(sc, groups)
     key = sampling_key(draws.seed)
     n_slices = max(1, 2 * get_num_threads())
-    pb, tb = block_sizes(P, T, G, n_slices)
+    pb, tb = block_sizes(P, max(T, 1), G, n_slices)
     n_blocks = -(-T // tb) * -(-P // pb)
 
     cached: list[_Prepared] | None = None
@@ -256,8 +261,8 @@ def sampled_partials(sc: Scenario, groups: GroupStats, draws: Draws, portfolios:
     tot_w = np.zeros((P, T), dtype=np.int64)
     tot_f = np.zeros((P, T), dtype=np.int64)
     tot_n = np.zeros((P, T), dtype=np.int64)
-    for t0 in range(0, T, tb):
-        t1 = min(T, t0 + tb)
+    for t0 in range(lo, hi, tb):
+        t1 = min(hi, t0 + tb)
         for p0 in range(0, P, pb):
             p1 = min(P, p0 + pb)
             coef_a, coef_b, changed, base_a, base_b = kernels_sampled.retention_coefficients(
@@ -272,7 +277,7 @@ def sampled_partials(sc: Scenario, groups: GroupStats, draws: Draws, portfolios:
                     key, t0, ch.customer_id, ch.churn, ch.group, ch.rev_whole, ch.rev_frac,
                     coef_a, coef_b, changed, base_a, base_b, n_slices,
                 )
-                tot_w[p0:p1, t0:t1] += w.T
-                tot_f[p0:p1, t0:t1] += f.T
-                tot_n[p0:p1, t0:t1] += n.T
+                tot_w[p0:p1, t0 - lo:t1 - lo] += w.T
+                tot_f[p0:p1, t0 - lo:t1 - lo] += f.T
+                tot_n[p0:p1, t0 - lo:t1 - lo] += n.T
     return tot_w, tot_f, tot_n

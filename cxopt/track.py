@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -65,6 +66,8 @@ class Actuals:
 
 
 def _month_number(value, start: _dt.date | None, horizon: int, where: str, row: int) -> int:
+    if isinstance(value, _dt.date):
+        value = value.isoformat()
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         m = int(value)
     elif isinstance(value, float) and value.is_integer():
@@ -74,6 +77,7 @@ def _month_number(value, start: _dt.date | None, horizon: int, where: str, row: 
         if text.isdigit():
             m = int(text)
         else:
+            text = text[:7]  # 2027-02 or 2027-02-01: the month counts
             if start is None:
                 raise ScenarioError(Problem(where, "month", f"row {row}: {value!r} is a calendar month, but the "
                                                             "scenario has no [scenario] start; give months as "
@@ -107,10 +111,16 @@ def read_actuals(path: str | Path, plan: StoredPlan) -> Actuals:
         raise ScenarioError(Problem(where, "", f"cannot read: {exc}")) from None
     sc = plan.scenario
     ids = set(sc.initiative_ids)
+    chosen = {sc.initiative_ids[k] for k in plan.selected}
     names = table.column_names
     if "month" not in names:
         raise ScenarioError(Problem(where, "month", "missing column"))
     problems: list[Problem] = []
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            problems.append(Problem(where, name, "the column is given twice"))
+        seen.add(name)
     for name in names:
         if name in BASE_COLUMNS:
             continue
@@ -120,6 +130,10 @@ def read_actuals(path: str | Path, plan: StoredPlan) -> Actuals:
                                                  "customers_active or <initiative>.metric/.status/.live_month)"))
         elif kid not in ids:
             problems.append(Problem(where, name, f"unknown initiative {kid!r}"))
+        elif what == "metric" and sc.initiative(kid).metric is None:
+            problems.append(Problem(where, name, f"initiative {kid!r} has no process metric in the scenario"))
+        elif kid not in chosen:
+            warnings.warn(f"{where}: {name}: {kid!r} is not in the plan's portfolio; ignored")
     if problems:
         raise ScenarioError(problems)
     rows = table.to_pylist()
@@ -157,7 +171,7 @@ def read_actuals(path: str | Path, plan: StoredPlan) -> Actuals:
         return out
 
     metric, status, live = {}, {}, {}
-    for kid in sc.initiative_ids:
+    for kid in [x for x in sc.initiative_ids if x in chosen]:
         if f"{kid}.metric" in names:
             metric[kid] = numbers(f"{kid}.metric")
         if f"{kid}.live_month" in names:
@@ -384,10 +398,10 @@ def track(plan: StoredPlan | str | Path, actuals: Actuals | str | Path, *, dispe
         if not np.isnan(actuals.revenue_lost[i]):
             obs_r[month - 1], r_val[month - 1] = True, actuals.revenue_lost[i]
     # horizon value under the facts, corrected month by month where actuals are known
-    lost_c = (N - cust_h) + ((c_val[None, :] - cust_lost) * obs_c[None, :]).sum(axis=1)
-    lost_r = (A - rev_h) + ((r_val[None, :] - rev_lost) * obs_r[None, :]).sum(axis=1)
-    churn_now = lost_c / N
-    revenue_now = A - lost_r
+    excess_c = ((c_val[None, :] - cust_lost) * obs_c[None, :]).sum(axis=1)  # more lost than forecast
+    excess_r = ((r_val[None, :] - rev_lost) * obs_r[None, :]).sum(axis=1)
+    churn_now = 1.0 - (cust_h - excess_c) / N  # the plan's own form: no evidence, the same bits
+    revenue_now = rev_h - excess_r
     prob_now = float(np.sum(w * (churn_now <= target + 1e-15)))
 
     months = []
