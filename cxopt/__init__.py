@@ -10,6 +10,8 @@ budget.
 """
 
 from . import _numba_cache  # noqa: F401  (before numba is imported)
+from .calibrate import Calibration
+from .calibrate import calibrate as calibrate
 from .customers import CustomerBase, GroupStats
 from .distributions import Distribution, parse_distribution
 from .engine import Simulation, simulate
@@ -20,6 +22,8 @@ from .risk import RiskReport, market_at_risk
 from .scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 
 __all__ = [
+    "Calibration",
+    "calibrate",
     "Constraints",
     "CustomerBase",
     "Distribution",

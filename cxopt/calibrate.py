@@ -37,6 +37,20 @@ threaten the estimates.
 
 Parameters the history cannot inform stay as given, with the reason: a pain nobody met,
 a segment absent from the history, pains that always occur together, delighter lifts.
+
+The window: ``churned`` means "left within the window", ``window_months`` long (default:
+the scenario's horizon); ``observed_months`` may not exceed it. A window longer than the
+horizon is allowed (exposure ``t/H > 1``).
+
+Writing the scenario (:meth:`Calibration.to_toml`, :meth:`Calibration.to_scenario`): the
+input scenario with, from the history, every pain point's volume and every delighter's
+reach (when the history has its column) measured — per segment when the scenario gave
+them per segment or when a segment differs materially (by at least half a point and 10%
+from the overall share, and by more than three standard errors), one number otherwise —
+segment shares measured (synthetic bases, every segment present), severities and each
+segment's baseline churn fitted; numbers rounded to five significant digits; a comment
+above each says where it came from. A history is a past market: the scenario's market
+multiplier still applies on top of the fitted baseline.
 """
 
 from __future__ import annotations
@@ -45,398 +59,28 @@ import datetime as _dt
 import json
 import math
 import os
-import re
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Callable, Mapping
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
-from pydantic import BaseModel
-from scipy import optimize, special
+from scipy import special
 
-from .atomic import atomic_path
-from .customers import (DEFAULT_CHUNK, EXPOSED_PREFIX, CustomerBase, _chunk_from_batch, _is_csv, _iter_batches,
-                        _resolve_paths, _schema_names, driver_volume)
+from .customers import DEFAULT_CHUNK, EXPOSED_PREFIX, driver_volume
 from .distributions import Distribution, parse_distribution
+from .history import HistoryGroups, read_history, sum_by_key
+from .noisy_or import NoisyOr, exposure_correlations, fit_quality, logistic_yardstick
 from .scenario import Problem, Scenario, ScenarioError, parse_scenario
+from .toml_writer import dist_dict, dump_toml, plain, toml_value, wrap
 
-__all__ = ["Calibration", "HistoryGroups", "NoisyOr", "calibrate", "read_history", "synthetic_history"]
+__all__ = ["Calibration", "Estimate", "calibrate"]
 
-CHURNED, OBSERVED = "churned", "observed_months"
-DENSE_KEYS = 1 << 22  # per chunk, keys up to this are counted by direct indexing (bincount)
-THETA_MAX = 30.0  # -log(1 - sigma) <= 30: sigma < 1 - 1e-13
-ALPHA_MIN = 1e-12  # keeps log P finite for a group with churners and no pain
 DIGITS = 5  # significant digits of the numbers written to the scenario
 PHI_SHOWN, PHI_THREAT = 5, 0.1
 
 
 # --------------------------------------------------------------------------------------
-# the history, grouped
-# --------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class HistoryGroups:
-    """Exact counts of a history per (segment, exposure mask, observed months) group.
-
-    ``drivers`` names the mask bits: every pain point (in scenario order), then the
-    delighters whose ``exposed_`` column the history has.
-    """
-
-    segment: np.ndarray  # int32 code into segments
-    mask: np.ndarray  # uint64
-    months: np.ndarray  # int64, observed months (1..window)
-    customers: np.ndarray  # int64 n_g
-    churned: np.ndarray  # int64 y_g
-    revenue: np.ndarray  # float64
-    revenue_churned: np.ndarray  # float64
-    segments: tuple[str, ...]
-    drivers: tuple[str, ...]
-    n_pains: int
-    window_months: int
-    source: str = "<history>"
-
-    @property
-    def n_customers(self) -> int:
-        return int(self.customers.sum())
-
-    @property
-    def n_churned(self) -> int:
-        return int(self.churned.sum())
-
-    def exposed(self, j: int) -> np.ndarray:
-        return ((self.mask >> np.uint64(j)) & np.uint64(1)).astype(bool)
-
-
-def read_history(scenario: Scenario, path: str | os.PathLike, *, window_months: int | None = None,
-                 chunk_size: int = DEFAULT_CHUNK, progress: Callable | None = None,
-                 dense_keys: int = DENSE_KEYS) -> HistoryGroups:
-    """Stream a history file (Parquet, CSV, directory or glob) into :class:`HistoryGroups`.
-
-    Every value is validated; a problem raises :class:`ScenarioError` naming the file, the
-    column and ``row N (customer_id X)``.
-    """
-    window = _window(scenario, window_months)
-    paths = _resolve_paths(str(path))
-    pains = [p.id for p in scenario.pain_points]
-    delighters = _check_history_columns(scenario, paths)
-    drivers = pains + delighters
-    declared = bool(scenario.customers.segments)
-    seg_codes: dict[str, int] = {s.id: i for i, s in enumerate(scenario.customers.segments)}
-    total = sum(pq.ParquetFile(p).metadata.num_rows for p in paths if not _is_csv(p))
-    tables, done = [], 0
-    for p in paths:
-        names = _schema_names(p)
-        columns = ["customer_id", "revenue", "segment", CHURNED, *(EXPOSED_PREFIX + d for d in drivers)]
-        has_months = OBSERVED in names
-        if has_months:
-            columns.append(OBSERVED)
-        row0 = 0
-        for batch in _history_batches(p, columns, names, chunk_size):
-            n = batch.num_rows
-            chunk = _chunk_from_batch(batch.append_column("baseline_churn", pa.array(np.zeros(n))),
-                                      drivers, seg_codes, declared, str(p), row0)
-            churned = _flag(batch, CHURNED, str(p), row0)
-            months = _months(batch, window, str(p), row0) if has_months else np.full(n, window, dtype=np.int64)
-            code = chunk.segment.astype(np.int64) * window + (months - 1)
-            tables.append(_group_chunk(code, chunk.mask, churned, chunk.revenue, len(drivers), dense_keys))
-            row0 += n
-            done += n
-            if progress is not None:
-                progress("read history", done, total)
-    code, mask, (n_g, y_g, rev, rev_y) = _reduce(
-        np.concatenate([t[0] for t in tables]) if tables else np.zeros(0, np.int64),
-        np.concatenate([t[1] for t in tables]) if tables else np.zeros(0, np.uint64),
-        [np.concatenate([t[2][k] for t in tables]) if tables else np.zeros(0) for k in range(4)])
-    if int(n_g.sum()) == 0:
-        raise ScenarioError(Problem(str(path), "", "the history has no rows"))
-    segment, months = code // window, code % window + 1
-    names = list(seg_codes)
-    if not declared:  # codes in order of appearance; canonical order is by name
-        order = sorted(range(len(names)), key=lambda s: names[s])
-        remap = np.empty(len(names), dtype=np.int64)
-        remap[np.array(order, dtype=np.int64)] = np.arange(len(order))
-        segment = remap[segment]
-        names = [names[s] for s in order]
-    idx = np.lexsort((months, mask, segment))
-    return HistoryGroups(
-        segment=segment[idx].astype(np.int32), mask=mask[idx], months=months[idx].astype(np.int64),
-        customers=n_g[idx].astype(np.int64), churned=y_g[idx].astype(np.int64), revenue=rev[idx],
-        revenue_churned=rev_y[idx], segments=tuple(names), drivers=tuple(drivers), n_pains=len(pains),
-        window_months=window, source=", ".join(str(p) for p in paths))
-
-
-def _window(sc: Scenario, window_months: int | None) -> int:
-    if window_months is None:
-        return sc.horizon_months
-    if isinstance(window_months, bool) or not isinstance(window_months, (int, np.integer)) or window_months < 1:
-        raise ScenarioError(Problem("", "window_months",
-                                    f"expected a whole number of months >= 1, got {window_months!r}"))
-    return int(window_months)
-
-
-def _check_history_columns(sc: Scenario, paths: list[Path]) -> list[str]:
-    """Required columns present, no unknown driver; the delighters whose columns every file has."""
-    pains, delighters = {p.id for p in sc.pain_points}, [d.id for d in sc.delighters]
-    found: list[str] | None = None
-    for path in paths:
-        names, where = _schema_names(path), str(path)
-        required = ("customer_id", "revenue", "segment", CHURNED, *(EXPOSED_PREFIX + p.id for p in sc.pain_points))
-        for col in required:
-            if col not in names:
-                raise ScenarioError(Problem(where, col, "missing column" + (
-                    " (bool: did the customer leave within the observation window?)" if col == CHURNED else "")))
-        for col in names:
-            d = col[len(EXPOSED_PREFIX):]
-            if col.startswith(EXPOSED_PREFIX) and d not in pains and d not in delighters:
-                raise ScenarioError(Problem(where, col, f"no pain point or delighter {d!r} in the scenario"))
-        here = [d for d in delighters if EXPOSED_PREFIX + d in names]
-        if found is not None and here != found:
-            odd = sorted(set(here) ^ set(found))[0]
-            raise ScenarioError(Problem(where, EXPOSED_PREFIX + odd,
-                                        f"column present in some history files only ({paths[0]})"))
-        found = here
-    return found or []
-
-
-def _history_batches(path: Path, columns: list[str], names: list[str],
-                     chunk_size: int) -> Iterator[pa.RecordBatch]:
-    if not _is_csv(path):
-        yield from _iter_batches(path, columns, chunk_size)
-        return
-    types = {"customer_id": pa.int64(), "revenue": pa.float64(), "segment": pa.string(), CHURNED: pa.bool_(),
-             OBSERVED: pa.float64(), **{c: pa.bool_() for c in columns if c.startswith(EXPOSED_PREFIX)}}
-    convert = pacsv.ConvertOptions(include_columns=columns, strings_can_be_null=True, column_types=types)
-    read = pacsv.ReadOptions(block_size=max(1 << 20, chunk_size * 64))
-    try:
-        with pacsv.open_csv(path, read_options=read, convert_options=convert) as reader:
-            yield from reader
-    except pa.ArrowInvalid as exc:
-        m = re.search(r"CSV column #(\d+)", str(exc))
-        if m and int(m.group(1)) < len(names):
-            _locate_csv_error(path, names[int(m.group(1))], types.get(names[int(m.group(1))]))
-        raise ScenarioError(Problem(str(path), "", f"cannot read: {exc}")) from None
-
-
-def _locate_csv_error(path: Path, column: str, kind) -> None:
-    """Re-read one column as text to name the first value that does not convert (error path only)."""
-    def ok(v: str) -> bool:
-        if kind == pa.bool_():
-            return v in ("", "0", "1", "true", "false", "True", "False", "TRUE", "FALSE")
-        try:
-            (int if kind == pa.int64() else float)(v)
-            return True
-        except ValueError:
-            return v == ""
-    convert = pacsv.ConvertOptions(include_columns=["customer_id", column],
-                                   column_types={"customer_id": pa.string(), column: pa.string()})
-    row = 0
-    with pacsv.open_csv(path, convert_options=convert) as reader:
-        for batch in reader:
-            values, ids = batch.column(column).to_pylist(), batch.column("customer_id").to_pylist()
-            for i, v in enumerate(values):
-                if not ok(v):
-                    expected = {pa.bool_(): "true/false (or 0/1)", pa.int64(): "a whole number"}.get(kind,
-                                                                                                  "a number")
-                    reason = f"row {row + i + 1} (customer_id {ids[i]}): expected {expected}, got {v!r}"
-                    raise ScenarioError(Problem(str(path), column, reason))
-            row += len(values)
-
-
-def _fail(batch: pa.RecordBatch, col: str, where: str, row0: int, i: int, reason: str):
-    cid = batch.column("customer_id")[i].as_py()
-    raise ScenarioError(Problem(where, col, f"row {row0 + i + 1} (customer_id {cid}): {reason}"))
-
-
-def _flag(batch: pa.RecordBatch, name: str, where: str, row0: int) -> np.ndarray:
-    arr = batch.column(name)
-    if arr.null_count:
-        _fail(batch, name, where, row0, int(np.flatnonzero(np.asarray(arr.is_null()))[0]), "missing value")
-    if pa.types.is_boolean(arr.type):
-        return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=bool)
-    if pa.types.is_integer(arr.type):
-        v = arr.to_numpy(zero_copy_only=False)
-        bad = np.flatnonzero((v != 0) & (v != 1))
-        if bad.size:
-            _fail(batch, name, where, row0, int(bad[0]), f"expected true/false (or 0/1), got {v[bad[0]]}")
-        return v.astype(bool)
-    raise ScenarioError(Problem(where, name, f"expected a boolean column (true/false or 0/1), got {arr.type}"))
-
-
-def _months(batch: pa.RecordBatch, window: int, where: str, row0: int) -> np.ndarray:
-    arr = batch.column(OBSERVED)
-    if arr.null_count:
-        _fail(batch, OBSERVED, where, row0, int(np.flatnonzero(np.asarray(arr.is_null()))[0]), "missing value")
-    if not (pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type)):
-        raise ScenarioError(Problem(where, OBSERVED, f"expected numbers of months, got {arr.type}"))
-    v = arr.to_numpy(zero_copy_only=False).astype(np.float64)
-    bad = np.flatnonzero(~np.isfinite(v) | (v <= 0) | (v > window + 1e-9))
-    if bad.size:
-        i = int(bad[0])
-        reason = (f"{v[i]:g} exceeds the {window}-month observation window (set window_months / --window-months)"
-                  if np.isfinite(v[i]) and v[i] > 0 else f"{v[i]:g}: expected months in (0, {window}]")
-        _fail(batch, OBSERVED, where, row0, i, reason)
-    return np.clip(np.rint(v), 1, window).astype(np.int64)
-
-
-def _group_chunk(code, mask, churned, revenue, n_bits, dense_keys):
-    """One chunk reduced to (code, mask) -> [n, y, revenue, revenue of churned] (exact counts)."""
-    n_codes = int(code.max()) + 1 if code.size else 1
-    if n_bits <= 40 and n_codes << n_bits <= dense_keys:
-        key = (code << n_bits) | mask.astype(np.int64)
-        n = np.bincount(key)
-        y = np.bincount(key[churned], minlength=n.size)
-        rev = np.bincount(key, weights=revenue, minlength=n.size)
-        rev_y = np.bincount(key[churned], weights=revenue[churned], minlength=n.size)
-        nz = np.flatnonzero(n)
-        return (nz >> n_bits, (nz & ((1 << n_bits) - 1)).astype(np.uint64),
-                [n[nz], y[nz], rev[nz], rev_y[nz]])
-    ch = churned.astype(np.int64)
-    return _reduce(code, mask, [np.ones_like(code), ch, revenue, revenue * ch])
-
-
-def _reduce(code, mask, cols):
-    """Sum ``cols`` over equal (code, mask) keys, sorted (stable: a fixed order of summation)."""
-    if code.size == 0:
-        return code, mask, cols
-    order = np.lexsort((mask, code))
-    c, m = code[order], mask[order]
-    start = np.flatnonzero(np.r_[True, (c[1:] != c[:-1]) | (m[1:] != m[:-1])])
-    return c[start], m[start], [np.add.reduceat(x[order], start) for x in cols]
-
-
-# --------------------------------------------------------------------------------------
-# the model: noisy-OR with a baseline per segment
-# --------------------------------------------------------------------------------------
-class NoisyOr:
-    """Log-likelihood, gradient and Hessian of the calibration model on grouped counts.
-
-    Parameters ``x = [alpha_0..alpha_{S-1}, theta_0..theta_{J-1}]`` (``-log(1 - p_s)``,
-    ``-log(1 - sigma_j)``). ``exposure`` is ``w = t / H`` per group. A per-row data set is
-    the special case ``customers = 1``.
-    """
-
-    def __init__(self, segment, exposed, exposure, customers, churned, n_segments: int):
-        self.segment = np.ascontiguousarray(segment, dtype=np.int64)
-        self.X = np.ascontiguousarray(exposed, dtype=np.float64).reshape(len(self.segment), -1)
-        self.w = np.ascontiguousarray(exposure, dtype=np.float64)
-        self.n = np.ascontiguousarray(customers, dtype=np.float64)
-        self.y = np.ascontiguousarray(churned, dtype=np.float64)
-        self.S, self.J = int(n_segments), self.X.shape[1]
-        self.K = self.S + self.J
-
-    def eta(self, x: np.ndarray) -> np.ndarray:
-        return x[: self.S][self.segment] + self.X @ x[self.S:]
-
-    def churn_probability(self, x: np.ndarray) -> np.ndarray:
-        """P(churn within the observed months) per group."""
-        return -np.expm1(-self.w * self.eta(x))
-
-    def log_likelihood(self, x: np.ndarray) -> float:
-        we = self.w * self.eta(x)
-        with np.errstate(divide="ignore"):
-            churn = np.where(self.y > 0, self.y * np.log(-np.expm1(-we)), 0.0)
-        return float(churn.sum() - ((self.n - self.y) * we).sum())
-
-    def _d_eta(self, x):
-        we = self.w * self.eta(x)
-        P = -np.expm1(-we)
-        safe = np.where(self.y > 0, P, 1.0)
-        return P, safe, we
-
-    def gradient(self, x: np.ndarray) -> np.ndarray:
-        _, safe, _ = self._d_eta(x)
-        g = self.w * (np.where(self.y > 0, self.y / safe, 0.0) - self.n)
-        return np.concatenate([np.bincount(self.segment, weights=g, minlength=self.S), self.X.T @ g])
-
-    def hessian(self, x: np.ndarray) -> np.ndarray:
-        """Second derivatives of the log-likelihood (negative semi-definite)."""
-        _, safe, we = self._d_eta(x)
-        h = np.where(self.y > 0, -self.w**2 * self.y * np.exp(-we) / safe**2, 0.0)
-        H = np.zeros((self.K, self.K))
-        H[: self.S, : self.S] = np.diag(np.bincount(self.segment, weights=h, minlength=self.S))
-        hx = self.X * h[:, None]
-        cross = np.zeros((self.S, self.J))
-        np.add.at(cross, self.segment, hx)
-        H[: self.S, self.S:], H[self.S:, : self.S] = cross, cross.T
-        H[self.S:, self.S:] = self.X.T @ hx
-        return H
-
-    def start(self) -> np.ndarray:
-        """A crude interior start: rates among the unexposed, and exposed vs unexposed."""
-        none = self.X.sum(axis=1) == 0
-        x = np.empty(self.K)
-        for s in range(self.S):
-            sel = (self.segment == s) & none if ((self.segment == s) & none).any() else self.segment == s
-            rate = self.y[sel].sum() / max(self.n[sel].sum(), 1.0)
-            x[s] = -math.log1p(-min(max(rate, 1e-4), 0.9))
-        for j in range(self.J):
-            e = self.X[:, j] > 0
-            r1 = self.y[e].sum() / max(self.n[e].sum(), 1.0)
-            r0 = self.y[~e].sum() / max(self.n[~e].sum(), 1.0)
-            x[self.S + j] = min(max(math.log((1 - min(r0, 0.99)) / (1 - min(r1, 0.99))), 1e-3), 5.0)
-        return x
-
-    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        return np.r_[np.full(self.S, ALPHA_MIN), np.zeros(self.J)], np.full(self.K, THETA_MAX)
-
-    def fit(self, x0: np.ndarray | None = None, *, newton_only: bool = False) -> np.ndarray:
-        """Maximum likelihood: bounded L-BFGS-B, then Newton steps on the free parameters.
-
-        ``newton_only``: skip L-BFGS-B (a start already near the optimum, e.g. a bootstrap
-        replicate started at the estimate; the log-likelihood is concave).
-        """
-        lower, upper = self.bounds()
-        x = np.clip(self.start() if x0 is None else np.asarray(x0, dtype=np.float64), lower, upper)
-        if newton_only:
-            return self._newton(x, lower, upper)
-        # Well behaved for L-BFGS-B: a per-customer objective, and each parameter in units of
-        # its standard error at the start (a rare pain's curvature is a hundredth of a common
-        # one's). Newton steps then take the optimum to machine precision.
-        N = max(float(self.n.sum()), 1.0)
-        d = np.sqrt(np.clip(-np.diag(self.hessian(x)), 0.0, None) / N)
-        d = np.where(d > 0, d, 1.0)
-        res = optimize.minimize(lambda u: -self.log_likelihood(u / d) / N, x * d,
-                                jac=lambda u: -self.gradient(u / d) / (N * d),
-                                method="L-BFGS-B", bounds=list(zip(lower * d, upper * d)),
-                                options=dict(maxiter=1000, ftol=1e-12, gtol=1e-9))
-        return self._newton(np.clip(res.x / d, lower, upper), lower, upper)
-
-    def _newton(self, x, lower, upper, iterations: int = 100):
-        f = self.log_likelihood(x)
-        for _ in range(iterations):
-            g, H = self.gradient(x), self.hessian(x)
-            free = ~(((x <= lower) & (g <= 0)) | ((x >= upper) & (g >= 0)))
-            if not free.any():
-                break
-            A = -H[np.ix_(free, free)]
-            A += np.eye(A.shape[0]) * (1e-12 * max(float(np.trace(A)), 1e-300))
-            try:
-                step = np.linalg.solve(A, g[free])
-            except np.linalg.LinAlgError:
-                break
-            t, moved = 1.0, False
-            while t > 1e-12:
-                xn = x.copy()
-                xn[free] = np.clip(x[free] + t * step, lower[free], upper[free])
-                fn = self.log_likelihood(xn)
-                if fn >= f:
-                    moved = True
-                    break
-                t *= 0.5
-            if not moved:
-                break
-            change = float(np.max(np.abs(xn - x)))
-            x, f = xn, fn
-            if change <= 1e-15 * (1.0 + float(np.max(np.abs(x)))):
-                break
-        return x
-
-
-# --------------------------------------------------------------------------------------
-# uncertainty, fit quality, confounding
+# uncertainty, confounding
 # --------------------------------------------------------------------------------------
 def _beta_from(estimate: float, sd: float) -> Distribution | None:
     """beta(mean, sd) matched to N(estimate, sd^2) truncated to [0, 1] (None if sd is unusable)."""
@@ -456,87 +100,6 @@ def _beta_from(estimate: float, sd: float) -> Distribution | None:
 
 def _sig(x: float) -> float:
     return float(f"{x:.{DIGITS}g}")
-
-
-def calibration_table(P: np.ndarray, n: np.ndarray, y: np.ndarray, bins: int = 10) -> list[dict]:
-    """Predicted vs observed churn by decile of predicted churn (customers ranked; groups split pro rata)."""
-    order = np.argsort(P, kind="stable")
-    P, n, y = P[order], n[order].astype(np.float64), y[order].astype(np.float64)
-    hi = np.cumsum(n)
-    lo, N = hi - n, hi[-1] if hi.size else 0.0
-    rows = []
-    for k in range(bins):
-        a, b = N * k / bins, N * (k + 1) / bins
-        share = np.clip(np.minimum(hi, b) - np.maximum(lo, a), 0.0, None) / np.where(n > 0, n, 1.0)
-        c = float((share * n).sum())
-        rows.append({"decile": k + 1, "customers": c,
-                     "predicted": float((share * n * P).sum() / c) if c else 0.0,
-                     "observed": float((share * y).sum() / c) if c else 0.0})
-    return rows
-
-
-def _quality(model: str, ll: float, k: int, P, n, y, **extra) -> dict:
-    table = calibration_table(P, n, y)
-    N = sum(r["customers"] for r in table) or 1.0
-    err = sum(r["customers"] * abs(r["predicted"] - r["observed"]) for r in table) / N
-    return {"model": model, "log_likelihood": ll, "parameters": k, "aic": 2 * k - 2 * ll,
-            "calibration": table, "calibration_error": err, **extra}
-
-
-def _logistic(m: NoisyOr, names: list[str]) -> dict:
-    """Plain logistic regression on the grouped counts: intercept, segment dummies, exposure bits[, log w]."""
-    cols, labels = [np.ones(len(m.n))], ["intercept"]
-    for s in range(1, m.S):
-        cols.append((m.segment == s).astype(np.float64))
-        labels.append(f"segment={names[s]}")
-    for j in range(m.J):
-        cols.append(m.X[:, j])
-        labels.append(names[m.S + j])
-    if np.unique(m.w).size > 1:
-        cols.append(np.log(m.w))
-        labels.append("log(observed/horizon)")
-    D = np.column_stack(cols)
-    N, ridge = max(float(m.n.sum()), 1.0), 1e-9  # the ridge only keeps separated data finite
-
-    def nll(b):
-        z = D @ b
-        return float((m.n * np.logaddexp(0.0, z) - m.y * z).sum() / N + ridge * (b[1:] @ b[1:]))
-
-    def grad(b):
-        p = 1 / (1 + np.exp(-(D @ b)))
-        return D.T @ (m.n * p - m.y) / N + 2 * ridge * np.r_[0.0, b[1:]]
-
-    def hess(b):
-        p = 1 / (1 + np.exp(-(D @ b)))
-        penalty = 2 * ridge * np.diag(np.r_[0.0, np.ones(len(b) - 1)])
-        return (D * (m.n * p * (1 - p))[:, None]).T @ D / N + penalty
-
-    rate = min(max(m.y.sum() / N, 1e-6), 1 - 1e-6)
-    b0 = np.zeros(D.shape[1])
-    b0[0] = math.log(rate / (1 - rate))
-    res = optimize.minimize(nll, b0, jac=grad, hess=hess, method="trust-exact", options={"gtol": 1e-10})
-    z = D @ res.x
-    ll = float((m.y * z - m.n * np.logaddexp(0.0, z)).sum())
-    return _quality("logistic regression (yardstick)", ll, D.shape[1], 1 / (1 + np.exp(-z)), m.n, m.y,
-                    coefficients=dict(zip(labels, (float(v) for v in res.x))))
-
-
-def exposure_correlations(groups: HistoryGroups, drivers: list[int] | None = None) -> list[dict]:
-    """phi coefficient of every pair of exposure bits (customers pooled), largest magnitude first."""
-    idx = list(range(groups.n_pains)) if drivers is None else drivers
-    E = np.column_stack([groups.exposed(j) for j in idx]).astype(np.float64) if idx else np.zeros((0, 0))
-    n = groups.customers.astype(np.float64)
-    N = n.sum()
-    both = E.T @ (E * n[:, None]) if idx else np.zeros((0, 0))
-    one = np.diag(both)
-    out = []
-    for a in range(len(idx)):
-        for b in range(a + 1, len(idx)):
-            den = math.sqrt(one[a] * (N - one[a]) * one[b] * (N - one[b]))
-            phi = (both[a, b] * N - one[a] * one[b]) / den if den > 0 else 0.0
-            out.append({"a": groups.drivers[idx[a]], "b": groups.drivers[idx[b]], "phi": float(phi),
-                        "both": float(both[a, b])})
-    return sorted(out, key=lambda r: (-abs(r["phi"]), r["a"], r["b"]))
 
 
 CONFOUNDING = (
@@ -564,9 +127,9 @@ class Estimate:
     bootstrap_interval: tuple[float, float] | None = None
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "status": self.status, "given": _dist_dict(self.given),
+        return {"id": self.id, "status": self.status, "given": dist_dict(self.given),
                 "given_mean": self.given.mean(), "estimate": self.estimate,
-                "sd": self.sd, "fitted": None if self.fitted is None else _dist_dict(self.fitted),
+                "sd": self.sd, "fitted": None if self.fitted is None else dist_dict(self.fitted),
                 "interval90": self.interval, "bootstrap_interval90": self.bootstrap_interval}
 
 
@@ -641,12 +204,12 @@ class Calibration:
         if path is not None and relative_to is not None:
             data["customers"]["path"] = os.path.relpath(path, os.path.abspath(relative_to))
         self.to_scenario()  # never write a file that would not load
-        return _dump_toml(data, self._comments(), self._header())
+        return dump_toml(data, self._comments(), self._header())
 
     # -- the new scenario ---------------------------------------------------------------
     def _data(self) -> dict:
         sc, g = self.scenario, self.groups
-        data = _plain(sc, keep={"scenario", "name", "currency", "horizon_months", "trials", "seed"})
+        data = plain(sc, keep={"scenario", "name", "currency", "horizon_months", "trials", "seed"})
         data["scenario"]["name"] = f"{sc.name} (calibrated)"
         cust = data["customers"]
         shares = {s["id"]: s["share"] for s in self.segments} if self._shares_measured() else {}
@@ -709,11 +272,11 @@ class Calibration:
             f"{self.logistic['log_likelihood']:,.1f}); mean calibration error by decile "
             f"{self.noisy_or['calibration_error']:.2%}.",
             "The fitted baseline churn holds last year's market: [market] churn_multiplier applies on top.",
-            "", *_wrap(CONFOUNDING, 92),
+            "", *wrap(CONFOUNDING, 92),
         ]
         threats = [c for c in self.correlations if abs(c["phi"]) >= PHI_THREAT][:PHI_SHOWN]
         if threats:
-            lines += _wrap("Exposures that travel together (phi): " + ", ".join(
+            lines += wrap("Exposures that travel together (phi): " + ", ".join(
                 f"{c['a']} & {c['b']} {c['phi']:+.2f}" for c in threats) + ".", 92)
         lines += self.notes
         return lines
@@ -738,7 +301,7 @@ class Calibration:
         for j, p in enumerate(sc.pain_points):
             info, est = self.pains[j], self.severities[j]
             was = (f"complaints = {p.complaints:g} / complaint_rate {p.complaint_rate:g}" if p.complaints is not None
-                   else _toml_value(p.volume))
+                   else toml_value(p.volume))
             by = ", ".join(f"{k} {v:.1%}" for k, v in info["volume_by_segment"].items())
             out[("pain_points", j, "volume")] = [
                 f"measured: {info['customers_exposed']:,} of {g.n_customers:,} customers met it ({info['volume']:.2%}"
@@ -751,7 +314,7 @@ class Calibration:
             if d.id in self.reach:
                 out[("delighters", k, "reach")] = [
                     f"measured: {self.reach[d.id]['volume']:.2%} of the history's customers eligible; "
-                    f"was {_toml_value(d.reach)}"]
+                    f"was {toml_value(d.reach)}"]
             else:
                 out[("delighters", k, "reach")] = [f"kept as given: the history has no {EXPOSED_PREFIX}{d.id} column"]
             out[("delighters", k, "lift")] = ["kept as given: a lift cannot be measured from a history without "
@@ -816,58 +379,33 @@ def calibrate(scenario: Scenario, history: str | os.PathLike | HistoryGroups, *,
         raise ScenarioError(Problem("", "bootstrap", f"expected a number of resamples >= 0, got {bootstrap!r}"))
     g = history if isinstance(history, HistoryGroups) else read_history(
         scenario, history, window_months=window_months, chunk_size=chunk_size, progress=progress)
-    H, J = scenario.horizon_months, g.n_pains
+    if list(g.drivers[: g.n_pains]) != [p.id for p in scenario.pain_points]:
+        raise ScenarioError(Problem(g.source, "", f"the history's pain points {list(g.drivers[: g.n_pains])} are "
+                                                  f"not the scenario's {[p.id for p in scenario.pain_points]}"))
+    J = g.n_pains
     notes: list[str] = []
     N_seg = np.bincount(g.segment, weights=g.customers, minlength=len(g.segments))
     seg_fit = [s for s in range(len(g.segments)) if N_seg[s] > 0]
     exposed = np.column_stack([g.exposed(j) for j in range(J)]) if J else np.zeros((g.customers.size, 0), bool)
     pain_fit = [j for j in range(J) if g.customers[exposed[:, j]].sum() > 0]
-    # the fit needs only (segment, pain bits, months): collapse delighter bits
-    code = (np.searchsorted(seg_fit, g.segment).astype(np.int64) * (g.window_months + 1) + g.months)
-    pmask = g.mask & np.uint64((1 << J) - 1) if J < 64 else g.mask
-    code, pmask, (n, y) = _reduce(code, pmask, [g.customers, g.churned])
-    seg_c, months = code // (g.window_months + 1), code % (g.window_months + 1)
-    X = np.column_stack([((pmask >> np.uint64(j)) & np.uint64(1)).astype(np.float64) for j in pain_fit]) \
-        if pain_fit else np.zeros((n.size, 0))
-    model = NoisyOr(seg_c, X, months / H, n, y, len(seg_fit))
+    model = _model_of(g, seg_fit, pain_fit, scenario.horizon_months)
     x = model.fit()
     names = [g.segments[s] for s in seg_fit] + [g.drivers[j] for j in pain_fit]
     prob = -np.expm1(-x)
-    jac = np.exp(-x)  # d prob / d x
-
-    info = -model.hessian(x)
-    identified = _identified(info)
-    reasons = {k: ("the history holds no churn to measure it by" if info[k, k] <= 0 else
-                   "not separately identifiable in this history (a pain every customer met, "
-                   "or pains always met together)")
-               for k in np.flatnonzero(~identified)}
-    for k, why in reasons.items():
+    spread = _uncertainty(model, x, bootstrap, scenario.scenario.seed if seed is None else seed)
+    for k, why in spread.reasons.items():
         notes.append(f"{names[k]}: kept as given: {why}")
         warnings.warn(f"calibration: {names[k]} is kept as given: {why}", stacklevel=2)
-    cov = np.full((model.K, model.K), np.nan)
-    ok = np.flatnonzero(identified)
-    if ok.size:
-        cov[np.ix_(ok, ok)] = np.linalg.inv(info[np.ix_(ok, ok)]) * np.outer(jac[ok], jac[ok])
-    sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-    boot_iv = [None] * model.K
-    method = "information"
-    if bootstrap:
-        method = "bootstrap"
-        draws = _bootstrap(model, x, bootstrap, scenario.scenario.seed if seed is None else seed)
-        sd = np.where(identified, draws.std(axis=0, ddof=1), np.nan)
-        q = np.quantile(draws, [0.05, 0.95], axis=0)
-        boot_iv = [(float(q[0, k]), float(q[1, k])) for k in range(model.K)]
-        cov = np.where(np.outer(identified, identified),
-                       np.cov(draws, rowvar=False).reshape(model.K, model.K), np.nan)
 
     def estimate(k: int, id_: str, kind: str, given: Distribution) -> Estimate:
-        if not identified[k]:
-            return Estimate(id_, kind, reasons[k], given)
-        beta = _beta_from(float(prob[k]), float(sd[k]))
+        if k in spread.reasons:
+            return Estimate(id_, kind, spread.reasons[k], given)
+        sd = float(spread.sd[k])
+        beta = _beta_from(float(prob[k]), sd)
         if beta is None:
             return Estimate(id_, kind, "no usable uncertainty estimate", given, float(prob[k]))
         lo, hi = (float(v) for v in beta.quantile(np.array([0.05, 0.95])))
-        return Estimate(id_, kind, "fitted", given, float(prob[k]), float(sd[k]), beta, (lo, hi), boot_iv[k])
+        return Estimate(id_, kind, "fitted", given, float(prob[k]), sd, beta, (lo, hi), spread.intervals[k])
 
     sev = []
     for j, p in enumerate(scenario.pain_points):
@@ -888,14 +426,60 @@ def calibrate(scenario: Scenario, history: str | os.PathLike | HistoryGroups, *,
                  "revenue": float(g.revenue[g.segment == s].sum())}
                 for s, sid in enumerate(g.segments)]
     reach = {d: _volume_info(g, g.drivers.index(d)) for d in g.drivers[J:]}
-    P = model.churn_probability(x)
-    quality = _quality("noisy-OR (the cxopt model)", model.log_likelihood(x), model.K, P, n, y)
+    quality = fit_quality("noisy-OR (the cxopt model)", model.log_likelihood(x), model.K,
+                          model.churn_probability(x), model.n, model.y)
     return Calibration(
-        scenario=scenario, groups=g, method=method, bootstrap=int(bootstrap), severities=tuple(sev),
-        baselines=tuple(base), pains=tuple(pains), segments=tuple(segments),
-        reach=reach,
-        noisy_or=quality, logistic=_logistic(model, names), correlations=tuple(exposure_correlations(g)),
-        parameters=tuple(names), covariance=cov, notes=tuple(notes))
+        scenario=scenario, groups=g, method="bootstrap" if bootstrap else "information", bootstrap=int(bootstrap),
+        severities=tuple(sev), baselines=tuple(base), pains=tuple(pains), segments=tuple(segments), reach=reach,
+        noisy_or=quality, logistic=logistic_yardstick(model, names),
+        correlations=tuple(exposure_correlations(g)), parameters=tuple(names), covariance=spread.covariance,
+        notes=tuple(notes))
+
+
+def _model_of(g: HistoryGroups, seg_fit: list[int], pain_fit: list[int], horizon: int) -> NoisyOr:
+    """The fit's data: groups collapsed to (segment, pain bits, months) (delighter bits play no part)."""
+    width = g.window_months + 1
+    code = np.searchsorted(seg_fit, g.segment).astype(np.int64) * width + g.months
+    pmask = g.mask & np.uint64((1 << g.n_pains) - 1) if g.n_pains < 64 else g.mask
+    code, pmask, (n, y) = sum_by_key(code, pmask, [g.customers, g.churned])
+    X = (np.column_stack([((pmask >> np.uint64(j)) & np.uint64(1)).astype(np.float64) for j in pain_fit])
+         if pain_fit else np.zeros((n.size, 0)))
+    return NoisyOr(code // width, X, (code % width) / horizon, n, y, len(seg_fit))
+
+
+@dataclass(frozen=True)
+class _Spread:
+    """Uncertainty of the fitted parameters on the probability scale."""
+
+    sd: np.ndarray
+    covariance: np.ndarray
+    intervals: list  # bootstrap percentile intervals (None without a bootstrap)
+    reasons: dict  # parameter index -> why it cannot be estimated
+
+
+def _uncertainty(model: NoisyOr, x: np.ndarray, bootstrap: int, seed: int) -> _Spread:
+    """Observed information (delta method: d prob / d x = exp(-x)), or a bootstrap."""
+    info = -model.hessian(x)
+    identified = _identified(info)
+    reasons = {int(k): ("the history holds no churn to measure it by" if info[k, k] <= 0 else
+                        "not separately identifiable in this history (a pain every customer met, "
+                        "or pains always met together)")
+               for k in np.flatnonzero(~identified)}
+    jac = np.exp(-x)
+    cov = np.full((model.K, model.K), np.nan)
+    ok = np.flatnonzero(identified)
+    if ok.size:
+        cov[np.ix_(ok, ok)] = np.linalg.inv(info[np.ix_(ok, ok)]) * np.outer(jac[ok], jac[ok])
+    sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    intervals = [None] * model.K
+    if bootstrap:
+        draws = _bootstrap(model, x, bootstrap, seed)
+        sd = np.where(identified, draws.std(axis=0, ddof=1), np.nan)
+        q = np.quantile(draws, [0.05, 0.95], axis=0)
+        intervals = [(float(q[0, k]), float(q[1, k])) for k in range(model.K)]
+        both = np.outer(identified, identified)
+        cov = np.where(both, np.cov(draws, rowvar=False).reshape(model.K, model.K), np.nan)
+    return _Spread(sd, cov, intervals, reasons)
 
 
 def _identified(info: np.ndarray) -> np.ndarray:
@@ -958,195 +542,3 @@ def _pain_rows(g: HistoryGroups, sev: list[Estimate], exposed: np.ndarray) -> li
             "revenue_at_risk": {"mean": rev * s, "p05": rev * float(lo), "p95": rev * float(hi)},
         })
     return rows
-
-
-# --------------------------------------------------------------------------------------
-# synthetic history (the worked example; tests)
-# --------------------------------------------------------------------------------------
-def synthetic_history(scenario: Scenario, n: int, out: str | os.PathLike, *, seed: int | None = None,
-                      truth: str = "draw", observed_share: float = 0.0, force: bool = False,
-                      chunk_size: int = DEFAULT_CHUNK, progress: Callable | None = None) -> dict:
-    """Write a history of ``n`` customers generated by the model from the scenario's values.
-
-    Customers come from :meth:`CustomerBase.synthetic` (segments, revenue, correlated
-    exposures, per-customer baseline churn ``p_i``). The true severities are one draw from
-    each pain point's severity distribution (``truth="draw"``, seeded: the world the
-    planner's ranges were guessing at) or their means (``truth="mean"``); no market
-    multiplier. A share ``observed_share`` of customers joined during the window and is
-    observed for 1..H-1 months (column ``observed_months``). Parquet, or CSV when ``out``
-    ends in ``.csv``; written atomically.
-
-    Returns
-    -------
-    dict
-        The truth: ``severity`` per pain point, ``baseline_churn`` (mean of p_i) per segment,
-        ``customers``, ``churned``, ``path``.
-    """
-    if truth not in ("draw", "mean"):
-        raise ScenarioError(Problem("", "truth", f"expected 'draw' or 'mean', got {truth!r}"))
-    for i, seg in enumerate(scenario.customers.segments):
-        if seg.share is None:
-            raise ScenarioError(Problem(scenario.source, f"customers.segments[{i}].share",
-                                        "a synthetic history needs every segment's share"))
-    for i, p in enumerate(scenario.pain_points):
-        if p.volume is None and scenario.customers.count is None:
-            raise ScenarioError(Problem(scenario.source, f"pain_points[{i}].complaints",
-                                        "a synthetic history needs a volume (complaints need customers.count)"))
-    seed = scenario.scenario.seed if seed is None else int(seed)
-    base = CustomerBase.synthetic(scenario, n=n, seed=seed)
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 0x7347])))
-    sev = np.array([float(p.severity.sample(rng, 1)[0]) if truth == "draw" else p.severity.mean()
-                    for p in scenario.pain_points])
-    H, drivers, segments = scenario.horizon_months, scenario.driver_ids, list(base.segments)
-    csv = str(out).lower().endswith(".csv")
-    seg_type = pa.string() if csv else pa.dictionary(pa.int32(), pa.string())
-    fields = [("customer_id", pa.int64()), ("revenue", pa.float64()), ("segment", seg_type), (CHURNED, pa.bool_())]
-    fields += [(OBSERVED, pa.int64())] if observed_share > 0 else []
-    fields += [(EXPOSED_PREFIX + d, pa.bool_()) for d in drivers]
-    schema = pa.schema(fields)
-    seg_names, seg_dict = np.array(segments, dtype=object), pa.array(segments, type=pa.string())
-    churned_total, done = 0, 0
-    with atomic_path(out, force=force) as tmp:
-        writer = pacsv.CSVWriter(tmp, schema) if csv else pq.ParquetWriter(tmp, schema, compression="zstd")
-        try:
-            for k, c in enumerate(base.iter_chunks(chunk_size)):
-                r = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 0x4859, k])))
-                keep = np.ones(len(c))
-                for j in range(len(sev)):
-                    keep *= np.where((c.mask >> np.uint64(j)) & np.uint64(1), 1.0 - sev[j], 1.0)
-                survive = (1.0 - c.baseline_churn) * keep
-                seg = (pa.array(seg_names[c.segment], type=pa.string()) if csv else
-                       pa.DictionaryArray.from_arrays(pa.array(c.segment, type=pa.int32()), seg_dict))
-                cols = [pa.array(c.customer_id), pa.array(c.revenue), seg]
-                months = None
-                if observed_share > 0:
-                    months = np.where(r.random(len(c)) < observed_share, r.integers(1, max(H, 2), len(c)), H)
-                    survive = survive ** (months / H)
-                churned = r.random(len(c)) >= survive
-                churned_total += int(churned.sum())
-                cols.append(pa.array(churned))
-                if months is not None:
-                    cols.append(pa.array(months.astype(np.int64)))
-                cols += [pa.array(((c.mask >> np.uint64(j)) & np.uint64(1)).astype(bool))
-                         for j in range(len(drivers))]
-                writer.write_table(pa.Table.from_arrays(cols, schema=schema))
-                done += len(c)
-                if progress is not None:
-                    progress("write history", done, n)
-        finally:
-            writer.close()
-    churn = {s.id: (s.baseline_churn or scenario.customers.baseline_churn).mean()
-             for s in scenario.customers.segments}
-    return {"severity": {p.id: float(v) for p, v in zip(scenario.pain_points, sev)},
-            "baseline_churn": churn or {"all": scenario.customers.baseline_churn.mean()},
-            "customers": int(n), "churned": churned_total, "path": str(out)}
-
-
-# --------------------------------------------------------------------------------------
-# writing TOML (the standard library reads it but has no writer)
-# --------------------------------------------------------------------------------------
-def _plain(model: BaseModel, keep: set[str] = frozenset()) -> dict:
-    """A validated model back to plain data (defaults left out; distributions kept as objects)."""
-    out = {}
-    for name, info in type(model).model_fields.items():
-        if info.exclude:
-            continue
-        value = getattr(model, name)
-        if value is None or (name not in keep and not info.is_required()
-                             and value == info.get_default(call_default_factory=True)):
-            continue
-        out[name] = _plain_value(value, keep)
-    return out
-
-
-def _plain_value(value: Any, keep: set[str]) -> Any:
-    if isinstance(value, BaseModel):
-        return _plain(value, keep)
-    if isinstance(value, (list, tuple)):
-        return [_plain_value(v, keep) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain_value(v, keep) for k, v in value.items()}
-    return value
-
-
-_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-def _toml_key(k: str) -> str:
-    return k if _BARE.match(k) else json.dumps(k, ensure_ascii=False)
-
-
-def _toml_value(v: Any) -> str:
-    if isinstance(v, Distribution):
-        if v.is_fixed:
-            return _toml_value(float(v.params["value"]))
-        params = (f"{k} = {_toml_value(float(x))}" for k, x in v.params.items())
-        return "{ " + ", ".join([f'dist = "{v.kind}"', *params]) + " }"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    if isinstance(v, (float, np.floating)):
-        if not math.isfinite(v):
-            raise ValueError(f"cannot write {v!r} to a scenario")
-        return repr(float(v))
-    if isinstance(v, str):
-        # a JSON string is a valid TOML basic string, once DEL (not escaped by JSON) is
-        return json.dumps(v, ensure_ascii=False).replace("\x7f", "\\u007f")
-    if isinstance(v, (_dt.date, _dt.datetime)):
-        return v.isoformat()
-    if isinstance(v, Mapping):
-        if not v:
-            return "{}"
-        return "{ " + ", ".join(f"{_toml_key(str(k))} = {_toml_value(x)}" for k, x in v.items()) + " }"
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    raise TypeError(f"cannot write a {type(v).__name__} to TOML")
-
-
-def _is_table_array(v: Any) -> bool:
-    return isinstance(v, list) and bool(v) and all(isinstance(x, Mapping) for x in v)
-
-
-def _dump_toml(data: Mapping[str, Any], comments: Mapping[tuple, list[str]] = {}, header: list[str] = ()) -> str:
-    """Scenario data as TOML: top-level tables, arrays of tables, inline values; ``comments`` by field path."""
-    lines = [("# " + h).rstrip() for h in header]
-
-    def table(name: str, body: Mapping[str, Any], path: tuple, head: str) -> None:
-        lines.append("")
-        lines.extend("# " + c for c in comments.get(path, []))
-        lines.append(head)
-        for k, v in body.items():
-            if _is_table_array(v):
-                continue
-            lines.extend("# " + c for c in comments.get(path + (k,), []))
-            lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
-        for k, v in body.items():
-            if _is_table_array(v):
-                for i, item in enumerate(v):
-                    table(f"{name}.{_toml_key(k)}", item, path + (k, i), f"[[{name}.{_toml_key(k)}]]")
-
-    for k, v in data.items():
-        if _is_table_array(v):
-            for i, item in enumerate(v):
-                table(_toml_key(k), item, (k, i), f"[[{_toml_key(k)}]]")
-        elif isinstance(v, Mapping):
-            table(_toml_key(k), v, (k,), f"[{_toml_key(k)}]")
-        else:
-            raise TypeError(f"a scenario's top level holds tables only, got {k!r}")
-    return "\n".join(lines).lstrip("\n") + "\n"
-
-
-def _wrap(text: str, width: int) -> list[str]:
-    out, line = [], ""
-    for word in text.split():
-        if line and len(line) + 1 + len(word) > width:
-            out.append(line)
-            line = word
-        else:
-            line = f"{line} {word}".strip()
-    return out + ([line] if line else [])
-
-
-def _dist_dict(d: Distribution) -> dict:
-    return {"dist": d.kind, **{k: float(v) for k, v in d.params.items()}}

@@ -416,6 +416,10 @@ from .cli_report import register as _register_report  # noqa: E402
 
 _register_report(app)
 
+from .cli_calibrate import register as _register_calibrate  # noqa: E402
+
+_register_calibrate(app)
+
 
 def main() -> None:
     """Console entry point."""

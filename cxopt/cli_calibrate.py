@@ -48,7 +48,8 @@ def calibrate_command(
     """Fit severities and baseline churn per segment to a customer history; write them into a new scenario."""
     from . import cli
     from .atomic import OutputExistsError, write_text_atomic
-    from .calibrate import calibrate, synthetic_history
+    from .calibrate import calibrate
+    from .history import synthetic_history
 
     with cli._errors():
         sc = cli._load(scenario)

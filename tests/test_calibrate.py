@@ -26,8 +26,10 @@ from scipy.special import ndtri
 from typer.testing import CliRunner
 
 from cxopt import ScenarioError, load_scenario, parse_scenario
-from cxopt.calibrate import (HistoryGroups, NoisyOr, _dump_toml, _plain, calibrate, calibration_table,
-                             exposure_correlations, read_history, synthetic_history)
+from cxopt.calibrate import calibrate
+from cxopt.history import HistoryGroups, read_history, synthetic_history
+from cxopt.noisy_or import NoisyOr, calibration_table, exposure_correlations
+from cxopt.toml_writer import dump_toml, plain
 from cxopt.cli import app
 from cxopt.cli_calibrate import register
 
@@ -396,7 +398,7 @@ def run(*args: str):
 @pytest.fixture(scope="module")
 def scenario_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("sc") / "scenario.toml"
-    path.write_text(_dump_toml(_plain(parse_scenario(scenario_data()), keep={"scenario"})))
+    path.write_text(dump_toml(plain(parse_scenario(scenario_data()), keep={"scenario"})))
     return path
 
 
@@ -531,7 +533,20 @@ def test_toml_says_where_each_number_came_from(calibration):
 def test_the_toml_writer_round_trips_every_worked_example():
     for path in sorted((ROOT / "scenarios").glob("*.toml")):
         sc = load_scenario(path)
-        assert same(parse_scenario(tomllib.loads(_dump_toml(_plain(sc, keep={"scenario"})))), sc), path
+        assert same(parse_scenario(tomllib.loads(dump_toml(plain(sc, keep={"scenario"})))), sc), path
+
+
+def test_a_customer_file_path_is_written_relative_to_the_new_scenario(rows, tmp_path):
+    base = tmp_path / "data" / "customers.parquet"
+    base.parent.mkdir()
+    base.write_bytes(b"")  # only its path matters here
+    sc = parse_scenario(scenario_data(path=str(base)))
+    cal = calibrate(sc, write_history(rows, tmp_path / "history.parquet"))
+    out = tmp_path / "plans" / "calibrated.toml"
+    out.parent.mkdir()
+    out.write_text(cal.to_toml(relative_to=out.parent))
+    assert 'path = "../data/customers.parquet"' in out.read_text()
+    assert Path(load_scenario(out).customers.path).resolve() == base.resolve()
 
 
 def test_segments_come_from_the_history_when_the_scenario_declares_none(rows, tmp_path):
