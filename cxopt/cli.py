@@ -140,6 +140,9 @@ TrialsOpt = Annotated[Optional[int], typer.Option("--trials", min=1, help="Trial
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="numba threads (results do not depend on it).")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite an existing output.")]
+ClusterOpt = Annotated[Optional[str], typer.Option(
+    "--cluster", help="Run the passes over the base on Dask: local, local:WORKERS, tcp://HOST:PORT, or '' for "
+                      "DASK_SCHEDULER_ADDRESS (needs the 'distributed' extra of cxopt). Same numbers as without.")]
 
 
 def _load(path: Path):
@@ -231,7 +234,8 @@ def simulate(scenario: ScenarioArg, trials: TrialsOpt = None, seed: SeedOpt = No
              mode: Annotated[Mode, typer.Option("--mode")] = Mode.grouped,
              json_: JsonOpt = False,
              out: Annotated[Optional[Path], typer.Option("--out", help="Write per-trial draws and values (Parquet).")] = None,
-             force: ForceOpt = False, quiet: QuietOpt = False, threads: ThreadsOpt = None) -> None:
+             force: ForceOpt = False, quiet: QuietOpt = False, threads: ThreadsOpt = None,
+             cluster: ClusterOpt = None) -> None:
     """Simulate the base: baseline and each initiative's standalone gain, with bands."""
     from .engine import simulate as run
     from .report.summary import simulation_summary
@@ -244,9 +248,9 @@ def simulate(scenario: ScenarioArg, trials: TrialsOpt = None, seed: SeedOpt = No
         t0 = time.perf_counter()
         if bar:
             with bar:
-                sim = run(sc, b, trials=trials, seed=seed, mode=mode.value, progress=update)
+                sim = run(sc, b, trials=trials, seed=seed, mode=mode.value, progress=update, cluster=cluster)
         else:
-            sim = run(sc, b, trials=trials, seed=seed, mode=mode.value)
+            sim = run(sc, b, trials=trials, seed=seed, mode=mode.value, cluster=cluster)
         seconds = time.perf_counter() - t0
         if out is not None:
             from .report.parquet import write_trials
@@ -268,15 +272,15 @@ TopOpt = Annotated[int, typer.Option("--top", min=1, help="Distinct solutions re
 TimeOpt = Annotated[float, typer.Option("--time-limit", min=0.1, help="Seconds per solve.")]
 
 
-def _simulate(sc, customers, base, seed, trials, mode, quiet):
+def _simulate(sc, customers, base, seed, trials, mode, quiet, cluster=None):
     from .engine import simulate as run
 
     b = _base(sc, customers, base, seed)
     bar, update = _progress(quiet)
     if bar:
         with bar:
-            return run(sc, b, trials=trials, seed=seed, mode=mode.value, progress=update)
-    return run(sc, b, trials=trials, seed=seed, mode=mode.value)
+            return run(sc, b, trials=trials, seed=seed, mode=mode.value, progress=update, cluster=cluster)
+    return run(sc, b, trials=trials, seed=seed, mode=mode.value, cluster=cluster)
 
 
 def _report_frontier(sim, result, risk, solver, top, time_limit, steps: int = 6):
@@ -305,7 +309,8 @@ def optimize(scenario: ScenarioArg,
              trials: TrialsOpt = None, seed: SeedOpt = None, customers: CustomersOpt = None, base: BaseOpt = None,
              mode: Annotated[Mode, typer.Option("--mode")] = Mode.grouped, json_: JsonOpt = False,
              out: Annotated[Optional[Path], typer.Option("--out", help="Write the plan to this directory.")] = None,
-             force: ForceOpt = False, quiet: QuietOpt = False, threads: ThreadsOpt = None) -> None:
+             force: ForceOpt = False, quiet: QuietOpt = False, threads: ThreadsOpt = None,
+             cluster: ClusterOpt = None) -> None:
     """Choose the portfolio (at most five initiatives) that keeps the most revenue within budget."""
     from .optimize import optimize as run_optimize
     from .plan import build_plan
@@ -320,7 +325,7 @@ def optimize(scenario: ScenarioArg,
         if max_initiatives is not None and max_initiatives > 5:
             warnings.warn(f"--max-initiatives {max_initiatives} raises the focus limit above 5 on purpose")
         t0 = time.perf_counter()
-        sim = _simulate(sc, customers, base, seed, trials, mode, quiet)
+        sim = _simulate(sc, customers, base, seed, trials, mode, quiet, cluster)
         result = run_optimize(sim, budget=budget, max_initiatives=max_initiatives, risk=risk,
                               solver=solver.value, top=top, time_limit=time_limit)
         plan = build_plan(result)
@@ -419,6 +424,10 @@ _register_report(app)
 from .cli_calibrate import register as _register_calibrate  # noqa: E402
 
 _register_calibrate(app)
+
+from .cli_scale import register as _register_scale  # noqa: E402
+
+_register_scale(app)
 
 
 def main() -> None:

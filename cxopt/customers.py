@@ -298,9 +298,9 @@ class CustomerBase:
     def iter_chunks(self, chunk_size: int = DEFAULT_CHUNK) -> Iterator[CustomerChunk]:
         """Yield the base in consecutive chunks of about ``chunk_size`` rows."""
         if self.kind == "synthetic":
-            yield from self._synthetic_chunks(chunk_size)
+            yield from _prefetch(self._synthetic_chunks(chunk_size))
         else:
-            yield from self._file_chunks(chunk_size)
+            yield from _prefetch(self._file_chunks(chunk_size))
 
     def group(self, chunk_size: int = DEFAULT_CHUNK, progress=None) -> GroupStats:
         """One streaming pass: the base's :class:`GroupStats` (cached)."""
@@ -396,6 +396,49 @@ class CustomerBase:
                     if progress is not None:
                         progress(len(chunk))
         return Path(path)
+
+
+def _prefetch(chunks: Iterator[CustomerChunk], depth: int = 2) -> Iterator[CustomerChunk]:
+    """Make the next chunks in a background thread while the caller works on this one.
+
+    Decoding Parquet and drawing synthetic customers release the GIL, so reading overlaps
+    the grouping kernels. Order is kept; an error in the reader is raised here.
+    """
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        q.put(chunk, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            q.put(exc)
+
+    thread = threading.Thread(target=work, name="cxopt-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def write_partitioned(base: "CustomerBase", out: str | os.PathLike, partitions: int, *, force: bool = False,

@@ -52,8 +52,9 @@ from .scenario import Problem, Scenario, ScenarioError
 if TYPE_CHECKING:  # dask is optional: imported lazily, never at module import
     from distributed import Client
 
-__all__ = ["connect", "shutdown", "parse_cluster", "plan_fragments", "group_distributed",
-           "evaluate_sampled_distributed", "plan_sampled_tasks", "Fragment", "DistributedUnavailable", "INSTALL_HINT"]
+__all__ = ["connect", "shutdown", "warm_up", "parse_cluster", "plan_fragments", "plan_sampled_tasks",
+           "group_distributed", "evaluate_sampled_distributed", "Fragment", "DistributedUnavailable",
+           "INSTALL_HINT"]
 
 INSTALL_HINT = "pip install 'cxopt[distributed]'"
 FRAGMENT_ROWS = 1 << 22  # the most customers one task reads (about 4 million)
@@ -96,15 +97,16 @@ def parse_cluster(spec: str | None) -> tuple[str, Any]:
         if not count:
             return "local", _cpu_count()
         if not count.isdigit() or int(count) < 1:
-            raise ScenarioError(Problem("", "--cluster", f"expected local:WORKERS with WORKERS >= 1, got {text!r}"))
+            raise ScenarioError(Problem("", "--cluster",
+                                        f"expected local:WORKERS with WORKERS >= 1, got {text!r}"))
         return "local", int(count)
     if "://" in text:
         return "address", text
     host, _, port = text.rpartition(":")
     if host and port.isdigit():
         return "address", f"tcp://{text}"
-    raise ScenarioError(Problem("", "--cluster", f"expected local, local:WORKERS, tcp://HOST:PORT or HOST:PORT, "
-                                f"got {text!r}"))
+    raise ScenarioError(Problem("", "--cluster",
+                                f"expected local, local:WORKERS, tcp://HOST:PORT or HOST:PORT, got {text!r}"))
 
 
 def _cpu_count() -> int:
@@ -184,6 +186,19 @@ def shutdown() -> None:
 
 
 atexit.register(shutdown)
+
+
+def warm_up(client: "Client", sc: Scenario) -> None:
+    """Compile (or load from numba's cache) the grouping kernels on every worker, so the first
+    timed pass does not pay for it on whichever worker gets a task first."""
+    client.run(_warm_worker, sc)
+
+
+def _warm_worker(sc: Scenario) -> None:
+    _worker_threads()
+    base = CustomerBase.synthetic(sc, n=SYNTHETIC_BLOCK, seed=0)
+    acc = GroupAccumulator(len(sc.driver_ids))
+    acc.add_chunk(base.synthetic_rows(0, SYNTHETIC_BLOCK))
 
 
 def worker_count(client: "Client") -> int:
@@ -285,7 +300,8 @@ def _fragment_chunks(fragment: Fragment, ctx: _Pass, seg_codes: dict[str, int]) 
 def _row_group_batches(path: Path, row_groups: tuple[int, ...], columns: list[str], size: int,
                        where: str) -> Iterator[pa.RecordBatch]:
     try:
-        yield from pq.ParquetFile(path).iter_batches(batch_size=size, row_groups=list(row_groups), columns=columns)
+        yield from pq.ParquetFile(path).iter_batches(batch_size=size, row_groups=list(row_groups),
+                                                     columns=columns)
     except (pa.ArrowInvalid, OSError) as exc:
         raise ScenarioError(Problem(where, "", f"cannot read: {exc}")) from None
 
@@ -310,34 +326,45 @@ class _RemoteProblems(Exception):
     """A :class:`ScenarioError` raised on a worker, in a form that pickles (plain tuples)."""
 
 
-@contextmanager
-def _remote_errors() -> Iterator[None]:
+def _guarded(task, *args):
+    """Run ``task(*args)`` on a worker; a :class:`ScenarioError` comes back as :class:`_RemoteProblems`."""
     try:
-        yield
+        return task(*args)
     except ScenarioError as exc:  # Problem does not pickle: send (source, path, reason) tuples
-        raise _RemoteProblems([tuple(p) if isinstance(p, tuple) else ("", "", str(p)) for p in exc.problems]) from None
+        problems = [tuple(p) if isinstance(p, tuple) else ("", "", str(p)) for p in exc.problems]
+    # raised outside the handler, so no unpicklable __context__ travels with it
+    raise _RemoteProblems(problems)
 
 
 def _group_fragment(fragment: Fragment, ctx: _Pass) -> RawGroups:
+    return _guarded(_group_one, fragment, ctx)
+
+
+def _group_one(fragment: Fragment, ctx: _Pass) -> RawGroups:
     _worker_threads()
     seg_codes = {s: i for i, s in enumerate(ctx.segments)}
     acc = GroupAccumulator(len(ctx.scenario.driver_ids))
-    with _remote_errors():
-        for chunk in _fragment_chunks(fragment, ctx, seg_codes):
-            acc.add_chunk(chunk)
+    for chunk in _fragment_chunks(fragment, ctx, seg_codes):
+        acc.add_chunk(chunk)
     return acc.raw(tuple(seg_codes))
 
 
-def _sample_fragment(task: tuple[Fragment, int, int], ctx: _Pass) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+Partials = tuple[np.ndarray, np.ndarray, np.ndarray]  # retained revenue (two fixed-point limbs), customers
+
+
+def _sample_fragment(task: tuple[Fragment, int, int], ctx: _Pass) -> Partials:
+    return _guarded(_sample_one, task, ctx)
+
+
+def _sample_one(task: tuple[Fragment, int, int], ctx: _Pass) -> Partials:
     from .sampled import sampled_partials
 
     _worker_threads()
     fragment, lo, hi = task
     seg_codes = {s: i for i, s in enumerate(ctx.groups.segments)}
-    with _remote_errors():
-        return sampled_partials(ctx.scenario, ctx.groups, ctx.draws, [list(p) for p in ctx.portfolios],
-                                lambda: _fragment_chunks(fragment, ctx, seg_codes), trials=(lo, hi),
-                                n_rows=fragment.rows, where=fragment.name or "synthetic base")
+    return sampled_partials(ctx.scenario, ctx.groups, ctx.draws, [list(p) for p in ctx.portfolios],
+                            lambda: _fragment_chunks(fragment, ctx, seg_codes), trials=(lo, hi),
+                            n_rows=fragment.rows, where=fragment.name or "synthetic base")
 
 
 @contextmanager
@@ -437,4 +464,5 @@ def plan_sampled_tasks(base: CustomerBase, trials: int, workers: int = 1, fragme
     fragments = plan_fragments(base, fragment_rows, workers)
     splits = max(1, min(trials, -(-FRAGMENTS_PER_WORKER * max(workers, 1) // len(fragments))))
     bounds = [trials * b // splits for b in range(splits + 1)]
-    return [(f, bounds[b], bounds[b + 1]) for f in fragments for b in range(splits) if bounds[b + 1] > bounds[b]]
+    return [(f, bounds[b], bounds[b + 1]) for f in fragments for b in range(splits)
+            if bounds[b + 1] > bounds[b]]

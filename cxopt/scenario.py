@@ -49,6 +49,9 @@ class Problem(tuple):
     def __new__(cls, source: str, path: str, reason: str) -> "Problem":
         return super().__new__(cls, (source, path, reason))
 
+    def __getnewargs__(self) -> tuple[str, str, str]:  # picklable: errors cross process boundaries (Dask)
+        return tuple(self)
+
     source = property(lambda self: self[0])
     path = property(lambda self: self[1])
     reason = property(lambda self: self[2])
