@@ -214,6 +214,61 @@ def pack_mask(exposed):
 
 
 # --------------------------------------------------------------------------------------
+# epochs: the months between go-live dates, when a portfolio's live set is constant
+# --------------------------------------------------------------------------------------
+@njit(**_jit)
+def golive_months(portfolios, p, t, success, golive, horizon, months):
+    """Sorted go-live months (within the horizon) of portfolio p's delivered members in trial t.
+
+    Fills ``months[:n]`` and returns n; 0 means the portfolio never acts in this trial.
+    """
+    n_m = 0
+    for q in range(portfolios.shape[1]):
+        k = portfolios[p, q]
+        if k < 0:
+            break
+        if success[t, k] and golive[t, k] < horizon:
+            months[n_m] = golive[t, k]
+            n_m += 1
+    for a in range(1, n_m):  # insertion sort: a handful of months, no allocation
+        v = months[a]
+        b = a - 1
+        while b >= 0 and months[b] > v:
+            months[b + 1] = months[b]
+            b -= 1
+        months[b + 1] = v
+    return n_m
+
+
+@njit(**_jit)
+def epoch(months, n_m, x, horizon):
+    """(start, stop) of the epoch opened by ``months[x]``; stop == start for a repeated month."""
+    start = months[x]
+    if x + 1 < n_m and months[x + 1] == start:
+        return start, start
+    stop = horizon
+    for y in range(x + 1, n_m):
+        if months[y] > start:
+            stop = months[y]
+            break
+    return start, stop
+
+
+@njit(**_jit)
+def live_at(portfolios, p, t, success, golive, month, live):
+    """Portfolio p's members live in ``month`` of trial t, into ``live``; returns how many."""
+    n_live = 0
+    for q in range(portfolios.shape[1]):
+        k = portfolios[p, q]
+        if k < 0:
+            break
+        if success[t, k] and golive[t, k] <= month:
+            live[n_live] = k
+            n_live += 1
+    return n_live
+
+
+# --------------------------------------------------------------------------------------
 # grouped evaluation (DESIGN.md section 1, "Grouped")
 # --------------------------------------------------------------------------------------
 @njit(**_jit)
@@ -340,42 +395,19 @@ def evaluate_grouped(portfolios, aff_ptr, aff_idx,
         months = np.empty(kmax + 2, dtype=np.int64)
         for p in range(P):
             aff = aff_idx[aff_ptr[p]:aff_ptr[p + 1]]
-            # epochs: the distinct go-live months of delivered members inside the horizon
-            n_m = 0
-            for q in range(kmax):
-                k = portfolios[p, q]
-                if k < 0:
-                    break
-                if success[t, k] and golive[t, k] < horizon:
-                    months[n_m] = golive[t, k]
-                    n_m += 1
+            n_m = golive_months(portfolios, p, t, success, golive, horizon, months)
             if n_m == 0:
                 out_rev[p, t] = r0
                 out_cust[p, t] = c0
                 continue
-            ms = np.sort(months[:n_m])
-            acc_rev = 0.0
-            acc_cust = 0.0
             # months before the first go-live: baseline
-            acc_rev += ms[0] * r0
-            acc_cust += ms[0] * c0
+            acc_rev = months[0] * r0
+            acc_cust = months[0] * c0
             for x in range(n_m):
-                start = ms[x]
-                if x + 1 < n_m and ms[x + 1] == start:
+                start, stop = epoch(months, n_m, x, horizon)
+                if stop == start:
                     continue
-                stop = horizon
-                for y in range(x + 1, n_m):
-                    if ms[y] > start:
-                        stop = ms[y]
-                        break
-                n_live = 0
-                for q in range(kmax):
-                    k = portfolios[p, q]
-                    if k < 0:
-                        break
-                    if success[t, k] and golive[t, k] <= start:
-                        live[n_live] = k
-                        n_live += 1
+                n_live = live_at(portfolios, p, t, success, golive, start, live)
                 d_rev, d_cust = _live_value(live, n_live, t, g_seg, g_mask, g_n, g_a, g_b, g_c, aff, n_pains,
                                             n_seg, strength, market, fix_ptr, fix_driver, effect, seg_target,
                                             P0, not_f, touched, base_rev, base_cust)
@@ -493,45 +525,18 @@ def _trial_classes(t, portfolios, port_set, set_ptr, set_drivers, aff_ptr, aff_i
                 acc[c, 2] += W[g, 2]
                 acc[c, 3] += W[g, 3]
         t_drivers = set_drivers[set_ptr[s_idx]:set_ptr[s_idx + 1]]
-        n_m = 0
-        for q in range(kmax):
-            k = portfolios[p, q]
-            if k < 0:
-                break
-            if success[t, k] and golive[t, k] < horizon:
-                months[n_m] = golive[t, k]
-                n_m += 1
+        n_m = golive_months(portfolios, p, t, success, golive, horizon, months)
         if n_m == 0:
             out_rev[p, t] = r0
             out_cust[p, t] = c0
             continue
-        # insertion sort of the few go-live months
-        for a in range(1, n_m):
-            v = months[a]
-            b = a - 1
-            while b >= 0 and months[b] > v:
-                months[b + 1] = months[b]
-                b -= 1
-            months[b + 1] = v
         acc_rev = months[0] * r0
         acc_cust = months[0] * c0
         for x in range(n_m):
-            start = months[x]
-            if x + 1 < n_m and months[x + 1] == start:
+            start, stop = epoch(months, n_m, x, horizon)
+            if stop == start:
                 continue
-            stop = horizon
-            for y in range(x + 1, n_m):
-                if months[y] > start:
-                    stop = months[y]
-                    break
-            n_live = 0
-            for q in range(kmax):
-                k = portfolios[p, q]
-                if k < 0:
-                    break
-                if success[t, k] and golive[t, k] <= start:
-                    live[n_live] = k
-                    n_live += 1
+            n_live = live_at(portfolios, p, t, success, golive, start, live)
             d_rev, d_cust, ok = _class_value(n_t, t_drivers, n_cls, acc, live, n_live, t, n_pains, n_seg,
                                              strength, m_t, fix_ptr, fix_driver, effect, seg_target, not_f)
             if not ok:  # a severity of exactly 1: the per-group form, exact

@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .kernels import _baseline_factors, _fx_split, counter_uniform
+from .kernels import _baseline_factors, _fx_split, counter_uniform, epoch, golive_months, live_at
 
 _jit = dict(cache=True, nogil=True, fastmath=False)
 
@@ -137,39 +137,19 @@ def retention_coefficients(t0, t1, p0, p1, portfolios, aff_ptr, aff_idx, g_seg, 
             if n_aff == 0:
                 continue
             # epochs: the distinct go-live months of delivered members inside the horizon
-            n_m = 0
-            for q in range(kmax):
-                k = portfolios[p, q]
-                if k < 0:
-                    break
-                if success[t, k] and golive[t, k] < horizon:
-                    months[n_m] = golive[t, k]
-                    n_m += 1
+            n_m = golive_months(portfolios, p, t, success, golive, horizon, months)
             if n_m == 0:
                 continue  # nothing delivered within the horizon: the baseline
-            ms = np.sort(months[:n_m])
             # months before the first go-live: baseline factors
             for q in range(n_aff):
                 g = aff[q]
-                acc_a[q] = ms[0] * P0[g]
-                acc_b[q] = ms[0] * m_t * P0[g]
+                acc_a[q] = months[0] * P0[g]
+                acc_b[q] = months[0] * m_t * P0[g]
             for x in range(n_m):
-                start = ms[x]
-                if x + 1 < n_m and ms[x + 1] == start:
+                start, stop = epoch(months, n_m, x, horizon)
+                if stop == start:
                     continue
-                stop = horizon
-                for y in range(x + 1, n_m):
-                    if ms[y] > start:
-                        stop = ms[y]
-                        break
-                n_live = 0
-                for q in range(kmax):
-                    k = portfolios[p, q]
-                    if k < 0:
-                        break
-                    if success[t, k] and golive[t, k] <= start:
-                        live[n_live] = k
-                        n_live += 1
+                n_live = live_at(portfolios, p, t, success, golive, start, live)
                 _epoch_factors(live, n_live, t, aff, g_seg, g_mask, n_pains, strength, fix_ptr, fix_driver,
                                effect, seg_target, not_f, pain_f, delight_f)
                 length = stop - start
