@@ -541,21 +541,29 @@ def optimize(
     g, w = _tables(sim)
     pair_index = {(int(a), int(b)): q for q, (a, b) in enumerate(sim.pairs)}
     prob, x = _build_model(sim, cons, objective, g, w)
-    candidates: list[Candidate] = []
+    found: list[tuple[tuple[int, ...], float]] = []  # (selection, the program's estimate), in solve order
+    exact_of: dict[tuple[int, ...], float] = {}
     statuses: list[str] = []
-    max_gap = 0.0
-    best_exact = -math.inf
     cap = 5 * top
     stopped_by = "cap"  # how the walk ended: rule, exhausted, cap or error
-    while len(candidates) < cap:
+
+    def settle() -> tuple[float, float]:
+        """Exact values of the candidates not yet evaluated, in one batch (shared per-trial work)."""
+        pending = [sel for sel, _ in found if sel not in exact_of]
+        if pending:
+            _, _, values = _exact(sim, pending, objective)
+            exact_of.update(zip(pending, values))
+        return (max(abs(est - exact_of[sel]) for sel, est in found), max(exact_of.values()))
+
+    while len(found) < cap:
         status = _solve_pulp(prob, backend)
         if status == STATUS_INFEASIBLE:
-            if not candidates:
+            if not found:
                 raise InfeasibleError("no portfolio satisfies the constraints", _diagnose(cons, name))
             stopped_by = "exhausted"  # every feasible portfolio has been seen
             break
         if status == STATUS_ERROR:
-            if not candidates:
+            if not found:
                 raise SolverError(f"{name} returned no solution (status {pulp.LpStatus[prob.status]}); "
                                   "try another --solver or a longer --time-limit")
             stopped_by = "error"
@@ -570,17 +578,18 @@ def optimize(
             est = _estimate(sel, g.mean(axis=1), w.mean(axis=1), pair_index, float(sim.baseline_revenue.mean()))
         else:
             est = _estimate_risk(sel, g, w, pair_index, sim.baseline_revenue, objective)
-        _, _, (exact,) = _exact(sim, [sel], objective)
-        candidates.append(Candidate(sel, est, exact))
-        max_gap = max(max_gap, abs(est - exact))
-        best_exact = max(best_exact, exact)
+        found.append((sel, est))
         # no-good cut: exclude exactly this selection
         inside = [x[k] for k in sel]
         outside = [x[k] for k in range(len(x)) if k not in sel]
-        prob += pulp.lpSum(inside) - pulp.lpSum(outside) <= len(sel) - 1, f"nogood_{len(candidates)}"
-        if len(candidates) >= top and est + 2 * max_gap + 1e-9 * abs(est) < best_exact:
-            stopped_by = "rule"
-            break
+        prob += pulp.lpSum(inside) - pulp.lpSum(outside) <= len(sel) - 1, f"nogood_{len(found)}"
+        if len(found) >= top:
+            max_gap, best_exact = settle()
+            if est + 2 * max_gap + 1e-9 * abs(est) < best_exact:
+                stopped_by = "rule"
+                break
+    settle()
+    candidates = [Candidate(sel, est, exact_of[sel]) for sel, est in found]
     best = max(candidates, key=lambda c: (c.exact, -len(c.selected)))
     rev, cust = sim.evaluate([list(best.selected)])
     proven = all(st == STATUS_OPTIMAL for st in statuses) and stopped_by in ("rule", "exhausted")
