@@ -441,9 +441,20 @@ def track(plan: StoredPlan | str | Path, actuals: Actuals | str | Path, *, dispe
             planned = float(_planned_progress(init, np.array([planned_gl]), month)[0])
             metric_row = {"month": month, "observed": x, "planned": init.metric.baseline + planned * span,
                           "progress": progress, "planned_progress": planned}
+        path = []  # the process metric month by month: planned (baseline -> target) and observed
+        if init.metric is not None:
+            planned_gl = actions.get(init.id, {}).get("golive_month", {}).get("p50", gl50)
+            span = init.metric.target - init.metric.baseline
+            observed = {int(m): float(v) for m, v in zip(actuals.months, series if series is not None else [])
+                        if not np.isnan(v)}
+            for month in range(1, H + 1):
+                share = float(_planned_progress(init, np.array([planned_gl]), month)[0])
+                path.append({"month": month, "planned": init.metric.baseline + share * span,
+                             "observed": observed.get(month)})
         state = _state(status, progress, planned, gl50, H)
         initiatives[init.id] = {
-            "owner": init.owner, "status": status, "state": state, "metric": metric_row,
+            "owner": init.owner, "status": status, "state": state, "metric": metric_row, "metric_path": path,
+            "metric_name": None if init.metric is None else init.metric.name,
             "golive_month": summarise(gl.astype(np.float64), w),
             "contribution": float(contrib[k]), "planned_contribution": planned_contrib.get(init.id),
         }
