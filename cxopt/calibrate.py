@@ -208,7 +208,7 @@ class Calibration:
 
     # -- the new scenario ---------------------------------------------------------------
     def _data(self) -> dict:
-        sc, g = self.scenario, self.groups
+        sc = self.scenario
         data = plain(sc, keep={"scenario", "name", "currency", "horizon_months", "trials", "seed"})
         data["scenario"]["name"] = f"{sc.name} (calibrated)"
         cust = data["customers"]

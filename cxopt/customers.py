@@ -21,7 +21,7 @@ from __future__ import annotations
 import glob as _glob
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 

@@ -16,7 +16,6 @@ Two modes (DESIGN.md section 1):
 
 from __future__ import annotations
 
-import itertools
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence

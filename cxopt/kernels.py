@@ -291,7 +291,6 @@ def _live_value(live, n_live, t, g_seg, g_mask, g_n, g_a, g_b, g_c, aff, n_pains
     Only the groups in ``aff`` (those exposed to a driver the portfolio acts on) can differ
     from the baseline; the others keep their baseline factors.
     """
-    D = strength.shape[1]
     # not_f[s, j] = prod over live k targeting segment s of (1 - f_kjt) = 1 - F_sjt
     n_touched = 0
     for q in range(n_live):
@@ -489,7 +488,6 @@ def _trial_classes(t, portfolios, port_set, set_ptr, set_drivers, aff_ptr, aff_i
                    P0, W, base_rev, base_cust, acc, not_f, touched, live, months):
     """One trial of :func:`evaluate_grouped_classes` (buffers supplied by the caller)."""
     P = portfolios.shape[0]
-    kmax = portfolios.shape[1]
     G = g_seg.shape[0]
     _baseline_factors(g_mask, n_pains, strength[t], P0)
     r0 = 0.0

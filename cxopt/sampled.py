@@ -165,50 +165,11 @@ def evaluate_sampled(sc: Scenario, base: CustomerBase, groups: GroupStats, draws
     revenue, customers : (P, T) float64
     """
     chunk_size = int(chunk_size or DEFAULT_CHUNK)
-    P, T, G = len(portfolios), draws.trials, groups.n_groups
-    port = _portfolio_table(portfolios)
-    aff_ptr, aff_idx = _affected_lists(sc, groups, portfolios)
-    seg_target = _segment_targets(sc, groups)
-    key = sampling_key(draws.seed)
-    n_slices = max(1, 2 * get_num_threads())
-    pb, tb = block_sizes(P, T, G, n_slices)
-    n_blocks = -(-T // tb) * -(-P // pb)
-    where = base.describe()
-
-    cached: list[_Prepared] | None = None
-    if n_blocks > 1 and base.n_customers <= IN_MEMORY_ROWS:
-        cached = [_Prepared(c, groups, where) for c in base.iter_chunks(chunk_size)]
-
-    def chunks() -> Iterator[_Prepared]:
-        if cached is not None:
-            yield from cached
-        else:
-            for c in base.iter_chunks(chunk_size):
-                yield _Prepared(c, groups, where)
-
-    tot_w = np.zeros((P, T), dtype=np.int64)
-    tot_f = np.zeros((P, T), dtype=np.int64)
-    tot_n = np.zeros((P, T), dtype=np.int64)
-    for t0 in range(0, T, tb):
-        t1 = min(T, t0 + tb)
-        for p0 in range(0, P, pb):
-            p1 = min(P, p0 + pb)
-            coef_a, coef_b, changed, base_a, base_b = kernels_sampled.retention_coefficients(
-                t0, t1, p0, p1, port, aff_ptr, aff_idx, groups.segment, groups.mask, len(sc.pain_points),
-                draws.strength, draws.market, draws.fix_ptr, draws.fix_driver, draws.effect, seg_target,
-                draws.success, draws.golive, sc.horizon_months,
-            )
-            for ch in chunks():
-                if len(ch) == 0:
-                    continue
-                w, f, n = kernels_sampled.sample_retained(
-                    key, t0, ch.customer_id, ch.churn, ch.group, ch.rev_whole, ch.rev_frac,
-                    coef_a, coef_b, changed, base_a, base_b, n_slices,
-                )
-                tot_w[p0:p1, t0:t1] += w.T
-                tot_f[p0:p1, t0:t1] += f.T
-                tot_n[p0:p1, t0:t1] += n.T
-    return fixed_to_float(tot_w, tot_f), tot_n.astype(np.float64)
+    whole, frac, count = sampled_partials(
+        sc, groups, draws, portfolios, lambda: base.iter_chunks(chunk_size),
+        n_rows=base.n_customers, where=base.describe(),
+    )
+    return fixed_to_float(whole, frac), count.astype(np.float64)
 
 
 def sampled_partials(sc: Scenario, groups: GroupStats, draws: Draws, portfolios: Sequence[Sequence[int]],

@@ -360,7 +360,6 @@ def track(plan: StoredPlan | str | Path, actuals: Actuals | str | Path, *, dispe
     sim = plan.simulation()
     sel = list(plan.selected)
     N = float(plan.groups.n_customers)
-    A = plan.groups.total_revenue
     goal = plan.data["goal"]
     target = float(goal["target"])
 

@@ -26,7 +26,8 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 from .terminal import money
 
 __all__ = ["Plot", "render", "plan_plots", "distribution_figure", "waterfall_figure", "tornado_figure",
-           "frontier_figure", "prevalence_figure", "forecast_figure"]
+           "frontier_figure", "prevalence_figure", "forecast_figure", "figure_style", "short_label",
+           "month_labels"]
 
 BASELINE, PORTFOLIO, GAIN, LOSS = "#8a96a3", "#2b6cb0", "#2f855a", "#c53030"
 ACCENT, GRID = "#dd6b20", "#e2e8f0"
@@ -82,6 +83,16 @@ def _money_axis(axis, currency: str = "", ticks: int = 6) -> None:
 
 def _short(text: str, n: int = 34) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def figure_style():
+    """The report's matplotlib style as a context manager: build a ``Figure`` inside it (other report pages)."""
+    return _style()
+
+
+def short_label(text: str, n: int = 34) -> str:
+    """A user label cut to ``n`` characters (with an ellipsis), as the report's plots show them."""
+    return _short(text, n)
 
 
 # ---------------------------------------------------------------- value distribution
@@ -349,6 +360,11 @@ def _month_labels(d: dict) -> list[str]:
         return [str(m + 1) for m in range(H)]
     s = dt.date.fromisoformat(d["start"])
     return [f"{s.year + (s.month - 1 + m) // 12}-{(s.month - 1 + m) % 12 + 1:02d}" for m in range(H)]
+
+
+def month_labels(horizon: int, start: str | None) -> list[str]:
+    """The horizon's months as the report's axes label them: YYYY-MM from ``start``, else 1..H."""
+    return _month_labels({"horizon_months": horizon, "start": start})
 
 
 def forecast_figure(d: dict) -> Figure:
