@@ -87,14 +87,32 @@ def print_plan(data: dict, console: Console) -> None:
     fm = lambda x: money(x, cur)  # noqa: E731
     b, p = data["baseline"], data["portfolio"]
     console.print(f"[bold]{data['scenario']}[/bold] — {data['customers']:,} customers, {data['trials']:,} trials")
-    t = Table(title="Chosen portfolio", title_justify="left")
-    for col, just in [("initiative", "left"), ("owner", "left"), ("cost", "right"),
+    if data.get("goal"):
+        console.print(f"[bold]Goal:[/bold] {data['goal']['statement']}", markup=True, highlight=False)
+    actions = {a["id"]: a for a in data.get("actions", [])}
+    t = Table(title=f"Chosen portfolio (money in {cur})", title_justify="left")
+    for col, just in [("initiative", "left"), ("owner", "left"), ("cost", "right"), ("go-live", "right"),
                       ("standalone gain", "right"), ("contribution (Shapley)", "right"), ("churn pts", "right")]:
-        t.add_column(col, justify=just)
+        t.add_column(col, justify=just, no_wrap=col == "initiative")
     for kid, c in data["contribution_details"].items():
-        t.add_row(f"{kid}", c["owner"], fm(c["cost"]), fm(c["standalone_revenue"]["mean"]),
-                  fm(c["revenue"]["mean"]), f"{c['churn_points']['mean']:.2f}")
+        gl = actions.get(kid, {}).get("golive_month", {})
+        golive = "" if not gl else f"month {round(gl['p50']) + 1}"
+        t.add_row(kid, c["owner"], money(c["cost"]), golive, money(c["standalone_revenue"]["mean"]),
+                  money(c["revenue"]["mean"]), f"{c['churn_points']['mean']:.2f}")
     console.print(t)
+    m = Table(title="Process metrics to watch", title_justify="left")
+    for col in ("initiative", "metric", "baseline → target", "review"):
+        m.add_column(col, no_wrap=col == "initiative")
+    for kid in data["contribution_details"]:
+        a = actions.get(kid, {})
+        metric = a.get("metric")
+        if metric:
+            unit = metric.get("unit") or ""
+            sep = "" if unit in ("%", "") else " "
+            m.add_row(kid, metric["name"], f"{metric['baseline']:g}{sep}{unit} → {metric['target']:g}{sep}{unit}",
+                      a.get("review", ""))
+    if m.row_count:
+        console.print(m)
     budget = data.get("budget")
     btxt = "no limit" if budget is None else ", ".join(f"{k} {fm(v)}" for k, v in budget.items())
     console.print(f"Total cost {fm(data['total_cost'])} (budget: {btxt})")
