@@ -308,12 +308,26 @@ class Tracking:
     wins: list[dict]
     trials: int
     resimulated: bool
+    scenario: str = ""
+    currency: str = ""
+    start: str | None = None
     weights: np.ndarray = field(repr=False, default=None)
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d.pop("weights")
         return d
+
+    def to_html(self, *, title: str | None = None) -> str:
+        """The tracking page: one self-contained HTML page (needs the ``report`` extra, matplotlib).
+
+        The forecast fan with the actual months drawn over it, the re-forecast and the goal's
+        probability before and now, the effective sample size, each initiative's process
+        metric against its planned path, its status, state and contribution, and the wins.
+        """
+        from .report.tracking import tracking_html
+
+        return tracking_html(self.to_dict(), title=title)
 
 
 def _state(status: str | None, progress: float | None, planned: float | None, golive_p50: float, H: int) -> str:
@@ -459,7 +473,8 @@ def track(plan: StoredPlan | str | Path, actuals: Actuals | str | Path, *, dispe
         }
         ahead = progress is not None and planned is not None and progress > planned + 0.1
         planned_gl = actions.get(init.id, {}).get("golive_month", {}).get("p50")
-        early = status == "live" and planned_gl is not None and gl50 < planned_gl
+        lagging = progress is not None and planned is not None and progress < planned
+        early = status == "live" and planned_gl is not None and gl50 < planned_gl and not lagging
         if state == "on_track" and (ahead or early):
             wins.append({"initiative": init.id, "owner": init.owner,
                          "why": "metric ahead of plan" if ahead else "live earlier than planned"})
@@ -469,5 +484,5 @@ def track(plan: StoredPlan | str | Path, actuals: Actuals | str | Path, *, dispe
         goal_probability={"before": prob_before, "now": prob_now, "target_churn_rate": target},
         effective_sample_size=ess, ess_threshold=ess_threshold, resimulate_advised=ess < ess_threshold,
         months=months, initiatives=initiatives, wins=wins, trials=draws.trials, resimulated=resimulate,
-        weights=w,
+        scenario=sc.name, currency=sc.scenario.currency, start=plan.data.get("start"), weights=w,
     )

@@ -86,7 +86,7 @@ def _short(text: str, n: int = 34) -> str:
 
 
 def figure_style():
-    """The report's matplotlib style as a context manager: build a ``Figure`` inside it (other report pages)."""
+    """The report's matplotlib style as a context manager: build a ``Figure`` inside it."""
     return _style()
 
 

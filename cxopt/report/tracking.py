@@ -92,8 +92,8 @@ def _headline(d: dict) -> Section:
                      _signed(now["mean"] - planned["mean"], dfmt)])
     rows.append(["Probability of meeting the goal", pct(gp["before"], 0), "", pct(gp["now"], 0), "",
                  _signed(gp["now"] - gp["before"], lambda x: f"{100 * x:.0f} pts")])
-    table = Table(["", "Planned mean", "Planned P10–P90", "Re-forecast mean", "Re-forecast P10–P90", "Change"],
-                  rows)
+    table = Table(["", "Planned mean", "Planned P10–P90", "Re-forecast mean", "Re-forecast P10–P90",
+                   "Change"], rows)
     ess, trials = d["effective_sample_size"], d["trials"]
     how = (f"{trials:,} new trials drawn with the facts applied (re-simulated)" if d.get("resimulated")
            else f"the plan's {trials:,} trials")
@@ -105,8 +105,10 @@ def _headline(d: dict) -> Section:
         thr = d.get("ess_threshold", 200.0)
         advice = (f"The effective sample size {ess:,.0f} is below {thr:,.0f}: the evidence leaves few trials "
                   f"carrying the weight, so the re-forecast's band is uncertain. ")
-        advice += ("Re-simulate with more trials (cxopt track ... --resimulate --trials N)." if d.get("resimulated")
-                   else "Run cxopt track again with --resimulate: it draws new trials conditioned on the facts.")
+        if d.get("resimulated"):
+            advice += "Re-simulate with more trials (cxopt track ... --resimulate --trials N)."
+        else:
+            advice += "Run cxopt track again with --resimulate: it draws new trials conditioned on the facts."
         blocks.append(Paragraph(advice, lead="Re-simulate."))
     return Section("goal", "Where the goal stands", blocks)
 
@@ -115,14 +117,15 @@ def _months(d: dict) -> Section:
     labels = _labels(d)
     rows = []
     for m in d["months"]:
-        planned, now, actual = m["planned_customers_lost"], m["forecast_customers_lost"], m["actual_customers_lost"]
+        planned, now = m["planned_customers_lost"], m["forecast_customers_lost"]
+        actual = m["actual_customers_lost"]
         rows.append([labels[m["month"] - 1], "" if actual is None else _count(actual), _count(planned["p50"]),
                      _band(planned, _count), _count(now["p50"]), _band(now, _count),
                      "" if actual is None else _versus_band(actual, planned)])
-    table = Table(["Month", "Actual", "Planned P50", "Planned P10–P90", "Re-forecast P50", "Re-forecast P10–P90",
-                   "Actual vs plan"], rows, align="lrrrrrl")
-    text = ("Customers lost each month: the plan's forecast (P10–P90 band and P50), the re-forecast after the "
-            "facts and the evidence, and the actual months.")
+    table = Table(["Month", "Actual", "Planned P50", "Planned P10–P90", "Re-forecast P50",
+                   "Re-forecast P10–P90", "Actual vs plan"], rows, align="lrrrrrl")
+    text = ("Customers lost each month: the plan's forecast (P10–P90 band and P50), the re-forecast after "
+            "the facts and the evidence, and the actual months.")
     return Section("months", "Month by month: customers lost", [Paragraph(text), PlotSlot("fan"), table])
 
 
@@ -148,15 +151,17 @@ def _initiatives(d: dict) -> Section:
     for kid, v in inits.items():
         planned = v.get("planned_contribution")
         rows.append([kid, v.get("owner") or "", v["status"], STATE_TEXT.get(v["state"], v["state"]),
-                     _metric_cell(v, labels), fm(v["contribution"]), "—" if planned is None else fm(planned),
+                     _metric_cell(v, labels), fm(v["contribution"]),
+                     "—" if planned is None else fm(planned),
                      "" if planned is None else _signed(v["contribution"] - planned, fm)])
     table = Table(["Initiative", "Owner", "Status", "State", "Process metric (latest vs planned)",
                    f"Contribution now ({cur})" if cur else "Contribution now", "Planned", "Change"],
                   rows, align="lllllrrr")
-    note = ("Contribution: the initiative's share (Shapley value) of the retained revenue gain, on the trials as "
-            "the facts and the evidence weight them, against the plan's. State: a cancelled initiative is off "
-            "track, a delayed one at risk (off track if it cannot go live within the horizon); otherwise the "
-            "process metric's progress toward its target against the planned progress decides.")
+    note = ("Contribution: the initiative's share (Shapley value) of the retained revenue gain, on the "
+            "trials as the facts and the evidence weight them, against the plan's. State: a cancelled "
+            "initiative is off track, a delayed one at risk (off track if it cannot go live within the "
+            "horizon); otherwise the process metric's progress toward its target against the planned "
+            "progress decides.")
     blocks: list = [table, Paragraph(note)]
     blocks += [PlotSlot(_metric_key(kid)) for kid, v in inits.items() if _has_path(v)]
     return Section("initiatives", "Initiatives", blocks)
@@ -165,9 +170,10 @@ def _initiatives(d: dict) -> Section:
 def _wins(d: dict) -> Section:
     wins = d.get("wins") or []
     if not wins:
-        return Section("wins", "Wins to announce", [Paragraph("None yet: no initiative is ahead of its plan.")])
-    return Section("wins", "Wins to announce",
-                   [Bullets([f"{w['initiative']} ({w.get('owner') or 'no owner'}): {w['why']}" for w in wins])])
+        return Section("wins", "Wins to announce",
+                       [Paragraph("None yet: no initiative is ahead of its plan.")])
+    items = [f"{w['initiative']} ({w.get('owner') or 'no owner'}): {w['why']}" for w in wins]
+    return Section("wins", "Wins to announce", [Bullets(items)])
 
 
 def tracking_sections(d: dict) -> list[Section]:
@@ -187,7 +193,7 @@ def _month_axis(ax, labels: list[str], dated: bool) -> None:
 
 
 def fan_figure(d: dict) -> Figure:
-    """Customers lost per month: the planned and the re-weighted P10–P90 fans and P50s, actual months as points."""
+    """Customers lost per month: planned and re-weighted P10–P90 fans and P50s, actual months as points."""
     months = d["months"]
     H = len(months)
     x = np.arange(1, H + 1)
@@ -219,10 +225,10 @@ def fan_figure(d: dict) -> Figure:
 def _fan_alt(d: dict) -> str:
     months, labels = d["months"], _labels(d)
     first, last = months[0], months[-1]
-    text = (f"Fan chart of customers lost per month: planned P50 {_count(first['planned_customers_lost']['p50'])} "
-            f"in {labels[0]} and {_count(last['planned_customers_lost']['p50'])} in {labels[-1]}, re-forecast "
-            f"P50 {_count(first['forecast_customers_lost']['p50'])} and "
-            f"{_count(last['forecast_customers_lost']['p50'])}")
+    planned = lambda m: _count(m["planned_customers_lost"]["p50"])  # noqa: E731
+    now = lambda m: _count(m["forecast_customers_lost"]["p50"])  # noqa: E731
+    text = (f"Fan chart of customers lost per month: planned P50 {planned(first)} in {labels[0]} and "
+            f"{planned(last)} in {labels[-1]}, re-forecast P50 {now(first)} and {now(last)}")
     seen = _actual_months(d)
     if not seen:
         return text + "; no actual month yet."
@@ -257,7 +263,8 @@ def metric_figure(kid: str, v: dict, labels: list[str], dated: bool = False) -> 
 def _metric_alt(kid: str, v: dict, labels: list[str]) -> str:
     path = v["metric_path"]
     name = v.get("metric_name") or "process metric"
-    text = (f"{kid}'s process metric, {name}: planned from {_num(path[0]['planned'])} in {labels[0]} to "
+    text = (f"{kid}'s process metric, {name}: planned from {_num(path[0]['planned'])} in {labels[0]} "
+            f"to "
             f"{_num(path[-1]['planned'])} in {labels[-1]}")
     obs = [p for p in path if p.get("observed") is not None]
     if obs:
