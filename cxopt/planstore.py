@@ -78,8 +78,10 @@ def save_plan(plan, out: str | Path, *, force: bool = False, frontier: dict | No
 
             trials = {"baseline": sim.baseline_revenue, "portfolio": plan.result.revenue}
             (tmp / "report.html").write_text(plan_html(data, frontier=frontier, trials=trials), encoding="utf-8")
-        except ImportError:  # pragma: no cover - matplotlib (the report extra) missing
-            pass
+        except ImportError as exc:  # pragma: no cover - matplotlib (the report extra) missing
+            import warnings
+
+            warnings.warn(f"report.html not written ({exc}); pip install 'cxopt[report]' for the HTML report")
     return Path(out)
 
 
