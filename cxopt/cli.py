@@ -243,6 +243,10 @@ def simulate(scenario: ScenarioArg, trials: TrialsOpt = None, seed: SeedOpt = No
     with _errors():
         _threads(threads)
         sc = _load(scenario)
+        if out is not None and out.exists() and not force:  # refuse before the work, not after
+            from .atomic import OutputExistsError
+
+            raise OutputExistsError(out)
         b = _base(sc, customers, base, seed)
         bar, update = _progress(quiet)
         t0 = time.perf_counter()
