@@ -342,6 +342,18 @@ def test_generate_refuses_to_overwrite_without_force(small, tmp_path):
     assert leftovers(tmp_path) == []
 
 
+def test_simulate_out_refuses_to_overwrite_without_force(small, tmp_path):
+    out = tmp_path / "trials.parquet"
+    out.write_bytes(b"precious data")
+    result = invoke("simulate", small, *SMALL_RUN, "--out", out)
+    assert_clean_error(result, 2, str(out), "--force")
+    assert out.read_bytes() == b"precious data"
+    result = invoke("simulate", small, *SMALL_RUN, "--out", out, "--force")
+    assert result.exit_code == 0, result.stderr
+    assert pq.read_table(out).num_rows == 100
+    assert leftovers(tmp_path) == []
+
+
 def test_generated_base_is_usable(small, tmp_path):
     out = tmp_path / "base.parquet"
     assert invoke("generate", small, "--customers", "2000", "--out", out).exit_code == 0
