@@ -28,7 +28,7 @@ B2B = ROOT / "scenarios" / "b2b_software.toml"
 CXOPT = Path(sys.executable).with_name("cxopt")
 SMALL_RUN = ["--customers", "3000", "--trials", "100", "--quiet"]
 ARTICLE_RUN = ["--customers", "5000", "--trials", "200", "--quiet"]
-TIMING_KEYS = {"seconds", "stage_seconds"}
+TIMING_KEYS = {"seconds", "stage_seconds", "first_solve_seconds", "solve_seconds"}
 BANDS = {"mean", "p10", "p50", "p90"}
 
 SMALL = """\

@@ -488,6 +488,8 @@ def test_solver_info_reports_name_status_and_seconds(small, solver):
     assert info["name"] == (solver if solver != "auto" else "highs")
     assert info["status"] in STATUS_WORDS - {STATUS_INFEASIBLE, STATUS_ERROR}
     assert isinstance(info["seconds"], float) and info["seconds"] >= 0
+    if info["name"] != "exhaustive":
+        assert 0 <= info["first_solve_seconds"] <= info["solve_seconds"] <= info["seconds"]
 
 
 def test_a_tight_time_limit_gives_a_feasible_portfolio_or_a_clear_error(small):
