@@ -27,10 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cxopt  # noqa: E402
 from cxopt import sampled  # noqa: E402
-from cxopt.customers import CustomerBase, CustomerChunk  # noqa: E402
+from cxopt.customers import CustomerBase  # noqa: E402
 from cxopt.draws import draw_trials  # noqa: E402
 from cxopt.engine import _segment_targets  # noqa: E402
+from cxopt.bench import InMemoryBase  # noqa: E402
 from reference import load_customers, sampled_reference  # noqa: E402
+from timing import best_of  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "scenarios" / "bottom_up_article.toml"
@@ -39,24 +41,6 @@ TRIALS = int(os.environ.get("CXOPT_BENCH_TRIALS", 200))
 REF_TRIALS = int(os.environ.get("CXOPT_BENCH_REF_TRIALS", 10))
 SEED = 7
 TARGET_RATIO = 50.0
-
-
-class InMemoryBase:
-    """The customers already in memory, streamed in chunks like a CustomerBase (duck type)."""
-
-    def __init__(self, customers: CustomerChunk):
-        self.customers = customers
-        self.n_customers = len(customers)
-
-    def iter_chunks(self, chunk_size: int):
-        c = self.customers
-        for lo in range(0, self.n_customers, chunk_size):
-            hi = lo + chunk_size
-            yield CustomerChunk(c.customer_id[lo:hi], c.revenue[lo:hi], c.baseline_churn[lo:hi],
-                                c.segment[lo:hi], c.mask[lo:hi])
-
-    def describe(self) -> str:
-        return f"{self.n_customers:,} customers in memory"
 
 
 class Setup:
@@ -86,18 +70,6 @@ def _warm_up(setup: Setup) -> float:
     return time.perf_counter() - t0
 
 
-def _best_of(fn, rounds: int) -> tuple[float, float, object]:
-    """Best wall-clock seconds, the CPU seconds (all threads) of that round, the result."""
-    best, cpu, out = float("inf"), float("inf"), None
-    for _ in range(rounds):
-        c0, t0 = time.process_time(), time.perf_counter()
-        out = fn()
-        wall, used = time.perf_counter() - t0, time.process_time() - c0
-        if wall < best:
-            best, cpu = wall, used
-    return best, cpu, out
-
-
 def _metrics(setup: Setup, jit: float, k_sec: float, k_cpu: float, k_rev: np.ndarray,
              r_sec: float, r_cpu: float, r_rev: np.ndarray) -> dict:
     n, P = setup.base.n_customers, len(setup.portfolios)
@@ -121,8 +93,8 @@ def _metrics(setup: Setup, jit: float, k_sec: float, k_cpu: float, k_rev: np.nda
 def measure(rounds: int = 3) -> dict:
     setup = Setup()
     jit = _warm_up(setup)
-    k_sec, k_cpu, (k_rev, _) = _best_of(setup.kernel, rounds)
-    r_sec, r_cpu, (r_rev, _) = _best_of(setup.reference, 1)
+    k_sec, k_cpu, (k_rev, _) = best_of(setup.kernel, rounds)
+    r_sec, r_cpu, (r_rev, _) = best_of(setup.reference, 1)
     return _metrics(setup, jit, k_sec, k_cpu, k_rev, r_sec, r_cpu, r_rev)
 
 
@@ -146,10 +118,10 @@ def test_sampled_kernel_vs_numpy_reference(benchmark):
     jit = _warm_up(setup)
     k_rev, _ = benchmark.pedantic(setup.kernel, rounds=3, iterations=1)
     # our own timing as well: CPU seconds, and a time under --benchmark-disable (the default)
-    k_sec, k_cpu, _ = _best_of(setup.kernel, 3)
+    k_sec, k_cpu, _ = best_of(setup.kernel, 3)
     if benchmark.enabled:
         k_sec = min(k_sec, benchmark.stats.stats.min)
-    r_sec, r_cpu, (r_rev, _) = _best_of(setup.reference, 1)
+    r_sec, r_cpu, (r_rev, _) = best_of(setup.reference, 1)
     m = _metrics(setup, jit, k_sec, k_cpu, k_rev, r_sec, r_cpu, r_rev)
     benchmark.extra_info.update(m)
     print("\n" + report(m))

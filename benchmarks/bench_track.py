@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -36,6 +37,9 @@ import cxopt
 from cxopt.plan import build_plan
 from cxopt.planstore import load_plan, save_plan
 from cxopt.track import read_actuals, track
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import best_of  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "scenarios" / "bottom_up_article.toml"
@@ -86,23 +90,11 @@ class Setup:
         return track(self.stored, self.actuals)
 
 
-def _best_of(fn, rounds: int) -> tuple[float, float, object]:
-    """Best wall-clock seconds, the CPU seconds (all threads) of that round, the result."""
-    best, cpu, out = float("inf"), float("inf"), None
-    for _ in range(rounds):
-        c0, t0 = time.process_time(), time.perf_counter()
-        out = fn()
-        wall, used = time.perf_counter() - t0, time.process_time() - c0
-        if wall < best:
-            best, cpu = wall, used
-    return best, cpu, out
-
-
 def measure(setup: Setup, rounds: int = 5) -> dict:
     setup.in_memory()  # JIT compilation or cache load, not timed
-    files_s, files_cpu, result = _best_of(setup.from_files, rounds)
-    memory_s, memory_cpu, _ = _best_of(setup.in_memory, rounds)
-    read_s, _, _ = _best_of(lambda: read_actuals(setup.actuals_path, load_plan(setup.plan_dir)), rounds)
+    files_s, files_cpu, result = best_of(setup.from_files, rounds)
+    memory_s, memory_cpu, _ = best_of(setup.in_memory, rounds)
+    read_s, _, _ = best_of(lambda: read_actuals(setup.actuals_path, load_plan(setup.plan_dir)), rounds)
     return {
         "customers": CUSTOMERS, "trials": TRIALS, "threads": numba.get_num_threads(),
         "groups": int(setup.stored.groups.n_groups), "selected": setup.selected, "cancelled": setup.cancelled,

@@ -116,15 +116,19 @@ def counter_uniforms(key: int, customer_id: np.ndarray, trial: int) -> np.ndarra
 
 
 def sampled_reference(customers: CustomerChunk, seg_target: np.ndarray, n_pains: int, draws,
-                      portfolios: Sequence[Sequence[int]], horizon: int, *, key: int,
+                      portfolios: Sequence[Sequence[int]], horizon: int, *, key: int | None = None,
+                      rng: np.random.Generator | None = None,
                       trials: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Retained revenue and customers, (P, T), every customer's churn drawn — the obvious way.
 
     Per trial, vectorised over customers: each portfolio's horizon retention built epoch by
     epoch from ``rho_i = (1 - m p_i prod_d (1 - lambda_d F_d)) prod_j (1 - sigma_j (1 - F_j))``
-    (DESIGN.md section 1), a customer kept when its uniform (the engine's, from ``key``)
-    falls below it. ``trials``: only the first ones (timing on a subset).
+    (DESIGN.md section 1), a customer kept when its uniform falls below it: the engine's
+    counter-based uniform when ``key`` is given (results then match the numba path customer by
+    customer), else NumPy's own from ``rng`` (default: seeded 0). ``trials``: only the first
+    ones (timing on a subset).
     """
+    rng = rng or np.random.default_rng(0)
     T = draws.trials if trials is None else min(int(trials), draws.trials)
     P = len(portfolios)
     r, p, seg = customers.revenue, customers.baseline_churn, customers.segment
@@ -137,7 +141,7 @@ def sampled_reference(customers: CustomerChunk, seg_target: np.ndarray, n_pains:
     rev = np.zeros((P, T))
     cust = np.zeros((P, T))
     for t in range(T):
-        u = counter_uniforms(key, customers.customer_id, t)
+        u = counter_uniforms(key, customers.customer_id, t) if key is not None else rng.random(n)
         m_t = draws.market[t]
 
         def rho(live: list[int]) -> np.ndarray:
@@ -176,7 +180,7 @@ def sampled_reference(customers: CustomerChunk, seg_target: np.ndarray, n_pains:
     return rev, cust
 
 
-class _InMemory:
+class InMemoryBase:
     """Customers already in memory, streamed like a CustomerBase (what the sampled pass reads)."""
 
     def __init__(self, customers: CustomerChunk):
@@ -250,7 +254,7 @@ def _warm_up(sc: Scenario, seed: int, workdir: Path, client) -> float:
         group_distributed(sc, CustomerBase.from_file(sc, folder), client, fragment_rows=1)
     base = CustomerBase.from_file(sc, folder)
     sim = simulate(sc, base, trials=2, seed=seed)
-    head = _InMemory(_head(base, 5_000))
+    head = InMemoryBase(_head(base, 5_000))
     sampled.evaluate_sampled(sc, head, sim.groups, draw_trials(sc, 2, seed),
                              [[]] + [[k] for k in range(len(sc.initiatives))])
     return time.perf_counter() - t0
@@ -358,7 +362,7 @@ def run_bench(sc: Scenario, *, customers: int | None, trials: int, seed: int, ba
         head = _head(base, m)
         draws = draw_trials(sc, k_trials, seed)
         singles = [[]] + [[k] for k in range(len(sc.initiatives))]
-        k_sec, (k_rev, _) = _timed(lambda: sampled.evaluate_sampled(sc, _InMemory(head), groups, draws,
+        k_sec, (k_rev, _) = _timed(lambda: sampled.evaluate_sampled(sc, InMemoryBase(head), groups, draws,
                                                                     singles))
         r_sec, (r_rev, _) = _timed(lambda: sampled_reference(
             head, _segment_targets(sc, groups), len(sc.pain_points), draws, singles, sc.horizon_months,
