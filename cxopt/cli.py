@@ -81,7 +81,7 @@ def _errors() -> Iterator[None]:
             for p in exc.problems:
                 err.print(f"error: {p}", markup=False)
             raise typer.Exit(EXIT_BAD_INPUT) from None
-        except OutputExistsError as exc:
+        except (OutputExistsError, IsADirectoryError) as exc:  # an output path the user must change
             err.print(f"error: {exc}", markup=False)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except InfeasibleError as exc:

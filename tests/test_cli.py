@@ -354,6 +354,14 @@ def test_simulate_out_refuses_to_overwrite_without_force(small, tmp_path):
     assert leftovers(tmp_path) == []
 
 
+def test_an_output_path_that_is_a_directory_is_bad_input(small, tmp_path):
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    result = invoke("simulate", small, *SMALL_RUN, "--out", folder, "--force")
+    assert_clean_error(result, 2, str(folder), "directory")
+    assert folder.is_dir() and list(folder.iterdir()) == []
+
+
 def test_generated_base_is_usable(small, tmp_path):
     out = tmp_path / "base.parquet"
     assert invoke("generate", small, "--customers", "2000", "--out", out).exit_code == 0
