@@ -2,8 +2,8 @@
 
 The history (Parquet, the 20-initiative benchmark scenario: 10 pain points, 2 delighters,
 2 segments) is generated once into a temporary directory by
-:func:`cxopt.history.synthetic_history`; its generation is not timed. Timed: the whole
-:func:`cxopt.calibrate.calibrate` (read and validate every row, group, fit, uncertainty,
+:func:`cxopt.data.history.synthetic_history`; its generation is not timed. Timed: the whole
+:func:`cxopt.calibration.fit.calibrate` (read and validate every row, group, fit, uncertainty,
 the logistic yardstick). The reference in the same run is the obvious NumPy way (read the
 whole table into memory, ``np.unique`` group-by), held to the same counts. Target: under
 10 s on 2 cores.
@@ -28,8 +28,8 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cxopt.calibrate import calibrate  # noqa: E402
-from cxopt.history import synthetic_history  # noqa: E402
+from cxopt.calibration.fit import calibrate  # noqa: E402
+from cxopt.data.history import synthetic_history  # noqa: E402
 from scenario_20 import bench_scenario  # noqa: E402
 
 ROWS = int(os.environ.get("CXOPT_BENCH_HISTORY_ROWS", 10_000_000))

@@ -27,9 +27,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cxopt.customers import CustomerBase, GroupAccumulator  # noqa: E402
-from cxopt.draws import draw_trials  # noqa: E402
-from cxopt.engine import _evaluate, _segment_targets, interacting_pairs, simulate  # noqa: E402
+from cxopt.data.customers import CustomerBase, GroupAccumulator  # noqa: E402
+from cxopt.engine.draws import draw_trials  # noqa: E402
+from cxopt.engine.simulation import _evaluate, _segment_targets, interacting_pairs, simulate  # noqa: E402
 from reference import load_customers  # noqa: E402
 from scenario_20 import bench_scenario  # noqa: E402
 

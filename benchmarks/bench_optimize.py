@@ -20,8 +20,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cxopt import optimize  # noqa: E402
-from cxopt.customers import CustomerBase  # noqa: E402
-from cxopt.engine import simulate  # noqa: E402
+from cxopt.data.customers import CustomerBase  # noqa: E402
+from cxopt.engine.simulation import simulate  # noqa: E402
 from scenario_portfolio import portfolio_scenario  # noqa: E402
 
 INITIATIVES = int(os.environ.get("CXOPT_BENCH_INITIATIVES", 200))

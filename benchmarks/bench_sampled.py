@@ -26,11 +26,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cxopt  # noqa: E402
-from cxopt import sampled  # noqa: E402
-from cxopt.customers import CustomerBase  # noqa: E402
-from cxopt.draws import draw_trials  # noqa: E402
-from cxopt.engine import _segment_targets  # noqa: E402
-from cxopt.bench import InMemoryBase  # noqa: E402
+from cxopt.engine import sampled  # noqa: E402
+from cxopt.data.customers import CustomerBase  # noqa: E402
+from cxopt.engine.draws import draw_trials  # noqa: E402
+from cxopt.engine.simulation import _segment_targets  # noqa: E402
+from cxopt.bench.run import InMemoryBase  # noqa: E402
 from reference import load_customers, sampled_reference  # noqa: E402
 from timing import best_of  # noqa: E402
 

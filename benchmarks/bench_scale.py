@@ -1,8 +1,8 @@
 """Scale (issue 8): 100,000,000 customers on one machine, then through a 2-worker LocalCluster.
 
-The base is generated once as a partitioned Parquet dataset (``cxopt.customers.write_partitioned``)
+The base is generated once as a partitioned Parquet dataset (``cxopt.data.customers.write_partitioned``)
 and kept in ``CXOPT_BENCH_DIR`` for later runs. Then, each in a fresh process run under
-``/usr/bin/time -v`` (peak RSS as the kernel counts it), :func:`cxopt.bench.run_bench` times
+``/usr/bin/time -v`` (peak RSS as the kernel counts it), :func:`cxopt.bench.run.run_bench` times
 every stage on that base — a plain pyarrow scan of the same columns, the grouping pass,
 the simulation (10,000 trials, 20 initiatives, every single and interacting pair), the
 optimisation — first on one machine, then with ``cluster="local:2"``. Printed: end-to-end
@@ -65,8 +65,8 @@ def _run_measured(args: list[str]) -> tuple[dict, float, float]:
 
 def _child(kind: str) -> None:
     """In the child process: generate the base, or run every stage on it; JSON on stdout."""
-    from cxopt.bench import bench_scenario, default_partitions, run_bench
-    from cxopt.customers import CustomerBase, write_partitioned
+    from cxopt.bench.run import bench_scenario, default_partitions, run_bench
+    from cxopt.data.customers import CustomerBase, write_partitioned
 
     sc = bench_scenario(CUSTOMERS)
     if kind == "generate":

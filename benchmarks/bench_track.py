@@ -34,9 +34,9 @@ import numpy as np
 import pytest
 
 import cxopt
-from cxopt.plan import build_plan
-from cxopt.planstore import load_plan, save_plan
-from cxopt.track import read_actuals, track
+from cxopt.plan.build import build_plan
+from cxopt.plan.store import load_plan, save_plan
+from cxopt.tracking.track import read_actuals, track
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from timing import best_of  # noqa: E402

@@ -1,6 +1,6 @@
 """Straightforward NumPy reference implementations, for the benchmarks' speed ratios.
 
-The per-customer sampled reference lives in the package (``cxopt.bench``) so that
+The per-customer sampled reference lives in the package (``cxopt.bench.run``) so that
 ``cxopt bench`` can report the same ratio on an installed copy; it shares no code with
 the numba path (only the scenario's segment targeting and the draws). Re-exported here
 for the benchmark files, with :func:`load_customers`.
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cxopt.bench import counter_uniforms, sampled_reference
-from cxopt.customers import CustomerBase, CustomerChunk
+from cxopt.bench.run import counter_uniforms, sampled_reference
+from cxopt.data.customers import CustomerBase, CustomerChunk
 
 __all__ = ["load_customers", "counter_uniforms", "sampled_reference"]
 

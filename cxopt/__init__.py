@@ -9,17 +9,17 @@ budget.
 >>> plan = cxopt.build_plan(cxopt.optimize(sim, budget=1_500_000))         # doctest: +SKIP
 """
 
-from . import _numba_cache  # noqa: F401  (before numba is imported)
-from .calibrate import Calibration
-from .calibrate import calibrate as calibrate
-from .customers import CustomerBase, GroupStats
-from .distributions import Distribution, parse_distribution
-from .engine import Simulation, simulate
-from .optimize import Constraints, InfeasibleError, OptimizationResult, frontier
-from .optimize import optimize as optimize  # the function; the module stays importable as cxopt.optimize
-from .plan import Plan, build_plan
-from .risk import RiskReport, market_at_risk
-from .scenario import Scenario, ScenarioError, load_scenario, parse_scenario
+from cxopt.kernels import config as _numba_cache  # noqa: F401  (before numba is imported)
+from cxopt.calibration.fit import Calibration
+from cxopt.calibration.fit import calibrate as calibrate
+from cxopt.data.customers import CustomerBase, GroupStats
+from cxopt.model.distributions import Distribution, parse_distribution
+from cxopt.engine.simulation import Simulation, simulate
+from cxopt.portfolio.search import Constraints, InfeasibleError, OptimizationResult, frontier
+from cxopt.portfolio.search import optimize as optimize  # the function; the module stays importable as cxopt.optimize
+from cxopt.plan.build import Plan, build_plan
+from cxopt.plan.risk import RiskReport, market_at_risk
+from cxopt.model.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 
 __all__ = [
     "Calibration",

@@ -31,7 +31,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .customers import (
+from cxopt.data.customers import (
     DEFAULT_CHUNK,
     EXPOSED_PREFIX,
     REQUIRED_COLUMNS,
@@ -45,9 +45,9 @@ from .customers import (
     _is_csv,
     _iter_batches,
 )
-from .draws import Draws
-from .kernels import fixed_to_float
-from .scenario import Problem, Scenario, ScenarioError
+from cxopt.engine.draws import Draws
+from cxopt.kernels.grouped import fixed_to_float
+from cxopt.model.scenario import Problem, Scenario, ScenarioError
 
 if TYPE_CHECKING:  # dask is optional: imported lazily, never at module import
     from distributed import Client
@@ -357,7 +357,7 @@ def _sample_fragment(task: tuple[Fragment, int, int], ctx: _Pass) -> Partials:
 
 
 def _sample_one(task: tuple[Fragment, int, int], ctx: _Pass) -> Partials:
-    from .sampled import sampled_partials
+    from cxopt.engine.sampled import sampled_partials
 
     _worker_threads()
     fragment, lo, hi = task

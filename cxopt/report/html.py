@@ -18,8 +18,8 @@ from html import escape
 
 import numpy as np
 
-from .markdown import Bullets, Paragraph, PlotSlot, Section, Table, plan_sections
-from .plots import Plot, plan_plots
+from cxopt.report.markdown import Bullets, Paragraph, PlotSlot, Section, Table, plan_sections
+from cxopt.report.plots import Plot, plan_plots
 
 __all__ = ["plan_html", "page_html"]
 
@@ -129,7 +129,7 @@ def plan_html(d: dict, frontier: dict | None = None, trials: Mapping[str, np.nda
         (otherwise bands drawn from the P10/P50/P90 summaries).
     image_format : "svg" or "png"
     """
-    from .. import __version__
+    from cxopt import __version__
 
     sections = plan_sections(d, frontier)
     plots = plan_plots(d, frontier=frontier, trials=trials, fmt=image_format)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass, field
 
-from .terminal import money, pct
+from cxopt.report.terminal import money, pct
 
 __all__ = ["Paragraph", "Bullets", "Table", "PlotSlot", "Section", "plan_sections", "frontier_section",
            "plan_markdown"]

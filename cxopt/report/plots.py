@@ -23,7 +23,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
-from .terminal import money
+from cxopt.report.terminal import money
 
 __all__ = ["Plot", "render", "plan_plots", "distribution_figure", "waterfall_figure", "tornado_figure",
            "frontier_figure", "prevalence_figure", "forecast_figure", "figure_style", "short_label",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..engine import Simulation, summarise
+from cxopt.engine.simulation import Simulation, summarise
 
 __all__ = ["simulation_summary"]
 

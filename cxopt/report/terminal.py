@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from ..risk import RiskReport
+from cxopt.plan.risk import RiskReport
 
 __all__ = ["print_risk", "money", "pct"]
 

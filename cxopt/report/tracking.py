@@ -28,11 +28,11 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from .html import page_html
-from .markdown import Bullets, Paragraph, PlotSlot, Section, Table, _band, _num, _signed
-from .plots import (ACCENT, BASELINE, LOSS, PORTFOLIO, Plot, figure_style, month_labels, render,
+from cxopt.report.html import page_html
+from cxopt.report.markdown import Bullets, Paragraph, PlotSlot, Section, Table, _band, _num, _signed
+from cxopt.report.plots import (ACCENT, BASELINE, LOSS, PORTFOLIO, Plot, figure_style, month_labels, render,
                     short_label)
-from .terminal import money, pct
+from cxopt.report.terminal import money, pct
 
 __all__ = ["tracking_html", "tracking_sections", "tracking_plots", "fan_figure", "metric_figure"]
 
@@ -303,7 +303,7 @@ def tracking_html(d: dict, *, title: str | None = None) -> str:
         The page's title (plain text; escaped). Default: "CX plan tracking", with the
         scenario's name when ``d`` carries one.
     """
-    from .. import __version__
+    from cxopt import __version__
 
     if title is None:
         title = "CX plan tracking" + (f" — {d['scenario']}" if d.get("scenario") else "")

@@ -1,0 +1,115 @@
+"""Metrics of a portfolio beyond retained revenue: the monthly path and linear metrics (NPS).
+
+* Monthly path (DESIGN.md section 1): ``rho`` changes only at go-live months, so month
+  ``tau``'s retention in force is the portfolio evaluated with the initiatives live in
+  that month held fixed. Expected customers lost in month tau = (N - retained(tau)) / H,
+  revenue likewise. This is the forecast tracking holds actuals against.
+* Linear metrics (e.g. NPS points): a pain point's impact applies to exposed customers
+  while it is not fixed (share ``1 - F``), a delighter's when it is delivered (share ``F``).
+  Averaged over customers and over the horizon's months.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cxopt.engine.draws import Draws
+from cxopt.engine.simulation import Simulation, _segment_targets
+
+__all__ = ["MonthlyPath", "monthly_path", "live_matrix", "linear_metric", "metric_names"]
+
+
+@dataclass(frozen=True)
+class MonthlyPath:
+    """Per trial and month: expected customers and revenue lost (T, H)."""
+
+    customers_lost: np.ndarray
+    revenue_lost: np.ndarray
+
+    @property
+    def horizon(self) -> int:
+        return int(self.customers_lost.shape[1])
+
+
+def live_matrix(draws: Draws, portfolio: list[int], month: int) -> np.ndarray:
+    """(T, len(portfolio)) bool: which initiatives are live in ``month`` of each trial."""
+    p = list(portfolio)
+    return draws.success[:, p] & (draws.golive[:, p] <= month)
+
+
+def monthly_path(sim: Simulation, portfolio: list[int], draws: Draws | None = None) -> MonthlyPath:
+    """The expected monthly losses of a portfolio on every trial."""
+    d = draws or sim.draws
+    H = sim.scenario.horizon_months
+    p = sorted(int(k) for k in portfolio)
+    N = float(sim.n_customers)
+    A = sim.groups.total_revenue
+    cust = np.empty((d.trials, H))
+    rev = np.empty((d.trials, H))
+    cache: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+    for tau in range(H):
+        live = live_matrix(d, p, tau)
+        key = live.tobytes()
+        if key not in cache:
+            success = d.success.copy()
+            golive = d.golive.copy()
+            success[:, p] = live
+            golive[:, p] = np.where(live, 0, H)
+            r, c = sim.evaluate([p], draws=d.with_facts(success=success, golive=golive))
+            cache[key] = (r[0], c[0])
+        r, c = cache[key]
+        rev[:, tau] = (A - r) / H
+        cust[:, tau] = (N - c) / H
+    return MonthlyPath(customers_lost=cust, revenue_lost=rev)
+
+
+def metric_names(sim: Simulation) -> list[str]:
+    """Names of the linear metrics the scenario gives impacts for (e.g. ``["nps"]``)."""
+    names: list[str] = []
+    for d in sim.scenario.drivers:
+        for name in d.metric_impacts():
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def linear_metric(sim: Simulation, portfolio: list[int], name: str, draws: Draws | None = None) -> np.ndarray:
+    """Per trial, the metric's average over customers and months (e.g. NPS points lost to pains)."""
+    d = draws or sim.draws
+    sc, g = sim.scenario, sim.groups
+    H = sc.horizon_months
+    n_p = len(sc.pain_points)
+    S = len(g.segments)
+    N = float(g.n_customers)
+    impacts = np.array([drv.metric_impacts().get(name, 0.0) for drv in sc.drivers])
+    # customers per (segment, driver)
+    exposed = np.zeros((S, len(impacts)))
+    for j in range(len(impacts)):
+        e = g.exposed(j)
+        exposed[:, j] = np.bincount(g.segment[e], weights=g.customers[e], minlength=S)
+    weight = exposed * impacts[None, :] / N  # (S, D)
+    is_pain = np.arange(len(impacts)) < n_p
+    baseline = float(weight[:, is_pain].sum())
+    p = sorted(int(k) for k in portfolio)
+    if not p:
+        return np.full(d.trials, baseline)
+    target = _segment_targets(sc, g)
+    total = np.zeros(d.trials)
+    for tau in range(H):
+        live = live_matrix(d, p, tau)
+        not_f = np.ones((d.trials, S, len(impacts)))
+        for q, k in enumerate(p):
+            for e in range(d.fix_ptr[k], d.fix_ptr[k + 1]):
+                j = d.fix_driver[e]
+                factor = np.where(live[:, q], 1.0 - d.effect[:, e], 1.0)
+                for s in range(S):
+                    if target[k, s]:
+                        not_f[:, s, j] *= factor
+        F = 1.0 - not_f
+        # pains lose their impact where fixed; delighters gain theirs where delivered
+        month = baseline - (F[:, :, is_pain] * weight[None, :, is_pain]).sum(axis=(1, 2)) \
+            + (F[:, :, ~is_pain] * weight[None, :, ~is_pain]).sum(axis=(1, 2))
+        total += month
+    return total / H

@@ -1,0 +1,319 @@
+"""The plan: the chosen portfolio turned into a goal, contributions that add up, and actions.
+
+Contributions (DESIGN.md section 3) are exact Shapley values over the <= 5 chosen
+initiatives: every subset of the portfolio is evaluated on the simulation's draws (at
+most 32 evaluations) and each initiative gets its average marginal gain over all orders
+in which the portfolio could have been assembled, so the parts add up to the whole even
+though effects overlap. Computed per trial, so each contribution has its own band; in
+retained revenue, churn points and every linear metric the scenario gives impacts for.
+
+The goal is SMART: the metric (churn rate, and the retained revenue it keeps), the
+baseline, the target (the portfolio's P50 by default, or the value met with a stated
+confidence), the P10–P90 band, the date (start + horizon), the initiatives and owners,
+and the probability that the target is met.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import itertools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cxopt.engine.simulation import Simulation, summarise
+from cxopt.engine.paths import MonthlyPath, linear_metric, metric_names, monthly_path
+from cxopt.portfolio.search import OptimizationResult
+from cxopt.plan.sensitivity import tornado
+
+__all__ = ["shapley", "Contribution", "Goal", "Action", "Plan", "build_plan", "PLAN_FORMAT_VERSION"]
+
+PLAN_FORMAT_VERSION = 1
+
+
+def shapley(values: dict[frozenset, np.ndarray], players: list[int]) -> dict[int, np.ndarray]:
+    """Exact Shapley values from the value of every subset (arrays: per trial).
+
+    Parameters
+    ----------
+    values : {frozenset(subset): value}
+        Must hold every subset of ``players`` (the empty set included).
+    """
+    n = len(players)
+    out = {}
+    for k in players:
+        others = [p for p in players if p != k]
+        acc = 0.0
+        for size in range(n):
+            weight = math.factorial(size) * math.factorial(n - size - 1) / math.factorial(n)
+            for subset in itertools.combinations(others, size):
+                s = frozenset(subset)
+                acc = acc + weight * (values[s | {k}] - values[s])
+        out[k] = np.asarray(acc, dtype=np.float64)
+    return out
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One initiative's share of the portfolio's gain (Shapley) beside its standalone gain."""
+
+    id: str
+    name: str
+    owner: str
+    cost: float
+    revenue: dict[str, float]
+    churn_points: dict[str, float]
+    standalone_revenue: dict[str, float]
+    standalone_churn_points: dict[str, float]
+    metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Goal:
+    """The SMART goal: metric, baseline, target, band, date, owners, probability met."""
+
+    metric: str
+    baseline: float
+    target: float
+    band: tuple[float, float]
+    date: str
+    confidence: float
+    probability_met: float
+    probability_better_than_baseline: float
+    retained_revenue_gain: dict[str, float]
+    owners: dict[str, str]
+    statement: str
+
+
+@dataclass(frozen=True)
+class Action:
+    """One line of the action plan."""
+
+    id: str
+    name: str
+    owner: str
+    start_month: int
+    golive_month: dict[str, float]  # p10, p50, p90 of the planned go-live month
+    success_probability: float
+    cost: dict[str, float]
+    metric: dict | None
+    contribution: dict[str, float]
+    review: str
+    checkpoints: list[dict]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A chosen portfolio with its forecast, goal, contributions and action plan."""
+
+    result: OptimizationResult
+    contributions: list[Contribution]
+    goal: Goal
+    actions: list[Action]
+    sensitivity: list[dict]
+    path: MonthlyPath
+    metrics: dict[str, dict[str, dict[str, float]]]
+    subset_revenue: dict = field(repr=False, default_factory=dict)
+
+    @property
+    def simulation(self) -> Simulation:
+        return self.result.simulation
+
+    def to_dict(self) -> dict:
+        """Everything in plain JSON types (the ``--json`` output and ``plan.json``)."""
+        from dataclasses import asdict
+
+        from cxopt.plan.risk import market_at_risk
+
+        sim = self.simulation
+        res = self.result
+        g = sim.groups
+        sc = sim.scenario
+        risk = market_at_risk(sc, g)
+        return {
+            "format_version": PLAN_FORMAT_VERSION,
+            "scenario": sc.name,
+            "currency": sc.scenario.currency,
+            "horizon_months": sc.horizon_months,
+            "start": None if _start(sc) is None else _start(sc).isoformat(),
+            "selected": res.selected_ids,
+            "total_cost": res.total_cost,
+            "cost_by_period": res.cost_by_period(),
+            "budget": None if res.constraints.budget is None else
+            {p: float(res.constraints.budget[i]) for i, p in enumerate(res.constraints.periods)},
+            "baseline": {
+                "retained_revenue": summarise(sim.baseline_revenue),
+                "churn_rate": summarise(sim.churn_rate(sim.baseline_customers)),
+                "customers_lost": summarise(sim.n_customers - sim.baseline_customers),
+                "revenue_lost": summarise(g.total_revenue - sim.baseline_revenue),
+                "gross_revenue_retention": summarise(sim.baseline_revenue / g.total_revenue),
+            },
+            "portfolio": {
+                "retained_revenue": summarise(res.revenue),
+                "churn_rate": summarise(sim.churn_rate(res.customers)),
+                "customers_lost": summarise(sim.n_customers - res.customers),
+                "revenue_lost": summarise(g.total_revenue - res.revenue),
+                "gross_revenue_retention": summarise(res.revenue / g.total_revenue),
+                "gain": summarise(res.revenue - sim.baseline_revenue),
+                "probability_gain_positive": float(np.mean(res.revenue > sim.baseline_revenue)),
+            },
+            "metrics": self.metrics,
+            "market_at_risk": risk.market_at_risk,
+            "pain_points": [asdict(p) for p in risk.pain_points],
+            "contributions": {c.id: c.revenue["mean"] for c in self.contributions},
+            "contribution_details": {c.id: asdict(c) for c in self.contributions},
+            "goal": asdict(self.goal),
+            "actions": [asdict(a) for a in self.actions],
+            "sensitivity": self.sensitivity,
+            "monthly_forecast": {
+                "customers_lost": [summarise(self.path.customers_lost[:, m]) for m in range(self.path.horizon)],
+                "revenue_lost": [summarise(self.path.revenue_lost[:, m]) for m in range(self.path.horizon)],
+            },
+            "solver": res.solver,
+            "candidates": [{"selected": [res.constraints.ids[k] for k in c.selected], "estimate": c.estimate,
+                            "exact": c.exact} for c in res.candidates],
+            "trials": sim.trials,
+            "seed": sim.draws.seed,
+            "customers": sim.n_customers,
+            "revenue": g.total_revenue,
+            "mode": sim.mode,
+        }
+
+    def to_json(self) -> str:
+        import json
+
+        return json.dumps(self.to_dict(), indent=2, allow_nan=False)
+
+    def to_markdown(self) -> str:
+        from cxopt.report.markdown import plan_markdown
+
+        return plan_markdown(self.to_dict())
+
+    def to_html(self, frontier: dict | None = None) -> str:
+        from cxopt.report.html import plan_html
+
+        trials = {"baseline": self.simulation.baseline_revenue, "portfolio": self.result.revenue}
+        return plan_html(self.to_dict(), frontier=frontier, trials=trials)
+
+
+def _start(sc) -> _dt.date | None:
+    """The plan's first month (``[scenario] start``); None keeps the plan in months 1..H."""
+    return sc.scenario.start
+
+
+def _add_months(d: _dt.date, months: int) -> _dt.date:
+    y, m = divmod(d.month - 1 + months, 12)
+    return _dt.date(d.year + y, m + 1, 1)
+
+
+def _goal(sim: Simulation, res: OptimizationResult, confidence: float) -> Goal:
+    sc = sim.scenario
+    base_churn = sim.churn_rate(sim.baseline_customers)
+    churn = sim.churn_rate(res.customers)
+    # the churn rate met with the stated confidence: P(churn <= target) = confidence
+    target = float(np.quantile(churn, confidence))
+    prob = float(np.mean(churn <= target + 1e-15))
+    start = _start(sc)
+    end = (_add_months(start, sc.horizon_months) - _dt.timedelta(days=1)).isoformat() if start else \
+        f"the end of month {sc.horizon_months}"
+    owners = {sc.initiatives[k].id: sc.initiatives[k].owner for k in res.selected}
+    gain = summarise(res.revenue - sim.baseline_revenue)
+    cur = sc.scenario.currency
+    who = "; ".join(f"{sc.initiatives[k].label} ({sc.initiatives[k].owner})" for k in res.selected)
+    b50 = float(np.median(base_churn))
+    lo, hi = (float(x) for x in np.quantile(churn, [0.1, 0.9]))
+    better = float(np.mean(churn < base_churn))
+    statement = (
+        f"Reduce customer churn over the {sc.horizon_months} months to {end} from "
+        f"{100 * b50:.1f}% to {100 * target:.1f}% (P10–P90 {100 * lo:.1f}%–{100 * hi:.1f}%), "
+        f"keeping {gain['mean']:,.0f} {cur} more revenue (P10–P90 {gain['p10']:,.0f}–{gain['p90']:,.0f}), "
+        f"through {len(res.selected)} initiatives: {who or 'none'}. "
+        f"Probability the target is met: {100 * prob:.0f}%; probability churn ends below the baseline: {100 * better:.0f}%."
+    )
+    return Goal(metric="churn rate", baseline=b50, target=target, band=(lo, hi), date=end,
+                confidence=confidence, probability_met=prob, probability_better_than_baseline=better,
+                retained_revenue_gain=gain, owners=owners, statement=statement)
+
+
+def _actions(sim: Simulation, res: OptimizationResult, contributions: list[Contribution]) -> list[Action]:
+    sc = sim.scenario
+    d = sim.draws
+    by_id = {c.id: c for c in contributions}
+    cons = res.constraints
+    out = []
+    for k in res.selected:
+        init = sc.initiatives[k]
+        gl = d.golive[:, k]
+        q10, q50, q90 = (float(x) for x in np.quantile(gl, [0.1, 0.5, 0.9]))
+        metric = None if init.metric is None else init.metric.model_dump()
+        golive = int(round(q50))
+        checkpoints = []
+        if init.metric is not None:
+            # the process metric's planned path: linear from baseline at the start to target at go-live
+            span = max(golive - init.start_month, 1)
+            for m in range(init.start_month, min(golive, sc.horizon_months) + 1):
+                frac = min(max((m - init.start_month) / span, 0.0), 1.0)
+                value = init.metric.baseline + frac * (init.metric.target - init.metric.baseline)
+                checkpoints.append({"month": m, "expected_metric": value})
+        review = init.review or ("weekly until go-live, then monthly" if golive > init.start_month else "monthly")
+        cost = {p: float(cons.costs[k, i]) for i, p in enumerate(cons.periods)}
+        out.append(Action(
+            id=init.id, name=init.label, owner=init.owner, start_month=init.start_month,
+            golive_month={"p10": q10, "p50": q50, "p90": q90}, success_probability=init.success_probability,
+            cost=cost, metric=metric, contribution=by_id[init.id].revenue, review=review,
+            checkpoints=checkpoints,
+        ))
+    return out
+
+
+def build_plan(result: OptimizationResult, *, goal_confidence: float = 0.5) -> Plan:
+    """The plan for an optimisation result: contributions, goal, actions, sensitivity, path.
+
+    Parameters
+    ----------
+    result : OptimizationResult
+    goal_confidence : float
+        The target is the churn rate met with this probability (0.5: the P50).
+    """
+    if not 0.0 < goal_confidence < 1.0:
+        from cxopt.model.scenario import Problem, ScenarioError
+
+        raise ScenarioError(Problem("", "goal_confidence", f"must lie strictly between 0 and 1, got {goal_confidence}"))
+    sim = result.simulation
+    sel = list(result.selected)
+    subsets = [frozenset(c) for r in range(len(sel) + 1) for c in itertools.combinations(sel, r)]
+    rev, cust = sim.evaluate([sorted(s) for s in subsets])
+    v_rev = {s: rev[i] for i, s in enumerate(subsets)}
+    # churn points saved = 100 * customers kept / N (a churn-rate reduction, in points)
+    v_churn = {s: 100.0 * cust[i] / sim.n_customers for i, s in enumerate(subsets)}
+    sh_rev = shapley(v_rev, sel)
+    sh_churn = shapley(v_churn, sel)
+    names = metric_names(sim)
+    v_metric = {name: {s: linear_metric(sim, sorted(s), name) for s in subsets} for name in names}
+    sh_metric = {name: shapley(v_metric[name], sel) for name in names}
+    empty = frozenset()
+    contributions = []
+    for k in sel:
+        init = sim.scenario.initiatives[k]
+        contributions.append(Contribution(
+            id=init.id, name=init.label, owner=init.owner, cost=init.total_cost(),
+            revenue=summarise(sh_rev[k]), churn_points=summarise(sh_churn[k]),
+            standalone_revenue=summarise(v_rev[frozenset({k})] - v_rev[empty]),
+            standalone_churn_points=summarise(v_churn[frozenset({k})] - v_churn[empty]),
+            metrics={name: summarise(sh_metric[name][k]) for name in names},
+        ))
+    contributions.sort(key=lambda c: -c.revenue["mean"])
+    full = frozenset(sel)
+    metrics = {name: {"baseline": summarise(v_metric[name][empty]), "portfolio": summarise(v_metric[name][full])}
+               for name in names}
+    return Plan(
+        result=result,
+        contributions=contributions,
+        goal=_goal(sim, result, goal_confidence),
+        actions=_actions(sim, result, contributions),
+        sensitivity=tornado(sim.scenario, sim.draws, sel, result.revenue),
+        path=monthly_path(sim, sel),
+        metrics=metrics,
+        subset_revenue=v_rev,
+    )

@@ -1,0 +1,185 @@
+"""The plan directory: what ``cxopt optimize --out DIR`` keeps so a plan can be tracked later.
+
+Format version 1 (documented in ``docs/plan-format.md``)::
+
+    DIR/plan.json        the plan (Plan.to_dict()), with "format_version": 1
+    DIR/scenario.json    the validated scenario as data (what tracking reloads)
+    DIR/scenario.toml    the scenario file exactly as it was read (when it came from a file)
+    DIR/groups.parquet   the base's grouped sufficient statistics (one row per group)
+    DIR/trials.parquet   one row per trial: every draw, the baseline and portfolio values,
+                         and the monthly forecast path of the chosen portfolio
+    DIR/plan.md, DIR/report.html   the human-readable plan
+
+Tracking needs no pass over the customer base: the grouped statistics and the draws are
+enough to re-evaluate the portfolio exactly with actual delivery facts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from cxopt.data.atomic import atomic_dir
+from cxopt.data.customers import GroupStats
+from cxopt.engine.draws import Draws
+from cxopt.engine.simulation import Simulation
+from cxopt.engine.trials import trials_table
+from cxopt.model.scenario import Problem, Scenario, ScenarioError, parse_scenario
+
+__all__ = ["save_plan", "load_plan", "StoredPlan", "FORMAT_VERSION"]
+
+FORMAT_VERSION = 1
+
+
+def _groups_table(g: GroupStats) -> pa.Table:
+    meta = {b"cxopt.segments": json.dumps(list(g.segments)).encode(),
+            b"cxopt.drivers": json.dumps(list(g.drivers)).encode(),
+            b"cxopt.max_churn": repr(g.max_churn).encode(),
+            b"cxopt.format_version": str(FORMAT_VERSION).encode()}
+    t = pa.table({"segment": g.segment, "mask": g.mask, "customers": g.customers, "revenue": g.revenue,
+                  "revenue_churn": g.revenue_churn, "churn": g.churn})
+    return t.replace_schema_metadata(meta)
+
+
+def save_plan(plan, out: str | Path, *, force: bool = False, frontier: dict | None = None) -> Path:
+    """Write the plan directory atomically (all files or none)."""
+    sim: Simulation = plan.simulation
+    sc = sim.scenario
+    data = plan.to_dict()
+    with atomic_dir(out, force=force) as tmp:
+        (tmp / "plan.json").write_text(json.dumps(data, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        # the validated scenario as data (reloadable whether it came from a file or from Python)
+        (tmp / "scenario.json").write_text(json.dumps(sc.to_data(), indent=2) + "\n", encoding="utf-8")
+        source = Path(sc.source)
+        if source.is_file():  # the file as written, for people
+            (tmp / "scenario.toml").write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+        pq.write_table(_groups_table(sim.groups), tmp / "groups.parquet")
+        extra = {"portfolio.retained_revenue": plan.result.revenue,
+                 "portfolio.customers_retained": plan.result.customers}
+        for m in range(plan.path.horizon):
+            extra[f"month.{m + 1}.customers_lost"] = plan.path.customers_lost[:, m]
+            extra[f"month.{m + 1}.revenue_lost"] = plan.path.revenue_lost[:, m]
+        table = trials_table(sim, extra).replace_schema_metadata(
+            {b"cxopt.format_version": str(FORMAT_VERSION).encode(), b"cxopt.seed": str(sim.draws.seed).encode()})
+        pq.write_table(table, tmp / "trials.parquet", compression="zstd")
+        try:
+            from cxopt.report.markdown import plan_markdown
+
+            (tmp / "plan.md").write_text(plan_markdown(data), encoding="utf-8")
+        except ImportError:  # pragma: no cover - the report extra is optional
+            pass
+        try:
+            from cxopt.report.html import plan_html
+
+            trials = {"baseline": sim.baseline_revenue, "portfolio": plan.result.revenue}
+            (tmp / "report.html").write_text(plan_html(data, frontier=frontier, trials=trials), encoding="utf-8")
+        except ImportError as exc:  # pragma: no cover - matplotlib (the report extra) missing
+            import warnings
+
+            warnings.warn(f"report.html not written ({exc}); pip install 'cxopt[report]' for the HTML report")
+    return Path(out)
+
+
+@dataclass(frozen=True)
+class StoredPlan:
+    """A plan read back from its directory: enough to re-evaluate it on its own draws."""
+
+    path: Path
+    data: dict
+    scenario: Scenario
+    groups: GroupStats
+    draws: Draws
+    selected: list[int]
+    baseline_revenue: np.ndarray
+    baseline_customers: np.ndarray
+    revenue: np.ndarray
+    customers: np.ndarray
+    customers_lost: np.ndarray  # (T, H)
+    revenue_lost: np.ndarray  # (T, H)
+
+    def simulation(self) -> Simulation:
+        """A :class:`Simulation` over the stored draws (value tables for the baseline only)."""
+        K = len(self.scenario.initiatives)
+        T = self.draws.trials
+        return Simulation(
+            scenario=self.scenario, groups=self.groups, draws=self.draws, mode=self.data.get("mode", "grouped"),
+            baseline_revenue=self.baseline_revenue, baseline_customers=self.baseline_customers,
+            single_revenue=np.zeros((K, T)), single_customers=np.zeros((K, T)),
+            pairs=np.zeros((0, 2), dtype=np.int64), pair_revenue=np.zeros((0, T)), pair_customers=np.zeros((0, T)),
+            base_description=f"stored plan {self.path}",
+        )
+
+
+def load_plan(path: str | Path) -> StoredPlan:
+    """Read a plan directory written by :func:`save_plan` (format version 1)."""
+    path = Path(path)
+    where = str(path)
+    if not path.is_dir():
+        raise ScenarioError(Problem(where, "", "not a plan directory (write one with cxopt optimize --out DIR)"))
+    for name in ("plan.json", "scenario.json", "groups.parquet", "trials.parquet"):
+        if not (path / name).is_file():
+            raise ScenarioError(Problem(where, name, "missing from the plan directory"))
+    try:
+        data = json.loads((path / "plan.json").read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ScenarioError(Problem(str(path / "plan.json"), "", f"not valid JSON: {exc}")) from None
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ScenarioError(Problem(str(path / "plan.json"), "format_version",
+                                    f"this cxopt reads plan format {FORMAT_VERSION}, got {version!r}"))
+    try:
+        scenario_data = json.loads((path / "scenario.json").read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ScenarioError(Problem(str(path / "scenario.json"), "", f"not valid JSON: {exc}")) from None
+    sc = parse_scenario(scenario_data, source=str(path / "scenario.json"))
+    gt = pq.read_table(path / "groups.parquet")
+    meta = gt.schema.metadata or {}
+    groups = GroupStats(
+        segment=gt.column("segment").to_numpy().astype(np.int32), mask=gt.column("mask").to_numpy().astype(np.uint64),
+        customers=gt.column("customers").to_numpy().astype(np.int64), revenue=gt.column("revenue").to_numpy(),
+        revenue_churn=gt.column("revenue_churn").to_numpy(), churn=gt.column("churn").to_numpy(),
+        max_churn=float(meta.get(b"cxopt.max_churn", b"0")),
+        segments=tuple(json.loads(meta[b"cxopt.segments"])), drivers=tuple(json.loads(meta[b"cxopt.drivers"])),
+    )
+    tt = pq.read_table(path / "trials.parquet")
+    col = lambda name: tt.column(name).to_numpy()  # noqa: E731
+    T = tt.num_rows
+    n_p = len(sc.pain_points)
+    strength = np.empty((T, len(sc.drivers)))
+    for j, p in enumerate(sc.pain_points):
+        strength[:, j] = col(f"severity.{p.id}")
+    for j, x in enumerate(sc.delighters):
+        strength[:, n_p + j] = col(f"lift.{x.id}")
+    ids, drivers = sc.initiative_ids, sc.driver_ids
+    K = len(ids)
+    fix_ptr = np.zeros(K + 1, dtype=np.int64)
+    fix_initiative, fix_driver, effects = [], [], []
+    for k, init in enumerate(sc.initiatives):
+        for d in init.fixes:
+            fix_initiative.append(k)
+            fix_driver.append(drivers.index(d))
+            effects.append(col(f"effect.{init.id}.{d}"))
+        fix_ptr[k + 1] = len(fix_driver)
+    draws = Draws(
+        seed=int(data.get("seed", 0)), market=np.ascontiguousarray(col("market_multiplier")),
+        strength=np.ascontiguousarray(strength), fix_ptr=fix_ptr,
+        fix_initiative=np.asarray(fix_initiative, dtype=np.int32), fix_driver=np.asarray(fix_driver, dtype=np.int32),
+        effect=np.ascontiguousarray(np.column_stack(effects) if effects else np.zeros((T, 0))),
+        success=np.ascontiguousarray(np.column_stack([col(f"success.{x}") for x in ids]).astype(np.bool_)),
+        golive=np.ascontiguousarray(np.column_stack([col(f"golive.{x}") for x in ids]).astype(np.int32)),
+        latent=np.column_stack([col(f"latent.{x}") for x in ids]), horizon=sc.horizon_months,
+    )
+    H = sc.horizon_months
+    return StoredPlan(
+        path=path, data=data, scenario=sc, groups=groups, draws=draws,
+        selected=[ids.index(x) for x in data["selected"]],
+        baseline_revenue=col("baseline.retained_revenue"), baseline_customers=col("baseline.customers_retained"),
+        revenue=col("portfolio.retained_revenue"), customers=col("portfolio.customers_retained"),
+        customers_lost=np.column_stack([col(f"month.{m + 1}.customers_lost") for m in range(H)]),
+        revenue_lost=np.column_stack([col(f"month.{m + 1}.revenue_lost") for m in range(H)]),
+    )
