@@ -19,7 +19,8 @@ from cxopt.portfolio.search import Constraints, InfeasibleError, OptimizationRes
 from cxopt.portfolio.search import optimize as optimize  # the function; the module stays importable as cxopt.optimize
 from cxopt.plan.build import Plan, build_plan
 from cxopt.plan.risk import RiskReport, market_at_risk
-from cxopt.model.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
+from cxopt.model.scenario import Scenario, load_scenario, parse_scenario
+from cxopt.errors import ScenarioError
 
 __all__ = [
     "Calibration",

@@ -47,7 +47,8 @@ from cxopt.data.customers import (
 )
 from cxopt.engine.draws import Draws
 from cxopt.kernels.grouped import fixed_to_float
-from cxopt.model.scenario import Problem, Scenario, ScenarioError
+from cxopt.model.scenario import Scenario
+from cxopt.errors import Problem, ScenarioError
 
 if TYPE_CHECKING:  # dask is optional: imported lazily, never at module import
     from distributed import Client

@@ -40,7 +40,8 @@ from cxopt.data.customers import (
     CustomerChunk,
     write_partitioned,
 )
-from cxopt.model.scenario import Problem, Scenario, ScenarioError, parse_scenario
+from cxopt.model.scenario import Scenario, parse_scenario
+from cxopt.errors import Problem, ScenarioError
 
 __all__ = ["bench_scenario", "run_bench", "format_bench", "sampled_reference", "counter_uniforms",
            "default_partitions", "DEFAULT_CUSTOMERS"]

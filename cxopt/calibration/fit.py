@@ -70,7 +70,8 @@ from cxopt.data.customers import DEFAULT_CHUNK, EXPOSED_PREFIX, driver_volume
 from cxopt.model.distributions import Distribution, parse_distribution
 from cxopt.data.history import HistoryGroups, read_history, sum_by_key
 from cxopt.calibration.noisy_or import NoisyOr, exposure_correlations, fit_quality, logistic_yardstick
-from cxopt.model.scenario import Problem, Scenario, ScenarioError, parse_scenario
+from cxopt.model.scenario import Scenario, parse_scenario
+from cxopt.errors import Problem, ScenarioError
 from cxopt.model.toml_writer import dist_dict, dump_toml, plain, toml_value, wrap
 
 __all__ = ["Calibration", "Estimate", "calibrate"]

@@ -48,7 +48,7 @@ def bench(
     """Time every stage (read, group, simulate, optimise, sampled kernel) on a synthetic base."""
     from cxopt.cli import common as cli
     from cxopt.bench.run import DEFAULT_CUSTOMERS, bench_scenario, format_bench, run_bench
-    from cxopt.model.scenario import Problem, ScenarioError
+    from cxopt.errors import Problem, ScenarioError
 
     with cli.error_boundary():
         cli.set_threads(threads)

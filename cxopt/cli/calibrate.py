@@ -47,7 +47,8 @@ def calibrate_command(
 ) -> None:
     """Fit severities and baseline churn per segment to a customer history; write them into a new scenario."""
     from cxopt.cli import common as cli
-    from cxopt.data.atomic import OutputExistsError, write_text_atomic
+    from cxopt.errors import OutputExistsError
+    from cxopt.data.atomic import write_text_atomic
     from cxopt.calibration.fit import calibrate
     from cxopt.data.history import synthetic_history
 

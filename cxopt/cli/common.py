@@ -61,22 +61,31 @@ def print_json(obj) -> None:
     sys.stdout.flush()
 
 
+def flag_of(problem) -> str:
+    """The CLI's name for a problem's field: a Python parameter (``max_initiatives``) becomes its
+    flag (``--max-initiatives``); a file's field path stays as it is."""
+    return f"--{problem.path.replace('_', '-')}" if not problem.source and problem.path.isidentifier() else problem.path
+
+
 @contextmanager
 def error_boundary() -> Iterator[None]:
     """The one place where library errors become messages and exit codes."""
-    from cxopt.data.atomic import OutputExistsError
-    from cxopt.portfolio.search import InfeasibleError
-    from cxopt.model.scenario import ScenarioError
+    from cxopt.errors import ArgumentError, BadInputError, InfeasibleError, OutputExistsError
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             yield
-        except ScenarioError as exc:
+        except BadInputError as exc:
             for p in exc.problems:
+                if isinstance(exc, ArgumentError):
+                    p = type(p)(p.source, flag_of(p), p.reason)
                 err.print(f"error: {p}", markup=False)
             raise typer.Exit(EXIT_BAD_INPUT) from None
-        except (OutputExistsError, IsADirectoryError) as exc:  # an output path the user must change
+        except OutputExistsError as exc:
+            err.print(f"error: {exc.path}: already exists; use --force to overwrite it", markup=False)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except IsADirectoryError as exc:  # an output path the user must change
             err.print(f"error: {exc}", markup=False)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except InfeasibleError as exc:
@@ -159,7 +168,7 @@ def customer_base(sc, customers, base, seed):
     from cxopt.data.customers import CustomerBase
 
     if customers is not None and base is not None:
-        from cxopt.model.scenario import Problem, ScenarioError
+        from cxopt.errors import Problem, ScenarioError
 
         raise ScenarioError(Problem("", "--customers/--base", "give one of --customers and --base, not both"))
     return CustomerBase.from_scenario(sc, customers=customers, base_path=base, seed=seed)

@@ -31,7 +31,7 @@ def optimize(scenario: ScenarioArg,
         set_threads(threads)
         sc = load(scenario)
         if out is not None and out.exists() and not force:
-            from cxopt.data.atomic import OutputExistsError
+            from cxopt.errors import OutputExistsError
 
             raise OutputExistsError(out)
         if max_initiatives is not None and max_initiatives > 5:
@@ -67,7 +67,7 @@ def frontier(scenario: ScenarioArg,
 
     from cxopt.portfolio.search import frontier as run_frontier
     from cxopt.report.summary import frontier_summary
-    from cxopt.model.scenario import Problem, ScenarioError
+    from cxopt.errors import Problem, ScenarioError
 
     with error_boundary():
         set_threads(threads)

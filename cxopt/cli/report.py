@@ -38,10 +38,11 @@ def report(
 ) -> None:
     """Write the plan as one self-contained HTML page: the goal, contributions, action plan and plots."""
     from cxopt.cli import common as cli
-    from cxopt.data.atomic import OutputExistsError, write_text_atomic
+    from cxopt.errors import OutputExistsError
+    from cxopt.data.atomic import write_text_atomic
     from cxopt.portfolio.search import optimize as run_optimize
     from cxopt.plan.build import build_plan
-    from cxopt.model.scenario import Problem, ScenarioError
+    from cxopt.errors import Problem, ScenarioError
 
     with cli.error_boundary():
         if frontier_steps == 1:

@@ -28,7 +28,7 @@ def simulate(scenario: ScenarioArg, trials: TrialsOpt = None, seed: SeedOpt = No
         set_threads(threads)
         sc = load(scenario)
         if out is not None and out.exists() and not force:  # refuse before the work, not after
-            from cxopt.data.atomic import OutputExistsError
+            from cxopt.errors import OutputExistsError
 
             raise OutputExistsError(out)
         b = customer_base(sc, customers, base, seed)

@@ -28,7 +28,7 @@ def track(plan_dir: Annotated[Path, typer.Argument(help="Plan directory (cxopt o
     with error_boundary():
         set_threads(threads)
         if html_out is not None and html_out.exists() and not force:  # before any work or other output
-            from cxopt.data.atomic import OutputExistsError
+            from cxopt.errors import OutputExistsError
 
             raise OutputExistsError(html_out)
         result = run_track(plan_dir, actuals, dispersion=dispersion, metric_sd=metric_sd,

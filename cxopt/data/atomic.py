@@ -12,15 +12,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from cxopt.errors import OutputExistsError
+
 __all__ = ["OutputExistsError", "atomic_path", "atomic_dir", "write_text_atomic"]
-
-
-class OutputExistsError(FileExistsError):
-    """The destination exists and ``force`` was not given."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        super().__init__(f"{path}: already exists; use --force to overwrite it")
 
 
 def _fsync(path: Path) -> None:

@@ -33,7 +33,8 @@ from scipy.special import ndtri
 
 from cxopt.kernels import grouped as kernels
 from cxopt.data.atomic import atomic_path
-from cxopt.model.scenario import Problem, Scenario, ScenarioError
+from cxopt.model.scenario import Scenario
+from cxopt.errors import Problem, ScenarioError
 
 __all__ = ["CustomerBase", "CustomerChunk", "GroupStats", "DEFAULT_CHUNK", "SYNTHETIC_BLOCK"]
 

@@ -21,7 +21,8 @@ import pyarrow.parquet as pq
 from cxopt.data.atomic import atomic_path
 from cxopt.data.customers import (DEFAULT_CHUNK, EXPOSED_PREFIX, CustomerBase, _chunk_from_batch, _is_csv, _iter_batches,
                         _resolve_paths, _schema_names)
-from cxopt.model.scenario import Problem, Scenario, ScenarioError
+from cxopt.model.scenario import Scenario
+from cxopt.errors import Problem, ScenarioError
 
 __all__ = ["HistoryGroups", "read_history", "sum_by_key", "synthetic_history"]
 

@@ -21,7 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr
 
-from cxopt.model.scenario import Problem, Scenario, ScenarioError
+from cxopt.model.scenario import Scenario
+
+from cxopt.errors import Problem, ScenarioError
 
 __all__ = ["Draws", "draw_trials"]
 

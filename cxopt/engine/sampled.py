@@ -39,7 +39,8 @@ from cxopt.data.customers import DEFAULT_CHUNK, CustomerBase, CustomerChunk, Gro
 from cxopt.engine.draws import Draws
 from cxopt.engine.simulation import _segment_targets, affected_groups
 from cxopt.kernels.grouped import fixed_to_float
-from cxopt.model.scenario import Problem, Scenario, ScenarioError
+from cxopt.model.scenario import Scenario
+from cxopt.errors import Problem, ScenarioError
 
 __all__ = ["evaluate_sampled", "sampled_partials", "sampling_key", "SAMPLING_STREAM"]
 

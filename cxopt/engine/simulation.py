@@ -25,7 +25,8 @@ import numpy as np
 from cxopt.kernels import grouped as kernels
 from cxopt.data.customers import CustomerBase, GroupStats
 from cxopt.engine.draws import Draws, check_retention_bounds, draw_trials
-from cxopt.model.scenario import Problem, Scenario, ScenarioError
+from cxopt.model.scenario import Scenario
+from cxopt.errors import Problem, ScenarioError
 
 __all__ = ["Simulation", "simulate", "summarise", "MODES"]
 

@@ -35,40 +35,12 @@ __all__ = [
     "DEFAULT_SEED",
 ]
 
+from cxopt.errors import Problem, ScenarioError  # noqa: E402  (re-exported: the names users import)
+
 MAX_DRIVERS = 62  # bits of the exposure mask (pain points + delighters)
 DEFAULT_TRIALS = 10_000
 DEFAULT_SEED = 20261122
 DEFAULT_MAX_INITIATIVES = 5
-
-
-class Problem(tuple):
-    """One validation problem: ``(source, field path, reason)``."""
-
-    __slots__ = ()
-
-    def __new__(cls, source: str, path: str, reason: str) -> "Problem":
-        return super().__new__(cls, (source, path, reason))
-
-    def __getnewargs__(self) -> tuple[str, str, str]:  # picklable: errors cross process boundaries (Dask)
-        return tuple(self)
-
-    source = property(lambda self: self[0])
-    path = property(lambda self: self[1])
-    reason = property(lambda self: self[2])
-
-    def __str__(self) -> str:
-        where = f"{self.source}: " if self.source else ""
-        return f"{where}{self.path}: {self.reason}" if self.path else f"{where}{self.reason}"
-
-
-class ScenarioError(ValueError):
-    """Bad input: one or more :class:`Problem` (each names the file, the field and the reason)."""
-
-    def __init__(self, problems: list[Problem] | Problem):
-        if isinstance(problems, Problem):
-            problems = [problems]
-        self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
 
 
 # --------------------------------------------------------------------------------------

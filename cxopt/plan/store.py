@@ -29,7 +29,8 @@ from cxopt.data.customers import GroupStats
 from cxopt.engine.draws import Draws
 from cxopt.engine.simulation import Simulation
 from cxopt.engine.trials import trials_table
-from cxopt.model.scenario import Problem, Scenario, ScenarioError, parse_scenario
+from cxopt.model.scenario import Scenario, parse_scenario
+from cxopt.errors import Problem, ScenarioError
 
 __all__ = ["save_plan", "load_plan", "StoredPlan", "FORMAT_VERSION"]
 

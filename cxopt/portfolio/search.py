@@ -31,10 +31,12 @@ from typing import Sequence
 import numpy as np
 
 from cxopt.engine.simulation import Simulation, summarise
-from cxopt.model.scenario import Problem, ScenarioError
+from cxopt.errors import Problem, ScenarioError
 
 __all__ = ["Constraints", "Candidate", "OptimizationResult", "InfeasibleError", "SolverError", "optimize",
            "frontier", "risk_value", "STATUS_OPTIMAL", "STATUS_FEASIBLE", "STATUS_INFEASIBLE", "STATUS_ERROR"]
+
+from cxopt.errors import InfeasibleError, SolverError  # noqa: E402
 
 STATUS_OPTIMAL = "optimal"
 STATUS_FEASIBLE = "feasible_not_proven"
@@ -42,18 +44,6 @@ STATUS_INFEASIBLE = "infeasible"
 STATUS_ERROR = "error"
 EXHAUSTIVE_LIMIT = 250_000
 CVAR_PAIR_TERMS = 200_000  # trials x pairs above which CVaR rows carry the interactions' mean
-
-
-class InfeasibleError(Exception):
-    """No portfolio satisfies the constraints; ``conflicts`` names the ones that clash."""
-
-    def __init__(self, message: str, conflicts: Sequence[str] = ()):
-        self.conflicts = list(conflicts)
-        super().__init__(message)
-
-
-class SolverError(RuntimeError):
-    """The solver failed (not infeasibility): the message says what to try."""
 
 
 # --------------------------------------------------------------------------------------

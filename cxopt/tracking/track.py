@@ -40,7 +40,7 @@ from cxopt.engine.simulation import summarise
 from cxopt.engine.paths import monthly_path
 from cxopt.plan.build import shapley
 from cxopt.plan.store import StoredPlan, load_plan
-from cxopt.model.scenario import Problem, ScenarioError
+from cxopt.errors import Problem, ScenarioError
 
 __all__ = ["Actuals", "read_actuals", "track", "Tracking", "STATUSES"]
 

@@ -36,10 +36,13 @@ CASES: dict[str, list[str]] = {
 }
 
 
+SCRATCH_KEYS = {"out", "history", "path"}  # paths into the scratch directory
+
+
 def strip_timings(obj):
     """The output without timings (keys containing 'seconds') and without scratch paths."""
     if isinstance(obj, dict):
-        return {k: strip_timings(v) for k, v in obj.items() if "seconds" not in k and k != "out"}
+        return {k: strip_timings(v) for k, v in obj.items() if "seconds" not in k and k not in SCRATCH_KEYS}
     if isinstance(obj, list):
         return [strip_timings(v) for v in obj]
     return obj
