@@ -29,7 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cxopt.data.customers import CustomerBase, GroupAccumulator  # noqa: E402
 from cxopt.engine.draws import draw_trials  # noqa: E402
-from cxopt.engine.simulation import _evaluate, _segment_targets, interacting_pairs, simulate  # noqa: E402
+from cxopt.engine.arrays import interacting_pairs, segment_targets  # noqa: E402
+from cxopt.engine.grouped import evaluate_grouped  # noqa: E402
+from cxopt.engine.simulation import simulate  # noqa: E402
 from reference import load_customers  # noqa: E402
 from scenario_20 import bench_scenario  # noqa: E402
 
@@ -62,7 +64,7 @@ def numpy_grouped_evaluate(sc, groups, draws, portfolios, trials):
     n_p = len(sc.pain_points)
     D = len(sc.drivers)
     E = ((groups.mask[:, None] >> np.arange(D, dtype=np.uint64)) & np.uint64(1)).astype(bool)
-    target = _segment_targets(sc, groups)[:, groups.segment]  # (K, G)
+    target = segment_targets(sc, groups)[:, groups.segment]  # (K, G)
     N, A, B, C = groups.customers.astype(float), groups.revenue, groups.revenue_churn, groups.churn
     out = np.empty((len(portfolios), trials))
     for t in range(trials):
@@ -123,8 +125,8 @@ def test_grouped_evaluation_vs_numpy(benchmark, memory_base):
     draws = draw_trials(sc, trials, 3)
     K = len(sc.initiatives)
     portfolios = [[]] + [[k] for k in range(K)] + [list(map(int, p)) for p in interacting_pairs(sc, groups)]
-    _evaluate(sc, groups, draws, portfolios[:3])  # warm
-    rev, _ = benchmark.pedantic(lambda: _evaluate(sc, groups, draws, portfolios), rounds=3)
+    evaluate_grouped(sc, groups, draws, portfolios[:3])  # warm
+    rev, _ = benchmark.pedantic(lambda: evaluate_grouped(sc, groups, draws, portfolios), rounds=3)
     kernel = len(portfolios) * trials / benchmark.stats.stats.min
     t0 = time.perf_counter()
     ref_rev = numpy_grouped_evaluate(sc, groups, draws, portfolios, REF_TRIALS)

@@ -29,7 +29,7 @@ import cxopt  # noqa: E402
 from cxopt.engine import sampled  # noqa: E402
 from cxopt.data.customers import CustomerBase  # noqa: E402
 from cxopt.engine.draws import draw_trials  # noqa: E402
-from cxopt.engine.simulation import _segment_targets  # noqa: E402
+from cxopt.engine.arrays import segment_targets  # noqa: E402
 from cxopt.bench.run import InMemoryBase  # noqa: E402
 from reference import load_customers, sampled_reference  # noqa: E402
 from timing import best_of  # noqa: E402
@@ -57,7 +57,7 @@ class Setup:
         return sampled.evaluate_sampled(self.sc, self.base, self.groups, self.draws, self.portfolios)
 
     def reference(self):
-        return sampled_reference(self.customers, _segment_targets(self.sc, self.groups), len(self.sc.pain_points),
+        return sampled_reference(self.customers, segment_targets(self.sc, self.groups), len(self.sc.pain_points),
                                  self.draws, self.portfolios, self.sc.horizon_months,
                                  rng=np.random.default_rng(SEED), trials=REF_TRIALS)
 

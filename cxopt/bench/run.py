@@ -282,7 +282,8 @@ def run_bench(sc: Scenario, *, customers: int | None, trials: int, seed: int, ba
     """
     from cxopt.engine import sampled
     from cxopt.engine.draws import draw_trials
-    from cxopt.engine.simulation import _segment_targets, simulate
+    from cxopt.engine.arrays import segment_targets
+    from cxopt.engine.simulation import simulate
     from cxopt.portfolio.search import optimize
     from cxopt.plan.build import build_plan
 
@@ -343,8 +344,9 @@ def run_bench(sc: Scenario, *, customers: int | None, trials: int, seed: int, ba
         stages["group"] = {"seconds": seconds, "rows_per_s": n / seconds, "groups": groups.n_groups}
 
         say(f"simulate: {trials:,} trials, singles and pairs")
+        executor = None if client is None else distributed.DaskExecutor(client)
         seconds, sim = _timed(lambda: simulate(sc, base, trials=trials, seed=seed, pairs=True,
-                                               cluster=client))
+                                               executor=executor))
         portfolios = 1 + len(sc.initiatives) + len(sim.pairs)
         stages["simulate"] = {"seconds": seconds, "trials": trials, "portfolios": portfolios,
                               "customer_trials_per_s": n * trials / seconds,
@@ -366,7 +368,7 @@ def run_bench(sc: Scenario, *, customers: int | None, trials: int, seed: int, ba
         k_sec, (k_rev, _) = _timed(lambda: sampled.evaluate_sampled(sc, InMemoryBase(head), groups, draws,
                                                                     singles))
         r_sec, (r_rev, _) = _timed(lambda: sampled_reference(
-            head, _segment_targets(sc, groups), len(sc.pain_points), draws, singles, sc.horizon_months,
+            head, segment_targets(sc, groups), len(sc.pain_points), draws, singles, sc.horizon_months,
             key=int(sampled.sampling_key(seed)), trials=r_trials))
         kernel_rate, reference_rate = m * k_trials / k_sec, m * r_trials / r_sec
         stages["sampled"] = {

@@ -174,15 +174,26 @@ def customer_base(sc, customers, base, seed):
     return CustomerBase.from_scenario(sc, customers=customers, base_path=base, seed=seed)
 
 
+def executor_for(cluster: Optional[str]):
+    """The executor ``--cluster`` names: None (this process) or Dask (``cxopt.distributed``)."""
+    if cluster is None:
+        return None
+    from cxopt.distributed import DaskExecutor
+
+    return DaskExecutor(cluster)
+
+
 def simulate_with_progress(sc, customers, base, seed, trials, mode, quiet, cluster=None):
+    """Build the base the options name and simulate it, with a progress bar on a terminal."""
     from cxopt.engine.simulation import simulate as run
 
     b = customer_base(sc, customers, base, seed)
     bar, update = progress_bar(quiet)
+    executor = executor_for(cluster)
     if bar:
         with bar:
-            return run(sc, b, trials=trials, seed=seed, mode=mode.value, progress=update, cluster=cluster)
-    return run(sc, b, trials=trials, seed=seed, mode=mode.value, cluster=cluster)
+            return run(sc, b, trials=trials, seed=seed, mode=mode.value, progress=update, executor=executor)
+    return run(sc, b, trials=trials, seed=seed, mode=mode.value, executor=executor)
 
 
 def report_frontier(sim, result, risk, solver, top, time_limit, steps: int = 6):

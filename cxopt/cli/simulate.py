@@ -8,9 +8,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from cxopt.cli.common import (BaseOpt, ClusterOpt, CustomersOpt, ForceOpt, JsonOpt, Mode, QuietOpt, ScenarioArg, SeedOpt, ThreadsOpt, TrialsOpt,
-                              customer_base, error_boundary, load, out_console, print_json, progress_bar,
-                              set_threads)
+from cxopt.cli.common import (BaseOpt, ClusterOpt, CustomersOpt, ForceOpt, JsonOpt, Mode, QuietOpt, ScenarioArg,
+                              SeedOpt, ThreadsOpt, TrialsOpt, customer_base, error_boundary, executor_for, load,
+                              out_console, print_json, progress_bar, set_threads)
 
 
 def simulate(scenario: ScenarioArg, trials: TrialsOpt = None, seed: SeedOpt = None,
@@ -36,9 +36,10 @@ def simulate(scenario: ScenarioArg, trials: TrialsOpt = None, seed: SeedOpt = No
         t0 = time.perf_counter()
         if bar:
             with bar:
-                sim = run(sc, b, trials=trials, seed=seed, mode=mode.value, progress=update, cluster=cluster)
+                sim = run(sc, b, trials=trials, seed=seed, mode=mode.value, progress=update,
+                          executor=executor_for(cluster))
         else:
-            sim = run(sc, b, trials=trials, seed=seed, mode=mode.value, cluster=cluster)
+            sim = run(sc, b, trials=trials, seed=seed, mode=mode.value, executor=executor_for(cluster))
         seconds = time.perf_counter() - t0
         if out is not None:
             from cxopt.engine.trials import write_trials

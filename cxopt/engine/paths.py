@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from cxopt.engine.draws import Draws
-from cxopt.engine.simulation import Simulation, _segment_targets
+from cxopt.engine.arrays import segment_targets
+from cxopt.engine.simulation import Simulation
 
 __all__ = ["MonthlyPath", "monthly_path", "live_matrix", "linear_metric", "metric_names"]
 
@@ -95,7 +96,7 @@ def linear_metric(sim: Simulation, portfolio: list[int], name: str, draws: Draws
     p = sorted(int(k) for k in portfolio)
     if not p:
         return np.full(d.trials, baseline)
-    target = _segment_targets(sc, g)
+    target = segment_targets(sc, g)
     total = np.zeros(d.trials)
     for tau in range(H):
         live = live_matrix(d, p, tau)

@@ -37,7 +37,7 @@ from numba import get_num_threads
 from cxopt.kernels import sampled as kernels_sampled
 from cxopt.data.customers import DEFAULT_CHUNK, CustomerBase, CustomerChunk, GroupStats
 from cxopt.engine.draws import Draws
-from cxopt.engine.simulation import _segment_targets, affected_groups
+from cxopt.engine.arrays import affected_lists, portfolio_table, segment_targets
 from cxopt.kernels.grouped import fixed_to_float
 from cxopt.model.scenario import Scenario
 from cxopt.errors import Problem, ScenarioError
@@ -110,28 +110,6 @@ def group_index(groups: GroupStats, segment: np.ndarray, mask: np.ndarray, where
     return out
 
 
-def _portfolio_table(portfolios: Sequence[Sequence[int]]) -> np.ndarray:
-    kmax = max([len(p) for p in portfolios] + [1])
-    port = np.full((len(portfolios), kmax), -1, dtype=np.int32)
-    for i, p in enumerate(portfolios):
-        port[i, : len(p)] = p
-    return port
-
-
-def _affected_lists(sc: Scenario, groups: GroupStats, portfolios: Sequence[Sequence[int]]
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """CSR lists of the groups each portfolio can change (the others keep the baseline)."""
-    aff = affected_groups(sc, groups)
-    ptr = np.zeros(len(portfolios) + 1, dtype=np.int64)
-    lists = []
-    for i, p in enumerate(portfolios):
-        hit = np.flatnonzero(aff[list(p)].any(axis=0)) if len(p) else np.zeros(0, dtype=np.int64)
-        lists.append(hit)
-        ptr[i + 1] = ptr[i] + hit.size
-    idx = np.concatenate(lists).astype(np.int64) if lists else np.zeros(0, dtype=np.int64)
-    return ptr, idx
-
-
 def block_sizes(P: int, T: int, G: int, n_slices: int) -> tuple[int, int]:
     """(portfolios, trials) per block: the coefficient table and the partials within budget."""
     per_cell = 17 * max(G, 1)  # a and b (float64) and the changed flag, per (trial, portfolio)
@@ -201,9 +179,9 @@ def sampled_partials(sc: Scenario, groups: GroupStats, draws: Draws, portfolios:
     """
     lo, hi = (0, draws.trials) if trials is None else (int(trials[0]), int(trials[1]))
     P, T, G = len(portfolios), hi - lo, groups.n_groups
-    port = _portfolio_table(portfolios)
-    aff_ptr, aff_idx = _affected_lists(sc, groups, portfolios)
-    seg_target = _segment_targets(sc, groups)
+    port = portfolio_table(portfolios)
+    aff_ptr, aff_idx = affected_lists(sc, groups, portfolios)
+    seg_target = segment_targets(sc, groups)
     key = sampling_key(draws.seed)
     n_slices = max(1, 2 * get_num_threads())
     pb, tb = block_sizes(P, max(T, 1), G, n_slices)

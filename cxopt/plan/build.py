@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cxopt.engine.simulation import Simulation, summarise
+from cxopt.engine.simulation import Simulation
+from cxopt.engine.summary import summarise
 from cxopt.engine.paths import MonthlyPath, linear_metric, metric_names, monthly_path
 from cxopt.portfolio.search import OptimizationResult
 from cxopt.plan.sensitivity import tornado

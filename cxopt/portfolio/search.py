@@ -30,7 +30,8 @@ from typing import Sequence
 
 import numpy as np
 
-from cxopt.engine.simulation import Simulation, summarise
+from cxopt.engine.simulation import Simulation
+from cxopt.engine.summary import summarise
 from cxopt.errors import Problem, ScenarioError
 
 __all__ = ["Constraints", "Candidate", "OptimizationResult", "InfeasibleError", "SolverError", "optimize",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from cxopt.engine.simulation import Simulation, summarise
+from cxopt.engine.simulation import Simulation
+from cxopt.engine.summary import summarise
 
 __all__ = ["simulation_summary"]
 

@@ -36,7 +36,7 @@ import pyarrow.parquet as pq
 from scipy.special import gammaln
 
 from cxopt.engine.draws import Draws, draw_trials
-from cxopt.engine.simulation import summarise
+from cxopt.engine.summary import summarise
 from cxopt.engine.paths import monthly_path
 from cxopt.plan.build import shapley
 from cxopt.plan.store import StoredPlan, load_plan

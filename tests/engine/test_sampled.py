@@ -25,7 +25,8 @@ from cxopt.engine import sampled
 from cxopt.kernels import sampled as kernels_sampled
 from cxopt.data.customers import CustomerBase
 from cxopt.engine.draws import draw_trials
-from cxopt.engine.simulation import _evaluate, simulate
+from cxopt.engine.grouped import evaluate_grouped as _evaluate
+from cxopt.engine.simulation import simulate
 
 H = 12
 
