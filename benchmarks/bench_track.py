@@ -35,7 +35,8 @@ import pytest
 
 import cxopt
 from cxopt.plan.build import build_plan
-from cxopt.plan.store import load_plan, save_plan
+from cxopt.plan.store import load_plan
+from cxopt.report.plandir import save_plan
 from cxopt.tracking.track import read_actuals, track
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

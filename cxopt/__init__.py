@@ -7,42 +7,99 @@ budget.
 >>> sc = cxopt.load_scenario("scenarios/bottom_up_article.toml")          # doctest: +SKIP
 >>> sim = cxopt.simulate(sc, cxopt.CustomerBase.synthetic(sc), seed=7)     # doctest: +SKIP
 >>> plan = cxopt.build_plan(cxopt.optimize(sim, budget=1_500_000))         # doctest: +SKIP
+>>> cxopt.save_plan(plan, "plan")                                          # doctest: +SKIP
+>>> cxopt.track("plan", "actuals.csv").reforecast                          # doctest: +SKIP
+
+The public names are imported on first use (PEP 562), so ``import cxopt`` — and the
+``cxopt`` command's ``--help`` and ``validate`` — do not pay for numba, SciPy, pyarrow or
+PuLP until a name that needs them is touched.
 """
 
-from cxopt.kernels import config as _numba_cache  # noqa: F401  (before numba is imported)
-from cxopt.calibration.fit import Calibration
-from cxopt.calibration.fit import calibrate as calibrate
-from cxopt.data.customers import CustomerBase, GroupStats
-from cxopt.model.distributions import Distribution, parse_distribution
-from cxopt.engine.simulation import Simulation, simulate
-from cxopt.portfolio.search import Constraints, InfeasibleError, OptimizationResult, frontier
-from cxopt.portfolio.search import optimize as optimize  # the function; the module stays importable as cxopt.optimize
-from cxopt.plan.build import Plan, build_plan
-from cxopt.plan.risk import RiskReport, market_at_risk
-from cxopt.model.scenario import Scenario, load_scenario, parse_scenario
-from cxopt.errors import ScenarioError
+from __future__ import annotations
 
-__all__ = [
-    "Calibration",
-    "calibrate",
-    "Constraints",
-    "CustomerBase",
-    "Distribution",
-    "GroupStats",
-    "InfeasibleError",
-    "OptimizationResult",
-    "Plan",
-    "RiskReport",
-    "Scenario",
-    "ScenarioError",
-    "Simulation",
-    "build_plan",
-    "frontier",
-    "load_scenario",
-    "market_at_risk",
-    "optimize",
-    "parse_scenario",
-    "parse_distribution",
-    "simulate",
-]
-__version__ = "0.1.0"
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from cxopt.kernels import config as _numba_config  # noqa: F401  (the numba cache, before numba is imported)
+from cxopt.version import __version__
+
+# public name -> the module that defines it
+_EXPORTS: dict[str, str] = {
+    # errors
+    "CxoptError": "cxopt.errors",
+    "BadInputError": "cxopt.errors",
+    "ScenarioError": "cxopt.errors",
+    "DataError": "cxopt.errors",
+    "PlanFileError": "cxopt.errors",
+    "ArgumentError": "cxopt.errors",
+    "OutputExistsError": "cxopt.errors",
+    "InfeasibleError": "cxopt.errors",
+    "SolverError": "cxopt.errors",
+    "Problem": "cxopt.errors",
+    # the scenario
+    "Scenario": "cxopt.model.scenario",
+    "load_scenario": "cxopt.model.scenario",
+    "parse_scenario": "cxopt.model.scenario",
+    "Distribution": "cxopt.model.distributions",
+    "parse_distribution": "cxopt.model.distributions",
+    # customer bases
+    "CustomerBase": "cxopt.data.customers",
+    "GroupStats": "cxopt.data.customers",
+    # the engine
+    "Simulation": "cxopt.engine.simulation",
+    "simulate": "cxopt.engine.simulation",
+    "Executor": "cxopt.engine.executor",
+    "LocalExecutor": "cxopt.engine.executor",
+    # the portfolio
+    "Constraints": "cxopt.portfolio.search",
+    "OptimizationResult": "cxopt.portfolio.search",
+    "optimize": "cxopt.portfolio.search",
+    "frontier": "cxopt.portfolio.search",
+    # calibration
+    "Calibration": "cxopt.calibration.fit",
+    "calibrate": "cxopt.calibration.fit",
+    # the plan
+    "Plan": "cxopt.plan.build",
+    "build_plan": "cxopt.plan.build",
+    "RiskReport": "cxopt.plan.risk",
+    "market_at_risk": "cxopt.plan.risk",
+    "StoredPlan": "cxopt.plan.store",
+    "load_plan": "cxopt.plan.store",
+    "save_plan": "cxopt.report.plandir",
+    # tracking
+    "Tracking": "cxopt.tracking.track",
+    "track": "cxopt.tracking.track",
+    "read_actuals": "cxopt.tracking.track",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cxopt' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # the next access is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from cxopt.calibration.fit import Calibration, calibrate  # noqa: F401
+    from cxopt.data.customers import CustomerBase, GroupStats  # noqa: F401
+    from cxopt.engine.executor import Executor, LocalExecutor  # noqa: F401
+    from cxopt.engine.simulation import Simulation, simulate  # noqa: F401
+    from cxopt.errors import (ArgumentError, BadInputError, CxoptError, DataError, InfeasibleError,  # noqa: F401
+                              OutputExistsError, PlanFileError, Problem, ScenarioError, SolverError)  # noqa: F401
+    from cxopt.model.distributions import Distribution, parse_distribution  # noqa: F401
+    from cxopt.model.scenario import Scenario, load_scenario, parse_scenario  # noqa: F401
+    from cxopt.plan.build import Plan, build_plan  # noqa: F401
+    from cxopt.plan.risk import RiskReport, market_at_risk  # noqa: F401
+    from cxopt.plan.store import StoredPlan, load_plan  # noqa: F401
+    from cxopt.portfolio.search import Constraints, OptimizationResult, frontier, optimize  # noqa: F401
+    from cxopt.report.plandir import save_plan  # noqa: F401
+    from cxopt.tracking.track import Tracking, read_actuals, track  # noqa: F401

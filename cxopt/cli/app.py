@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from cxopt.cli import bench, calibrate, optimize, report, scenario, simulate, track
@@ -14,6 +16,20 @@ app = typer.Typer(
 )
 for _group in (scenario, simulate, optimize, report, track, calibrate, bench):
     _group.register(app)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from cxopt.version import __version__
+
+        typer.echo(f"cxopt {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True, help="Print the version and exit.")] = False) -> None:
+    """Bottom-up customer-experience goals: quantify pains, simulate initiatives, pick the portfolio."""
 
 
 def main() -> None:

@@ -48,7 +48,7 @@ def bench(
     """Time every stage (read, group, simulate, optimise, sampled kernel) on a synthetic base."""
     from cxopt.cli import common as cli
     from cxopt.bench.run import DEFAULT_CUSTOMERS, bench_scenario, format_bench, run_bench
-    from cxopt.errors import Problem, ScenarioError
+    from cxopt.errors import ArgumentError, Problem
 
     with cli.error_boundary():
         cli.set_threads(threads)
@@ -57,7 +57,7 @@ def bench(
             sc = bench_scenario(n, initiatives=initiatives or 20)
         else:
             if initiatives is not None:
-                raise ScenarioError(Problem("", "--initiatives", "applies to the built-in benchmark scenario "
+                raise ArgumentError(Problem("", "--initiatives", "applies to the built-in benchmark scenario "
                                             "only; a scenario file has its own initiatives"))
             sc = cli.load(scenario)
         if cluster is not None:

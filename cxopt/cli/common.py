@@ -168,9 +168,9 @@ def customer_base(sc, customers, base, seed):
     from cxopt.data.customers import CustomerBase
 
     if customers is not None and base is not None:
-        from cxopt.errors import Problem, ScenarioError
+        from cxopt.errors import ArgumentError, Problem
 
-        raise ScenarioError(Problem("", "--customers/--base", "give one of --customers and --base, not both"))
+        raise ArgumentError(Problem("", "--customers/--base", "give one of --customers and --base, not both"))
     return CustomerBase.from_scenario(sc, customers=customers, base_path=base, seed=seed)
 
 

@@ -44,7 +44,7 @@ def optimize(scenario: ScenarioArg,
         data = plan.to_dict()
         data["seconds"] = time.perf_counter() - t0
         if out is not None:
-            from cxopt.plan.store import save_plan
+            from cxopt.report.plandir import save_plan
 
             save_plan(plan, out, force=force, frontier=report_frontier(sim, result, risk, solver, top, time_limit))
             err.print(f"wrote the plan to {out}", markup=False)
@@ -67,7 +67,7 @@ def frontier(scenario: ScenarioArg,
 
     from cxopt.portfolio.search import frontier as run_frontier
     from cxopt.report.summary import frontier_summary
-    from cxopt.errors import Problem, ScenarioError
+    from cxopt.errors import ArgumentError, Problem
 
     with error_boundary():
         set_threads(threads)
@@ -77,7 +77,7 @@ def frontier(scenario: ScenarioArg,
             if not (0 <= low_f <= high_f and n >= 1):
                 raise ValueError
         except ValueError:
-            raise ScenarioError(Problem("", "--budgets", f"expected LOW:HIGH:STEPS with 0 <= LOW <= HIGH and STEPS >= 1, "
+            raise ArgumentError(Problem("", "--budgets", f"expected LOW:HIGH:STEPS with 0 <= LOW <= HIGH and STEPS >= 1, "
                                                         f"got {budgets!r}")) from None
         sc = load(scenario)
         sim = simulate_with_progress(sc, customers, base, seed, trials, Mode.grouped, quiet)

@@ -42,20 +42,16 @@ def report(
     from cxopt.data.atomic import write_text_atomic
     from cxopt.portfolio.search import optimize as run_optimize
     from cxopt.plan.build import build_plan
-    from cxopt.errors import Problem, ScenarioError
+    from cxopt.errors import ArgumentError, Problem
 
     with cli.error_boundary():
         if frontier_steps == 1:
-            raise ScenarioError(Problem("", "--frontier-steps",
+            raise ArgumentError(Problem("", "--frontier-steps",
                                         "a frontier needs at least 2 budgets (0 for none), got 1"))
         sc = cli.load(scenario)
         if out.exists() and not force:  # before minutes of simulation, not after
             raise OutputExistsError(out)
-        try:
-            from cxopt.report.html import plan_html
-        except ImportError as exc:
-            raise RuntimeError(f"cxopt report needs matplotlib ({exc}): "
-                               "pip install 'cxopt[report]'") from None
+        from cxopt.report.html import plan_html
 
         t0 = time.perf_counter()
         sim = cli.simulate_with_progress(sc, customers, base, seed, trials, cli.Mode.grouped, quiet)

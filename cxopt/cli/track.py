@@ -41,11 +41,7 @@ def track(plan_dir: Annotated[Path, typer.Argument(help="Plan directory (cxopt o
         if html_out is not None:
             from cxopt.data.atomic import write_text_atomic
 
-            try:
-                page = result.to_html()
-            except ImportError as exc:
-                raise RuntimeError(f"--html needs matplotlib ({exc}): pip install 'cxopt[report]'") from None
-            write_text_atomic(html_out, page, force=force)
+            write_text_atomic(html_out, result.to_html(), force=force)
         if result.resimulate_advised and not resimulate:
             err.print(f"note: effective sample size {result.effective_sample_size:.0f} is below "
                       f"{ess_threshold:.0f}: the evidence has left few trials; run again with --resimulate",

@@ -40,7 +40,7 @@ from cxopt.engine.draws import Draws
 from cxopt.engine.arrays import affected_lists, portfolio_table, segment_targets
 from cxopt.kernels.grouped import fixed_to_float
 from cxopt.model.scenario import Scenario
-from cxopt.errors import Problem, ScenarioError
+from cxopt.errors import DataError, Problem
 
 __all__ = ["evaluate_sampled", "sampled_partials", "sampling_key", "SAMPLING_STREAM"]
 
@@ -104,7 +104,7 @@ def group_index(groups: GroupStats, segment: np.ndarray, mask: np.ndarray, where
         found = pos < hi
         found[found] = groups.mask[pos[found]] == keys[found]
         if not found.all():
-            raise ScenarioError(Problem(where, "", "a customer's (segment, exposure) group is missing from the "
+            raise DataError(Problem(where, "", "a customer's (segment, exposure) group is missing from the "
                                         "grouped statistics: the base changed after it was grouped"))
         out[sel] = pos
     return out

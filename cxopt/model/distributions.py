@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
-from scipy import stats
 
 __all__ = ["Distribution", "parse_distribution", "DistributionError"]
 
@@ -67,7 +66,10 @@ class Distribution:
     params: Mapping[str, float]
     lower: float = -math.inf
     upper: float = math.inf
-    _frozen: Any = field(default=None, repr=False, compare=False)
+    # (scipy.stats name, args, kwargs, support): the frozen scipy distribution is built on first
+    # use, so that validating a scenario does not import scipy.stats (about a second)
+    _spec: Any = field(default=None, repr=False, compare=False)
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     # -- construction -------------------------------------------------------------
     @classmethod
@@ -81,7 +83,18 @@ class Distribution:
     @property
     def scipy(self) -> Any:
         """The frozen ``scipy.stats`` distribution (``None`` for a fixed value)."""
-        return self._frozen
+        if self._spec is None:
+            return None
+        if "frozen" not in self._cache:
+            from scipy import stats
+
+            name, args, kwargs, _ = self._spec
+            self._cache["frozen"] = getattr(stats, name)(*args, **kwargs)
+        return self._cache["frozen"]
+
+    @property
+    def _frozen(self) -> Any:
+        return self.scipy
 
     # -- summaries ------------------------------------------------------------------
     def mean(self) -> float:
@@ -102,7 +115,7 @@ class Distribution:
         if self.is_fixed:
             v = float(self.params["value"])
             return v, v
-        lo, hi = self._frozen.support()
+        lo, hi = self._spec[3]
         return float(lo), float(hi)
 
     # -- sampling -------------------------------------------------------------------
@@ -135,10 +148,10 @@ class Distribution:
         if self.kind == "triangular":
             return rng.triangular(p["low"], p["mode"], p["high"], size)
         if self.kind == "pert":
-            a, b = self._frozen.args
+            a, b = self._spec[1]
             return p["low"] + (p["high"] - p["low"]) * rng.beta(a, b, size)
         if self.kind == "beta":
-            a, b = self._frozen.args
+            a, b = self._spec[1]
             return np.clip(rng.beta(a, b, size), self.lower, self.upper)
         if self.kind == "lognormal":
             return p["median"] * np.exp(p["sigma"] * rng.standard_normal(size))
@@ -220,8 +233,8 @@ def parse_distribution(value: Any, *, lower: float = -math.inf, upper: float = m
         options = " or ".join("(" + ", ".join(n) + ")" for n in _PARAMS[kind])
         raise DistributionError(f"{kind} takes parameters {options}, got ({', '.join(spec) or 'none'})")
     params = {n: _finite(n, spec[n]) for n in names}
-    frozen = _build(kind, params)
-    dist = Distribution(kind, params, lower, upper, frozen)
+    spec = _build(kind, params)
+    dist = Distribution(kind, params, lower, upper, spec)
     _check_range(dist, lower, upper)
     return dist
 
@@ -232,7 +245,7 @@ def _build(kind: str, p: dict[str, float]) -> Any:
     if kind == "uniform":
         if not p["low"] < p["high"]:
             raise DistributionError(f"uniform needs low < high, got low={p['low']:g}, high={p['high']:g}")
-        return stats.uniform(loc=p["low"], scale=p["high"] - p["low"])
+        return ("uniform", (), {"loc": p["low"], "scale": p["high"] - p["low"]}, (p["low"], p["high"]))
     if kind in ("triangular", "pert"):
         low, mode, high = p["low"], p["mode"], p["high"]
         if not low <= mode <= high:
@@ -241,10 +254,10 @@ def _build(kind: str, p: dict[str, float]) -> Any:
             raise DistributionError(f"{kind} needs low < high (for a single value write the number)")
         width = high - low
         if kind == "triangular":
-            return stats.triang(c=(mode - low) / width, loc=low, scale=width)
+            return ("triang", (), {"c": (mode - low) / width, "loc": low, "scale": width}, (low, high))
         a = 1.0 + 4.0 * (mode - low) / width
         b = 1.0 + 4.0 * (high - mode) / width
-        return stats.beta(a, b, loc=low, scale=width)
+        return ("beta", (a, b), {"loc": low, "scale": width}, (low, high))
     if kind == "beta":
         if "mean" in p:
             mean, sd = p["mean"], p["sd"]
@@ -258,16 +271,16 @@ def _build(kind: str, p: dict[str, float]) -> Any:
                     f"beta sd must be < sqrt(mean*(1-mean)) = {limit:.4g} for mean {mean:g}, got {sd:g}"
                 )
             k = mean * (1.0 - mean) / sd**2 - 1.0
-            return stats.beta(mean * k, (1.0 - mean) * k)
+            return ("beta", (mean * k, (1.0 - mean) * k), {}, (0.0, 1.0))
         if not (p["a"] > 0 and p["b"] > 0):
             raise DistributionError(f"beta needs a > 0 and b > 0, got a={p['a']:g}, b={p['b']:g}")
-        return stats.beta(p["a"], p["b"])
+        return ("beta", (p["a"], p["b"]), {}, (0.0, 1.0))
     if kind == "lognormal":
         if not p["median"] > 0:
             raise DistributionError(f"lognormal median must be > 0, got {p['median']:g}")
         if not p["sigma"] > 0:
             raise DistributionError(f"lognormal sigma must be > 0, got {p['sigma']:g}")
-        return stats.lognorm(s=p["sigma"], scale=p["median"])
+        return ("lognorm", (), {"s": p["sigma"], "scale": p["median"]}, (0.0, math.inf))
     if kind == "normal":
         if not p["sd"] > 0:
             raise DistributionError(f"normal sd must be > 0, got {p['sd']:g}")
@@ -275,17 +288,21 @@ def _build(kind: str, p: dict[str, float]) -> Any:
     raise AssertionError(kind)
 
 
+def _normal_cdf(x: float) -> float:
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+
 def _check_range(dist: Distribution, lower: float, upper: float) -> None:
     kind, p = dist.kind, dist.params
     if kind == "normal":
         mean, sd = p["mean"], p["sd"]
         a, b = (lower - mean) / sd, (upper - mean) / sd
-        if stats.norm.cdf(b) - stats.norm.cdf(a) < 1e-9:
+        if _normal_cdf(b) - _normal_cdf(a) < 1e-9:
             raise DistributionError(
                 f"normal(mean={mean:g}, sd={sd:g}) has no mass in the valid range [{lower:g}, {upper:g}]"
             )
-        frozen = stats.truncnorm(a, b, loc=mean, scale=sd)
-        object.__setattr__(dist, "_frozen", frozen)
+        support = (mean + a * sd, mean + b * sd)  # as scipy computes it (loc + a scale)
+        object.__setattr__(dist, "_spec", ("truncnorm", (a, b), {"loc": mean, "scale": sd}, support))
         return
     lo, hi = dist.support()
     if lo < lower - 1e-12 or hi > upper + 1e-12:

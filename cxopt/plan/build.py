@@ -278,9 +278,9 @@ def build_plan(result: OptimizationResult, *, goal_confidence: float = 0.5) -> P
         The target is the churn rate met with this probability (0.5: the P50).
     """
     if not 0.0 < goal_confidence < 1.0:
-        from cxopt.errors import Problem, ScenarioError
+        from cxopt.errors import ArgumentError
 
-        raise ScenarioError(Problem("", "goal_confidence", f"must lie strictly between 0 and 1, got {goal_confidence}"))
+        raise ArgumentError("goal_confidence", f"must lie strictly between 0 and 1, got {goal_confidence}")
     sim = result.simulation
     sel = list(result.selected)
     subsets = [frozenset(c) for r in range(len(sel) + 1) for c in itertools.combinations(sel, r)]

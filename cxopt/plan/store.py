@@ -1,4 +1,7 @@
-"""The plan directory: what ``cxopt optimize --out DIR`` keeps so a plan can be tracked later.
+"""The plan directory's data files: what ``cxopt optimize --out DIR`` keeps so a plan can be
+tracked later (written by :func:`write_plan_data`, read by :func:`load_plan`). The human
+files and the atomic assembly of the whole directory are the report stage's
+(:func:`cxopt.report.plandir.save_plan`).
 
 Format version 1 (documented in ``docs/plan-format.md``)::
 
@@ -24,15 +27,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cxopt.data.atomic import atomic_dir
 from cxopt.data.customers import GroupStats
 from cxopt.engine.draws import Draws
 from cxopt.engine.simulation import Simulation
 from cxopt.engine.trials import trials_table
 from cxopt.model.scenario import Scenario, parse_scenario
-from cxopt.errors import Problem, ScenarioError
+from cxopt.errors import PlanFileError, Problem
 
-__all__ = ["save_plan", "load_plan", "StoredPlan", "FORMAT_VERSION"]
+__all__ = ["write_plan_data", "load_plan", "StoredPlan", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
 
@@ -47,43 +49,32 @@ def _groups_table(g: GroupStats) -> pa.Table:
     return t.replace_schema_metadata(meta)
 
 
-def save_plan(plan, out: str | Path, *, force: bool = False, frontier: dict | None = None) -> Path:
-    """Write the plan directory atomically (all files or none)."""
+def write_plan_data(plan, directory: str | Path) -> None:
+    """Write the plan's data files (plan.json, scenario.json, scenario.toml, groups.parquet,
+    trials.parquet) into ``directory``, which exists.
+
+    Not atomic by itself: :func:`cxopt.report.plandir.save_plan` calls it inside the temporary
+    directory that becomes the plan directory, beside the human files (plan.md, report.html).
+    """
+    tmp = Path(directory)
     sim: Simulation = plan.simulation
     sc = sim.scenario
     data = plan.to_dict()
-    with atomic_dir(out, force=force) as tmp:
-        (tmp / "plan.json").write_text(json.dumps(data, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-        # the validated scenario as data (reloadable whether it came from a file or from Python)
-        (tmp / "scenario.json").write_text(json.dumps(sc.to_data(), indent=2) + "\n", encoding="utf-8")
-        source = Path(sc.source)
-        if source.is_file():  # the file as written, for people
-            (tmp / "scenario.toml").write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
-        pq.write_table(_groups_table(sim.groups), tmp / "groups.parquet")
-        extra = {"portfolio.retained_revenue": plan.result.revenue,
-                 "portfolio.customers_retained": plan.result.customers}
-        for m in range(plan.path.horizon):
-            extra[f"month.{m + 1}.customers_lost"] = plan.path.customers_lost[:, m]
-            extra[f"month.{m + 1}.revenue_lost"] = plan.path.revenue_lost[:, m]
-        table = trials_table(sim, extra).replace_schema_metadata(
-            {b"cxopt.format_version": str(FORMAT_VERSION).encode(), b"cxopt.seed": str(sim.draws.seed).encode()})
-        pq.write_table(table, tmp / "trials.parquet", compression="zstd")
-        try:
-            from cxopt.report.markdown import plan_markdown
-
-            (tmp / "plan.md").write_text(plan_markdown(data), encoding="utf-8")
-        except ImportError:  # pragma: no cover - the report extra is optional
-            pass
-        try:
-            from cxopt.report.html import plan_html
-
-            trials = {"baseline": sim.baseline_revenue, "portfolio": plan.result.revenue}
-            (tmp / "report.html").write_text(plan_html(data, frontier=frontier, trials=trials), encoding="utf-8")
-        except ImportError as exc:  # pragma: no cover - matplotlib (the report extra) missing
-            import warnings
-
-            warnings.warn(f"report.html not written ({exc}); pip install 'cxopt[report]' for the HTML report")
-    return Path(out)
+    (tmp / "plan.json").write_text(json.dumps(data, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    # the validated scenario as data (reloadable whether it came from a file or from Python)
+    (tmp / "scenario.json").write_text(json.dumps(sc.to_data(), indent=2) + "\n", encoding="utf-8")
+    source = Path(sc.source)
+    if source.is_file():  # the file as written, for people
+        (tmp / "scenario.toml").write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    pq.write_table(_groups_table(sim.groups), tmp / "groups.parquet")
+    extra = {"portfolio.retained_revenue": plan.result.revenue,
+             "portfolio.customers_retained": plan.result.customers}
+    for m in range(plan.path.horizon):
+        extra[f"month.{m + 1}.customers_lost"] = plan.path.customers_lost[:, m]
+        extra[f"month.{m + 1}.revenue_lost"] = plan.path.revenue_lost[:, m]
+    table = trials_table(sim, extra).replace_schema_metadata(
+        {b"cxopt.format_version": str(FORMAT_VERSION).encode(), b"cxopt.seed": str(sim.draws.seed).encode()})
+    pq.write_table(table, tmp / "trials.parquet", compression="zstd")
 
 
 @dataclass(frozen=True)
@@ -121,22 +112,22 @@ def load_plan(path: str | Path) -> StoredPlan:
     path = Path(path)
     where = str(path)
     if not path.is_dir():
-        raise ScenarioError(Problem(where, "", "not a plan directory (write one with cxopt optimize --out DIR)"))
+        raise PlanFileError(Problem(where, "", "not a plan directory (write one with cxopt optimize --out DIR)"))
     for name in ("plan.json", "scenario.json", "groups.parquet", "trials.parquet"):
         if not (path / name).is_file():
-            raise ScenarioError(Problem(where, name, "missing from the plan directory"))
+            raise PlanFileError(Problem(where, name, "missing from the plan directory"))
     try:
         data = json.loads((path / "plan.json").read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise ScenarioError(Problem(str(path / "plan.json"), "", f"not valid JSON: {exc}")) from None
+        raise PlanFileError(Problem(str(path / "plan.json"), "", f"not valid JSON: {exc}")) from None
     version = data.get("format_version")
     if version != FORMAT_VERSION:
-        raise ScenarioError(Problem(str(path / "plan.json"), "format_version",
+        raise PlanFileError(Problem(str(path / "plan.json"), "format_version",
                                     f"this cxopt reads plan format {FORMAT_VERSION}, got {version!r}"))
     try:
         scenario_data = json.loads((path / "scenario.json").read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise ScenarioError(Problem(str(path / "scenario.json"), "", f"not valid JSON: {exc}")) from None
+        raise PlanFileError(Problem(str(path / "scenario.json"), "", f"not valid JSON: {exc}")) from None
     sc = parse_scenario(scenario_data, source=str(path / "scenario.json"))
     gt = pq.read_table(path / "groups.parquet")
     meta = gt.schema.metadata or {}

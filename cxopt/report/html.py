@@ -129,7 +129,7 @@ def plan_html(d: dict, frontier: dict | None = None, trials: Mapping[str, np.nda
         (otherwise bands drawn from the P10/P50/P90 summaries).
     image_format : "svg" or "png"
     """
-    from cxopt import __version__
+    from cxopt.version import __version__
 
     sections = plan_sections(d, frontier)
     plots = plan_plots(d, frontier=frontier, trials=trials, fmt=image_format)

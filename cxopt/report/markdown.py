@@ -60,18 +60,18 @@ class Section:
 # ---------------------------------------------------------------- formatting
 
 
-def _num(x: float) -> str:
+def num(x: float) -> str:
     """A process metric's value: whole numbers plain, small ones to 3 significant digits."""
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
 
 
 def _unit(x: float, unit: str | None) -> str:
     if not unit:
-        return _num(x)
-    return f"{_num(x)}{unit}" if unit == "%" else f"{_num(x)} {unit}"
+        return num(x)
+    return f"{num(x)}{unit}" if unit == "%" else f"{num(x)} {unit}"
 
 
-def _band(s: dict, fmt) -> str:
+def band(s: dict, fmt) -> str:
     return f"{fmt(s['p10'])} – {fmt(s['p90'])}"
 
 
@@ -79,7 +79,7 @@ def _metric_label(name: str) -> str:
     return name.upper() if len(name) <= 4 else name.replace("_", " ")
 
 
-def _signed(x: float, fmt) -> str:
+def signed(x: float, fmt) -> str:
     return ("+" if x > 0 else "−" if x < 0 else "") + fmt(abs(x))
 
 
@@ -115,7 +115,7 @@ def _header(d: dict) -> Section:
                  "Retained revenue gain"],
         rows=[[g["metric"], pct(g["baseline"]), pct(g["target"]),
                f"{pct(g['band'][0])} – {pct(g['band'][1])}", g["date"], pct(g["probability_met"], 0),
-               f"{fm(gain['mean'])} ({_band(gain, fm)})"]],
+               f"{fm(gain['mean'])} ({band(gain, fm)})"]],
         align="lrrrlrr")
     owners = [f"{kid}: {owner}" for kid, owner in g.get("owners", {}).items()]
     blocks = [Paragraph(g["statement"], lead="Goal."), glance]
@@ -139,17 +139,17 @@ def _outcome(d: dict) -> Section:
                                   ("Churn rate", "churn_rate", pct, pts),
                                   ("Gross revenue retention", "gross_revenue_retention", pct, pts)]:
         bs, ps = b[key], p[key]
-        rows.append([label, fmt(bs["mean"]), _band(bs, fmt), fmt(ps["mean"]), _band(ps, fmt),
-                     _signed(ps["mean"] - bs["mean"], dfmt)])
+        rows.append([label, fmt(bs["mean"]), band(bs, fmt), fmt(ps["mean"]), band(ps, fmt),
+                     signed(ps["mean"] - bs["mean"], dfmt)])
     for name, m in d.get("metrics", {}).items():
         bs, ps = m["baseline"], m["portfolio"]
-        rows.append([_metric_label(name), two(bs["mean"]), _band(bs, two), two(ps["mean"]), _band(ps, two),
-                     _signed(ps["mean"] - bs["mean"], two)])
+        rows.append([_metric_label(name), two(bs["mean"]), band(bs, two), two(ps["mean"]), band(ps, two),
+                     signed(ps["mean"] - bs["mean"], two)])
     table = Table(["", "Baseline mean", "Baseline P10–P90", "Portfolio mean", "Portfolio P10–P90", "Change"],
                   rows)
     gain = p["gain"]
     chance = pct(p.get("probability_gain_positive", float("nan")), 0)
-    text = (f"Gain in retained revenue {fm(gain['mean'])} (P10–P90 {_band(gain, fm)}); probability the "
+    text = (f"Gain in retained revenue {fm(gain['mean'])} (P10–P90 {band(gain, fm)}); probability the "
             f"portfolio keeps more revenue than doing nothing: {chance}.")
     mar = d.get("market_at_risk") or {}
     if mar:
@@ -177,7 +177,7 @@ def _contributions(d: dict) -> Section:
     tot_m = dict.fromkeys(names, 0.0)
     for kid, c in det.items():
         rows.append([f"{c['name']} ({kid})" if c["name"] != kid else kid, c["owner"], full(c["cost"]),
-                     full(c["revenue"]["mean"]), _band(c["revenue"], full),
+                     full(c["revenue"]["mean"]), band(c["revenue"], full),
                      full(c["standalone_revenue"]["mean"]),
                      two(c["churn_points"]["mean"]), two(c["standalone_churn_points"]["mean"])]
                     + [two(c["metrics"][n]["mean"]) for n in names])
@@ -193,7 +193,7 @@ def _contributions(d: dict) -> Section:
     whole_churn = 100 * (b["churn_rate"]["mean"] - p["churn_rate"]["mean"])
     whole_m = [d["metrics"][n]["portfolio"]["mean"] - d["metrics"][n]["baseline"]["mean"] for n in names]
     rows.append(["Portfolio, simulated together", "", full(d["total_cost"]), full(p["gain"]["mean"]),
-                 _band(p["gain"], full), "", two(whole_churn), ""] + [two(x) for x in whole_m])
+                 band(p["gain"], full), "", two(whole_churn), ""] + [two(x) for x in whole_m])
     note = ("Shapley value: an initiative's marginal gain averaged over every order in which the portfolio "
             "could be assembled, per trial, so the contributions add up to the portfolio's gain although "
             "effects overlap. ")
@@ -232,7 +232,7 @@ def _actions(d: dict) -> Section:
         mpath = f"{_unit(m['baseline'], unit)} → {_unit(m['target'], unit)}" if m else "—"
         rows.append([a["name"], a["owner"], month(a["start_month"]), golive,
                      pct(a["success_probability"], 0), _cost(a["cost"], fm), mname, mpath,
-                     f"{fm(a['contribution']['mean'])} ({_band(a['contribution'], fm)})", a["review"]])
+                     f"{fm(a['contribution']['mean'])} ({band(a['contribution'], fm)})", a["review"]])
         if a.get("checkpoints"):
             path = " · ".join(f"{month(c['month'])}: "
                               f"{_unit(c['expected_metric'], unit)}" for c in a["checkpoints"])
@@ -253,7 +253,7 @@ def _actions(d: dict) -> Section:
         for a in d.get("actions", []):
             golive_at.setdefault(int(round(a["golive_month"]["p50"])), []).append(a["id"])
         count = lambda x: f"{x:,.0f}"  # noqa: E731
-        frows = [[_month(start, m, H), count(c["p50"]), _band(c, count), fm(r["p50"]), _band(r, fm),
+        frows = [[_month(start, m, H), count(c["p50"]), band(c, count), fm(r["p50"]), band(r, fm),
                   ", ".join(golive_at.get(m, []))] for m, (c, r) in enumerate(zip(cl, rl, strict=True))]
         blocks += [Paragraph("Expected customers and revenue lost each month with the portfolio: the "
                              "forecast the monthly actuals are held against.", lead="Monthly forecast."),
@@ -284,9 +284,9 @@ def _pains(d: dict) -> Section | None:
     rows = []
     for p in by_r:
         sev, risk = p["severity"], p["revenue_at_risk"]
-        rows.append([p["name"], pct(p["volume_measured"]), f"{pct(sev['mean'])} ({_band(sev, pct)})",
+        rows.append([p["name"], pct(p["volume_measured"]), f"{pct(sev['mean'])} ({band(sev, pct)})",
                      "—" if p.get("complaint_rate") is None else pct(p["complaint_rate"], 0),
-                     f"{p['customers_lost']['mean']:,.0f}", fm(risk["mean"]), _band(risk, fm),
+                     f"{p['customers_lost']['mean']:,.0f}", fm(risk["mean"]), band(risk, fm),
                      f"{p['rank_volume']} / {p['rank_revenue']}", ", ".join(_flags(p))])
     detail = Table(["Pain point", "Volume", "Severity (P10–P90)", "Complaint rate", "Customers lost",
                     "Revenue at risk", "P10–P90", "Rank volume / revenue", "Flags"], rows, align="lrrrrrrrl")
@@ -313,7 +313,7 @@ def _sensitivity(d: dict) -> Section | None:
     two = lambda x: f"{x:.2f}"  # noqa: E731
     table = Table(["Uncertain input", "Rank correlation", "Swing", "Portfolio value, input low",
                    "input high"],
-                  [[r["input"], _signed(r["spearman"], two), _signed(r["swing"], fm), fm(r["low"]),
+                  [[r["input"], signed(r["spearman"], two), signed(r["swing"], fm), fm(r["low"]),
                     fm(r["high"])] for r in rows])
     text = ("Which uncertain inputs drive the spread of the portfolio's retained revenue, from the trials "
             "already run. Swing: the mean value in the trials where the input is in its top decile minus its "

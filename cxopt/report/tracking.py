@@ -29,7 +29,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from cxopt.report.html import page_html
-from cxopt.report.markdown import Bullets, Paragraph, PlotSlot, Section, Table, _band, _num, _signed
+from cxopt.report.markdown import Bullets, Paragraph, PlotSlot, Section, Table, band, num, signed
 from cxopt.report.plots import (ACCENT, BASELINE, LOSS, PORTFOLIO, Plot, figure_style, month_labels, render,
                     short_label)
 from cxopt.report.terminal import money, pct
@@ -88,10 +88,10 @@ def _headline(d: dict) -> Section:
     for label, now, planned, fmt, dfmt in [
             ("Retained revenue", rf["retained_revenue"], rf["planned_retained_revenue"], fm, fm),
             ("Churn rate", rf["churn_rate"], rf["planned_churn_rate"], pct, _pts)]:
-        rows.append([label, fmt(planned["mean"]), _band(planned, fmt), fmt(now["mean"]), _band(now, fmt),
-                     _signed(now["mean"] - planned["mean"], dfmt)])
+        rows.append([label, fmt(planned["mean"]), band(planned, fmt), fmt(now["mean"]), band(now, fmt),
+                     signed(now["mean"] - planned["mean"], dfmt)])
     rows.append(["Probability of meeting the goal", pct(gp["before"], 0), "", pct(gp["now"], 0), "",
-                 _signed(gp["now"] - gp["before"], lambda x: f"{100 * x:.0f} pts")])
+                 signed(gp["now"] - gp["before"], lambda x: f"{100 * x:.0f} pts")])
     table = Table(["", "Planned mean", "Planned P10–P90", "Re-forecast mean", "Re-forecast P10–P90",
                    "Change"], rows)
     ess, trials = d["effective_sample_size"], d["trials"]
@@ -120,7 +120,7 @@ def _months(d: dict) -> Section:
         planned, now = m["planned_customers_lost"], m["forecast_customers_lost"]
         actual = m["actual_customers_lost"]
         rows.append([labels[m["month"] - 1], "" if actual is None else _count(actual), _count(planned["p50"]),
-                     _band(planned, _count), _count(now["p50"]), _band(now, _count),
+                     band(planned, _count), _count(now["p50"]), band(now, _count),
                      "" if actual is None else _versus_band(actual, planned)])
     table = Table(["Month", "Actual", "Planned P50", "Planned P10–P90", "Re-forecast P50",
                    "Re-forecast P10–P90", "Actual vs plan"], rows, align="lrrrrrl")
@@ -136,7 +136,7 @@ def _metric_cell(v: dict, labels: list[str]) -> str:
     last = v.get("metric")
     if not last:
         return f"{name}: not reported yet"
-    return (f"{name}: {_num(last['observed'])} vs {_num(last['planned'])} planned "
+    return (f"{name}: {num(last['observed'])} vs {num(last['planned'])} planned "
             f"({labels[last['month'] - 1]})")
 
 
@@ -153,7 +153,7 @@ def _initiatives(d: dict) -> Section:
         rows.append([kid, v.get("owner") or "", v["status"], STATE_TEXT.get(v["state"], v["state"]),
                      _metric_cell(v, labels), fm(v["contribution"]),
                      "—" if planned is None else fm(planned),
-                     "" if planned is None else _signed(v["contribution"] - planned, fm)])
+                     "" if planned is None else signed(v["contribution"] - planned, fm)])
     table = Table(["Initiative", "Owner", "Status", "State", "Process metric (latest vs planned)",
                    f"Contribution now ({cur})" if cur else "Contribution now", "Planned", "Change"],
                   rows, align="lllllrrr")
@@ -233,7 +233,7 @@ def _fan_alt(d: dict) -> str:
     if not seen:
         return text + "; no actual month yet."
     parts = "; ".join(f"{labels[m['month'] - 1]} {_count(m['actual_customers_lost'])} (planned P10–P90 "
-                      f"{_band(m['planned_customers_lost'], _count)})" for m in seen)
+                      f"{band(m['planned_customers_lost'], _count)})" for m in seen)
     return f"{text}. Actual months: {parts}."
 
 
@@ -253,7 +253,7 @@ def metric_figure(kid: str, v: dict, labels: list[str], dated: bool = False) -> 
             ax.plot([m for m, _ in obs], [y for _, y in obs], "o", color=colour, mec="white", mew=0.8, ms=7,
                     zorder=5, label="observed")
         _month_axis(ax, labels, dated)
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _pos: _num(y)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _pos: num(y)))
         state = STATE_TEXT.get(v.get("state"), v.get("state") or "")
         ax.set_title(f"{short_label(kid, 40)}: {short_label(name, 40)} ({v.get('status', '')}, {state})")
         ax.legend(frameon=False, loc="best", fontsize=8)
@@ -263,13 +263,13 @@ def metric_figure(kid: str, v: dict, labels: list[str], dated: bool = False) -> 
 def _metric_alt(kid: str, v: dict, labels: list[str]) -> str:
     path = v["metric_path"]
     name = v.get("metric_name") or "process metric"
-    text = (f"{kid}'s process metric, {name}: planned from {_num(path[0]['planned'])} in {labels[0]} "
+    text = (f"{kid}'s process metric, {name}: planned from {num(path[0]['planned'])} in {labels[0]} "
             f"to "
-            f"{_num(path[-1]['planned'])} in {labels[-1]}")
+            f"{num(path[-1]['planned'])} in {labels[-1]}")
     obs = [p for p in path if p.get("observed") is not None]
     if obs:
-        text += "; observed " + "; ".join(f"{_num(p['observed'])} in {labels[p['month'] - 1]} (planned "
-                                          f"{_num(p['planned'])})" for p in obs)
+        text += "; observed " + "; ".join(f"{num(p['observed'])} in {labels[p['month'] - 1]} (planned "
+                                          f"{num(p['planned'])})" for p in obs)
     else:
         text += "; not observed yet"
     return f"{text}. Status {v.get('status', '')}, {STATE_TEXT.get(v.get('state'), v.get('state') or '')}."
@@ -303,7 +303,7 @@ def tracking_html(d: dict, *, title: str | None = None) -> str:
         The page's title (plain text; escaped). Default: "CX plan tracking", with the
         scenario's name when ``d`` carries one.
     """
-    from cxopt import __version__
+    from cxopt.version import __version__
 
     if title is None:
         title = "CX plan tracking" + (f" — {d['scenario']}" if d.get("scenario") else "")

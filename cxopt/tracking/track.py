@@ -40,7 +40,7 @@ from cxopt.engine.summary import summarise
 from cxopt.engine.paths import monthly_path
 from cxopt.plan.build import shapley
 from cxopt.plan.store import StoredPlan, load_plan
-from cxopt.errors import Problem, ScenarioError
+from cxopt.errors import ArgumentError, DataError, Problem
 
 __all__ = ["Actuals", "read_actuals", "track", "Tracking", "STATUSES"]
 
@@ -79,19 +79,19 @@ def _month_number(value, start: _dt.date | None, horizon: int, where: str, row: 
         else:
             text = text[:7]  # 2027-02 or 2027-02-01: the month counts
             if start is None:
-                raise ScenarioError(Problem(where, "month", f"row {row}: {value!r} is a calendar month, but the "
+                raise DataError(Problem(where, "month", f"row {row}: {value!r} is a calendar month, but the "
                                                             "scenario has no [scenario] start; give months as "
                                                             f"1..{horizon}"))
             try:
                 d = _dt.datetime.strptime(text, "%Y-%m").date()
             except ValueError:
-                raise ScenarioError(Problem(where, "month", f"row {row}: expected 1..{horizon} or YYYY-MM, "
+                raise DataError(Problem(where, "month", f"row {row}: expected 1..{horizon} or YYYY-MM, "
                                                             f"got {value!r}")) from None
             m = (d.year - start.year) * 12 + (d.month - start.month) + 1
     else:
-        raise ScenarioError(Problem(where, "month", f"row {row}: expected 1..{horizon} or YYYY-MM, got {value!r}"))
+        raise DataError(Problem(where, "month", f"row {row}: expected 1..{horizon} or YYYY-MM, got {value!r}"))
     if not 1 <= m <= horizon:
-        raise ScenarioError(Problem(where, "month", f"row {row}: month {value!r} is outside the plan's "
+        raise DataError(Problem(where, "month", f"row {row}: month {value!r} is outside the plan's "
                                                     f"{horizon}-month horizon"))
     return m
 
@@ -101,20 +101,20 @@ def read_actuals(path: str | Path, plan: StoredPlan) -> Actuals:
     path = Path(path)
     where = str(path)
     if not path.is_file():
-        raise ScenarioError(Problem(where, "", "no such file"))
+        raise DataError(Problem(where, "", "no such file"))
     try:
         if path.suffix.lower() == ".parquet":
             table = pq.read_table(path)
         else:
             table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
     except (pa.ArrowInvalid, OSError) as exc:
-        raise ScenarioError(Problem(where, "", f"cannot read: {exc}")) from None
+        raise DataError(Problem(where, "", f"cannot read: {exc}")) from None
     sc = plan.scenario
     ids = set(sc.initiative_ids)
     chosen = {sc.initiative_ids[k] for k in plan.selected}
     names = table.column_names
     if "month" not in names:
-        raise ScenarioError(Problem(where, "month", "missing column"))
+        raise DataError(Problem(where, "month", "missing column"))
     problems: list[Problem] = []
     seen: set[str] = set()
     for name in names:
@@ -135,19 +135,19 @@ def read_actuals(path: str | Path, plan: StoredPlan) -> Actuals:
         elif kid not in chosen:
             warnings.warn(f"{where}: {name}: {kid!r} is not in the plan's portfolio; ignored")
     if problems:
-        raise ScenarioError(problems)
+        raise DataError(problems)
     rows = table.to_pylist()
     if not rows:
-        raise ScenarioError(Problem(where, "", "no rows"))
+        raise DataError(Problem(where, "", "no rows"))
     start = sc.scenario.start
     H = sc.horizon_months
     months = []
     for i, r in enumerate(rows, start=1):
         if r["month"] is None:
-            raise ScenarioError(Problem(where, "month", f"row {i}: missing value"))
+            raise DataError(Problem(where, "month", f"row {i}: missing value"))
         m = _month_number(r["month"], start, H, where, i)
         if months and m <= months[-1]:
-            raise ScenarioError(Problem(where, "month", f"row {i}: month {m} is not after month {months[-1]} "
+            raise DataError(Problem(where, "month", f"row {i}: month {m} is not after month {months[-1]} "
                                                         "(months must be in order, each once)"))
         months.append(m)
 
@@ -162,11 +162,11 @@ def read_actuals(path: str | Path, plan: StoredPlan) -> Actuals:
             try:
                 x = float(v)
             except (TypeError, ValueError):
-                raise ScenarioError(Problem(where, name, f"row {i + 1}: expected a number, got {v!r}")) from None
+                raise DataError(Problem(where, name, f"row {i + 1}: expected a number, got {v!r}")) from None
             if not math.isfinite(x):
-                raise ScenarioError(Problem(where, name, f"row {i + 1}: not a finite number"))
+                raise DataError(Problem(where, name, f"row {i + 1}: not a finite number"))
             if x < 0 and name != "month" and not name.endswith(".metric"):
-                raise ScenarioError(Problem(where, name, f"row {i + 1}: negative value {x:g}"))
+                raise DataError(Problem(where, name, f"row {i + 1}: negative value {x:g}"))
             out[i] = x
         return out
 
@@ -179,7 +179,7 @@ def read_actuals(path: str | Path, plan: StoredPlan) -> Actuals:
             bad = ~np.isnan(values) & ((values != np.round(values)) | (values > H))
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
-                raise ScenarioError(Problem(where, f"{kid}.live_month", f"row {i + 1}: expected a whole month "
+                raise DataError(Problem(where, f"{kid}.live_month", f"row {i + 1}: expected a whole month "
                                                                        f"0..{H}, got {values[i]:g}"))
             live[kid] = values
         if f"{kid}.status" in names:
@@ -191,7 +191,7 @@ def read_actuals(path: str | Path, plan: StoredPlan) -> Actuals:
                     continue
                 v = str(v).strip().lower()
                 if v not in STATUSES:
-                    raise ScenarioError(Problem(where, f"{kid}.status", f"row {i + 1}: expected one of "
+                    raise DataError(Problem(where, f"{kid}.status", f"row {i + 1}: expected one of "
                                                                        f"{', '.join(STATUSES)}, got {v!r}"))
                 col.append(v)
             status[kid] = col
@@ -366,9 +366,9 @@ def track(plan: StoredPlan | str | Path, actuals: Actuals | str | Path, *, dispe
     if not isinstance(actuals, Actuals):
         actuals = read_actuals(actuals, plan)
     if dispersion is not None and not dispersion > 0:
-        raise ScenarioError(Problem("", "--dispersion", f"must be > 0, got {dispersion}"))
+        raise ArgumentError("dispersion", f"must be > 0, got {dispersion}")
     if not metric_sd > 0:
-        raise ScenarioError(Problem("", "--metric-sd", f"must be > 0, got {metric_sd}"))
+        raise ArgumentError("metric_sd", f"must be > 0, got {metric_sd}")
     sc = plan.scenario
     H = sc.horizon_months
     sim = plan.simulation()

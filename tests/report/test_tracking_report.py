@@ -24,7 +24,7 @@ pytest.importorskip("matplotlib", reason="the report needs the 'report' extra (m
 
 import cxopt  # noqa: E402
 from cxopt.plan.build import build_plan  # noqa: E402
-from cxopt.plan.store import save_plan  # noqa: E402
+from cxopt.report.plandir import save_plan  # noqa: E402
 from cxopt.report.terminal import money, pct  # noqa: E402
 from cxopt.report.tracking import tracking_html  # noqa: E402
 from cxopt.tracking.track import Actuals, track  # noqa: E402

@@ -30,7 +30,8 @@ from cxopt.cli import app
 from cxopt.engine.draws import draw_trials
 from cxopt.engine.paths import monthly_path
 from cxopt.plan.build import build_plan
-from cxopt.plan.store import FORMAT_VERSION, load_plan, save_plan
+from cxopt.plan.store import FORMAT_VERSION, load_plan
+from cxopt.report.plandir import save_plan
 from cxopt.tracking.track import Actuals, apply_facts, read_actuals, track
 
 CUSTOMERS = 20_000
@@ -458,7 +459,7 @@ BAD_ACTUALS = {
 @pytest.mark.parametrize("text, column, row", BAD_ACTUALS.values(), ids=BAD_ACTUALS.keys())
 def test_bad_actuals_name_the_file_column_and_row(small, tmp_path, text, column, row):
     path = write(tmp_path / "actuals.csv", text)
-    with pytest.raises(cxopt.ScenarioError) as info:
+    with pytest.raises(cxopt.DataError) as info:
         read_actuals(path, small.stored)
     problem = info.value.problems[0]
     assert problem.source == str(path)
@@ -469,7 +470,7 @@ def test_bad_actuals_name_the_file_column_and_row(small, tmp_path, text, column,
 
 def test_duplicated_column_is_an_error(small, tmp_path):
     path = write(tmp_path / "actuals.csv", "month,customers_lost,customers_lost\n1,30,300\n")
-    with pytest.raises(cxopt.ScenarioError):
+    with pytest.raises(cxopt.DataError):
         read_actuals(path, small.stored)
 
 
@@ -485,7 +486,7 @@ def test_calendar_months_count_from_the_scenarios_start(small, tmp_path):
 def test_calendar_months_need_the_scenarios_start(tmp_path):
     made = Made(tmp_path, SMALL.replace('start = "2027-01"\n', "").replace("trials = 500", "trials = 50"))
     path = write(tmp_path / "actuals.csv", "month,customers_lost\n1,3\n2027-02,3\n")
-    with pytest.raises(cxopt.ScenarioError) as info:
+    with pytest.raises(cxopt.DataError) as info:
         read_actuals(path, made.stored)
     problem = info.value.problems[0]
     assert (problem.source, problem.path) == (str(path), "month") and "row 2" in problem.reason
@@ -597,7 +598,7 @@ def test_wrong_format_version_is_refused(small, tmp_path):
     assert data["format_version"] == FORMAT_VERSION
     data["format_version"] = FORMAT_VERSION + 1
     (copy / "plan.json").write_text(json.dumps(data))
-    with pytest.raises(cxopt.ScenarioError) as info:
+    with pytest.raises(cxopt.PlanFileError) as info:
         load_plan(copy)
     assert info.value.problems[0].path == "format_version"
     assert "plan.json" in info.value.problems[0].source
@@ -609,7 +610,7 @@ def test_missing_plan_file_is_refused(small, tmp_path, name):
 
     copy = Path(shutil.copytree(small.dir, tmp_path / "plan"))
     (copy / name).unlink()
-    with pytest.raises(cxopt.ScenarioError) as info:
+    with pytest.raises(cxopt.PlanFileError) as info:
         track(copy, actuals([1]))
     assert info.value.problems[0].path == name
 
