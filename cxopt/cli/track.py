@@ -8,31 +8,38 @@ from typing import Annotated, Optional
 
 import typer
 
-from cxopt.cli.common import (ForceOpt, JsonOpt, ThreadsOpt, TrialsOpt,
-                              err, error_boundary, out_console, print_json, set_threads)
+from cxopt.cli.common import ForceOpt, JsonOpt, ThreadsOpt, err, error_boundary, out_console, print_json, set_threads
 
 
 def track(plan_dir: Annotated[Path, typer.Argument(help="Plan directory (cxopt optimize --out DIR).")],
-          actuals: Annotated[Path, typer.Argument(help="Monthly actuals (CSV or Parquet).")],
+          actuals: Annotated[Path, typer.Argument(help="Actuals: monthly rows, dated metric rows (CSV or Parquet).")],
           json_: JsonOpt = False,
           out: Annotated[Optional[Path], typer.Option("--out", help="Write the tracking result (JSON).")] = None,
           html_out: Annotated[Optional[Path], typer.Option("--html", help="Write the tracking page (self-contained HTML).")] = None,
-          dispersion: Annotated[Optional[float], typer.Option("--dispersion", help="Negative binomial dispersion k for monthly losses (default: Poisson).")] = None,
-          metric_sd: Annotated[float, typer.Option("--metric-sd", help="Width of the process-metric likelihood (share of baseline-to-target).")] = 0.15,
-          ess_threshold: Annotated[float, typer.Option("--ess-threshold", help="Advise re-simulation below this effective sample size.")] = 200.0,
-          resimulate: Annotated[bool, typer.Option("--resimulate", help="Draw new trials conditioned on the facts.")] = False,
-          trials: TrialsOpt = None, force: ForceOpt = False, threads: ThreadsOpt = None) -> None:
+          dispersion: Annotated[Optional[float], typer.Option(
+              "--dispersion", help="Negative binomial dispersion k of monthly losses (variance mu + mu^2/k). "
+                                   "Default: 200, estimated from the months once 6 are observed.")] = None,
+          metric_sd: Annotated[float, typer.Option("--metric-sd", help="Width of the process-metric likelihood (share of baseline-to-target).")] = 0.5,
+          particles: Annotated[Optional[int], typer.Option("--particles", help="Particles carrying the posterior (default 1,000, at most the plan's trials).")] = None,
+          ess_threshold: Annotated[Optional[float], typer.Option("--ess-threshold", hidden=True)] = None,
+          resimulate: Annotated[bool, typer.Option("--resimulate", hidden=True)] = False,
+          trials: Annotated[Optional[int], typer.Option("--trials", hidden=True)] = None,
+          force: ForceOpt = False, threads: ThreadsOpt = None) -> None:
     """Actuals against the forecast: the re-forecast, the goal's probability now, initiatives off track, wins."""
     from cxopt.tracking.track import track as run_track
 
     with error_boundary():
         set_threads(threads)
+        for flag, given in (("--resimulate", resimulate), ("--ess-threshold", ess_threshold is not None),
+                            ("--trials", trials is not None)):
+            if given:
+                err.print(f"note: {flag} has no purpose any more and is ignored: the posterior is rejuvenated "
+                          "month by month (resample-move) and does not collapse onto a few trials", markup=False)
         if html_out is not None and html_out.exists() and not force:  # before any work or other output
             from cxopt.errors import OutputExistsError
 
             raise OutputExistsError(html_out)
-        result = run_track(plan_dir, actuals, dispersion=dispersion, metric_sd=metric_sd,
-                           ess_threshold=ess_threshold, resimulate=resimulate, resimulate_trials=trials)
+        result = run_track(plan_dir, actuals, dispersion=dispersion, metric_sd=metric_sd, particles=particles)
         data = result.to_dict()
         if out is not None:
             from cxopt.data.atomic import write_text_atomic
@@ -42,10 +49,6 @@ def track(plan_dir: Annotated[Path, typer.Argument(help="Plan directory (cxopt o
             from cxopt.data.atomic import write_text_atomic
 
             write_text_atomic(html_out, result.to_html(), force=force)
-        if result.resimulate_advised and not resimulate:
-            err.print(f"note: effective sample size {result.effective_sample_size:.0f} is below "
-                      f"{ess_threshold:.0f}: the evidence has left few trials; run again with --resimulate",
-                      markup=False)
         if json_:
             print_json(data)
         else:

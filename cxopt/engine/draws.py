@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 from scipy.special import ndtr
@@ -25,7 +26,7 @@ from cxopt.model.scenario import Scenario
 
 from cxopt.errors import Problem, ScenarioError
 
-__all__ = ["Draws", "draw_trials"]
+__all__ = ["Draws", "draw_trials", "TrialState", "prior_state", "draws_from_state", "initiative_cholesky"]
 
 _MARKET, _SEVERITY, _LIFT, _EFFECT, _SUCCESS, _GOLIVE = range(6)
 
@@ -107,33 +108,87 @@ def _initiative_correlation(sc: Scenario) -> np.ndarray:
     return corr
 
 
-def draw_trials(sc: Scenario, trials: int, seed: int) -> Draws:
-    """Draw ``trials`` possible worlds for scenario ``sc`` with ``seed``."""
+@dataclass(frozen=True)
+class TrialState:
+    """The independent standard inputs behind T trials: what :func:`draws_from_state` maps
+    through each input's inverse CDF (and the initiatives' copula) into :class:`Draws`.
+
+    Every column is a priori independent and uniform on (0, 1) — except ``effect_normal``,
+    independent standard normals — so a Markov move that leaves this prior invariant
+    (tracking's rejuvenation) moves every uncertain input at once, discrete ones included.
+
+    Attributes
+    ----------
+    market : (T,) uniform behind the market multiplier
+    strength : (T, D) uniforms behind severities and lifts
+    effect_normal : (T, K) standard normals behind the initiatives' effects (before the copula)
+    success : (T, K) uniforms behind delivery (delivered when below the success probability)
+    golive : (T, K) uniforms behind the months to impact
+    """
+
+    market: np.ndarray
+    strength: np.ndarray
+    effect_normal: np.ndarray
+    success: np.ndarray
+    golive: np.ndarray
+
+    @property
+    def trials(self) -> int:
+        return int(self.market.shape[0])
+
+    def take(self, index: np.ndarray) -> "TrialState":
+        """The trials at ``index`` (resampling)."""
+        return TrialState(*(np.ascontiguousarray(a[index]) for a in self.arrays()))
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        return (self.market, self.strength, self.effect_normal, self.success, self.golive)
+
+
+def prior_state(sc: Scenario, trials: int, seed: int) -> TrialState:
+    """The standard inputs of ``trials`` trials drawn with ``seed`` (each item its own stream)."""
     if trials < 1:
         raise ScenarioError(Problem(sc.source, "scenario.trials", f"must be >= 1, got {trials}"))
     T = int(trials)
-    H = sc.horizon_months
-    market = np.asarray(sc.market.churn_multiplier.ppf(_rng(seed, _MARKET, 0).random(T)), dtype=np.float64)
-
-    drivers = sc.drivers
-    strength = np.empty((T, len(drivers)))
-    for j, p in enumerate(sc.pain_points):
-        strength[:, j] = p.severity.ppf(_rng(seed, _SEVERITY, j).random(T))
-    n_p = len(sc.pain_points)
-    for d, x in enumerate(sc.delighters):
-        strength[:, n_p + d] = x.lift.ppf(_rng(seed, _LIFT, d).random(T))
-
-    K = len(sc.initiatives)
-    corr = _initiative_correlation(sc)
-    try:
-        chol = np.linalg.cholesky(corr)
-    except np.linalg.LinAlgError:
-        raise ScenarioError(Problem(sc.source, "correlations", "the correlations between initiatives are not "
-                                    "consistent (the matrix is not positive definite)")) from None
+    n_p, K = len(sc.pain_points), len(sc.initiatives)
+    strength = np.empty((T, len(sc.drivers)))
+    for j in range(n_p):
+        strength[:, j] = _rng(seed, _SEVERITY, j).random(T)
+    for d in range(len(sc.delighters)):
+        strength[:, n_p + d] = _rng(seed, _LIFT, d).random(T)
     z = np.empty((T, K))
+    success = np.empty((T, K))
+    golive = np.empty((T, K))
     for k in range(K):
         z[:, k] = _rng(seed, _EFFECT, k).standard_normal(T)
-    latent = ndtr(z @ chol.T)  # (T, K) uniforms, correlated within blocks
+        success[:, k] = _rng(seed, _SUCCESS, k).random(T)
+        golive[:, k] = _rng(seed, _GOLIVE, k).random(T)
+    return TrialState(market=_rng(seed, _MARKET, 0).random(T), strength=strength, effect_normal=z,
+                      success=success, golive=golive)
+
+
+def draws_from_state(sc: Scenario, state: TrialState, seed: int, initiatives: Sequence[int] | None = None,
+                     *, interpolated: bool = False) -> Draws:
+    """The draws of the trials whose standard inputs are ``state`` (``seed`` is recorded).
+
+    With ``initiatives``, only those initiatives' effects, success and go-live are computed
+    (the others: no effect, never delivered) — what evaluating one portfolio needs. With
+    ``interpolated``, inverse CDFs come from tables (``Distribution.ppf_interpolated``: fast,
+    ~1e-6 relative) instead of the exact ones.
+    """
+    ppf = (lambda dist, u: dist.ppf_interpolated(u)) if interpolated else (lambda dist, u: dist.ppf(u))
+    T = state.trials
+    H = sc.horizon_months
+    market = np.asarray(ppf(sc.market.churn_multiplier, state.market), dtype=np.float64)
+    strength = np.empty((T, len(sc.drivers)))
+    for j, p in enumerate(sc.pain_points):
+        strength[:, j] = ppf(p.severity, state.strength[:, j])
+    n_p = len(sc.pain_points)
+    for d, x in enumerate(sc.delighters):
+        strength[:, n_p + d] = ppf(x.lift, state.strength[:, n_p + d])
+
+    K = len(sc.initiatives)
+    latent = ndtr(state.effect_normal @ initiative_cholesky(sc).T)  # (T, K) uniforms, correlated within blocks
+    wanted = set(range(K)) if initiatives is None else {int(k) for k in initiatives}
 
     driver_index = {d: j for j, d in enumerate(sc.driver_ids)}
     fix_ptr = np.zeros(K + 1, dtype=np.int64)
@@ -142,15 +197,18 @@ def draw_trials(sc: Scenario, trials: int, seed: int) -> Draws:
         for driver, dist in init.fixes.items():
             fix_initiative.append(k)
             fix_driver.append(driver_index[driver])
-            effect_cols.append(np.asarray(dist.ppf(latent[:, k]), dtype=np.float64))
+            effect_cols.append(np.asarray(ppf(dist, latent[:, k]), dtype=np.float64) if k in wanted else np.zeros(T))
         fix_ptr[k + 1] = len(fix_driver)
     effect = np.column_stack(effect_cols) if effect_cols else np.zeros((T, 0))
 
     success = np.empty((T, K), dtype=np.bool_)
     golive = np.empty((T, K), dtype=np.int32)
     for k, init in enumerate(sc.initiatives):
-        success[:, k] = _rng(seed, _SUCCESS, k).random(T) < init.success_probability
-        months = np.asarray(init.months_to_impact.ppf(_rng(seed, _GOLIVE, k).random(T)), dtype=np.float64)
+        if k not in wanted:
+            success[:, k], golive[:, k] = False, H
+            continue
+        success[:, k] = state.success[:, k] < init.success_probability
+        months = np.asarray(ppf(init.months_to_impact, state.golive[:, k]), dtype=np.float64)
         month = init.start_month + np.ceil(months - 1e-9)
         golive[:, k] = np.minimum(month, H).astype(np.int32)
 
@@ -167,6 +225,20 @@ def draw_trials(sc: Scenario, trials: int, seed: int) -> Draws:
         latent=latent,
         horizon=H,
     )
+
+
+def initiative_cholesky(sc: Scenario) -> np.ndarray:
+    """Cholesky factor of the initiatives' effect correlation (the scenario's correlation blocks)."""
+    try:
+        return np.linalg.cholesky(_initiative_correlation(sc))
+    except np.linalg.LinAlgError:
+        raise ScenarioError(Problem(sc.source, "correlations", "the correlations between initiatives are not "
+                                    "consistent (the matrix is not positive definite)")) from None
+
+
+def draw_trials(sc: Scenario, trials: int, seed: int) -> Draws:
+    """Draw ``trials`` possible worlds for scenario ``sc`` with ``seed``."""
+    return draws_from_state(sc, prior_state(sc, trials, seed), seed)
 
 
 def check_retention_bounds(sc: Scenario, max_churn: float, where: str) -> None:

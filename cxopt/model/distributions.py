@@ -130,6 +130,23 @@ class Distribution:
         # keep the draws inside the field's range despite rounding at the tails
         return np.clip(out, self.lower, self.upper)
 
+    def ppf_interpolated(self, u: np.ndarray) -> np.ndarray:
+        """The inverse CDF by interpolation in a table (4,353 points of the normal score from -8.5 to
+        8.5), about 100x faster than scipy's for beta and truncated normals, to ~1e-6 relative.
+
+        For Markov moves over many particles (tracking), where the exact bits of :meth:`ppf` are
+        not needed; the initial draws and everything a plan stores use :meth:`ppf`.
+        """
+        if self.is_fixed:
+            return np.full(np.shape(u), float(self.params["value"]))
+        from scipy.special import ndtr, ndtri
+
+        if "table" not in self._cache:
+            grid = np.linspace(-8.5, 8.5, 17 * 256 + 1)
+            self._cache["table"] = (grid, np.asarray(self.ppf(ndtr(grid)), dtype=np.float64))
+        grid, values = self._cache["table"]
+        return np.clip(np.interp(ndtri(np.asarray(u, dtype=np.float64)), grid, values), self.lower, self.upper)
+
     def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> np.ndarray:
         """``size`` independent draws from ``rng`` (through the inverse CDF)."""
         return np.asarray(self.ppf(rng.random(size)), dtype=np.float64)

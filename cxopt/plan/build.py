@@ -25,12 +25,13 @@ import numpy as np
 from cxopt.engine.simulation import Simulation
 from cxopt.engine.summary import summarise
 from cxopt.engine.paths import MonthlyPath, linear_metric, metric_names, monthly_path
+from cxopt.plan.schedule import add_months, golive_label, planned_metric
 from cxopt.portfolio.search import OptimizationResult
 from cxopt.plan.sensitivity import tornado
 
 __all__ = ["shapley", "Contribution", "Goal", "Action", "Plan", "build_plan", "PLAN_FORMAT_VERSION"]
 
-PLAN_FORMAT_VERSION = 1
+PLAN_FORMAT_VERSION = 2  # 2: every month a user reads is a label (1..H); see docs/plan-format.md
 
 
 def shapley(values: dict[frozenset, np.ndarray], players: list[int]) -> dict[int, np.ndarray]:
@@ -94,8 +95,8 @@ class Action:
     id: str
     name: str
     owner: str
-    start_month: int
-    golive_month: dict[str, float]  # p10, p50, p90 of the planned go-live month
+    start_month: int  # month label of the first month of work (1..H)
+    golive_month: dict[str, float]  # p10, p50, p90 of the go-live month label (first month live; H + 1: never)
     success_probability: float
     cost: dict[str, float]
     metric: dict | None
@@ -203,11 +204,6 @@ def _start(sc) -> _dt.date | None:
     return sc.scenario.start
 
 
-def _add_months(d: _dt.date, months: int) -> _dt.date:
-    y, m = divmod(d.month - 1 + months, 12)
-    return _dt.date(d.year + y, m + 1, 1)
-
-
 def _goal(sim: Simulation, res: OptimizationResult, confidence: float) -> Goal:
     sc = sim.scenario
     base_churn = sim.churn_rate(sim.baseline_customers)
@@ -216,7 +212,7 @@ def _goal(sim: Simulation, res: OptimizationResult, confidence: float) -> Goal:
     target = float(np.quantile(churn, confidence))
     prob = float(np.mean(churn <= target + 1e-15))
     start = _start(sc)
-    end = (_add_months(start, sc.horizon_months) - _dt.timedelta(days=1)).isoformat() if start else \
+    end = (add_months(start, sc.horizon_months) - _dt.timedelta(days=1)).isoformat() if start else \
         f"the end of month {sc.horizon_months}"
     owners = {sc.initiatives[k].id: sc.initiatives[k].owner for k in res.selected}
     gain = summarise(res.revenue - sim.baseline_revenue)
@@ -238,6 +234,7 @@ def _goal(sim: Simulation, res: OptimizationResult, confidence: float) -> Goal:
 
 
 def _actions(sim: Simulation, res: OptimizationResult, contributions: list[Contribution]) -> list[Action]:
+    """The action plan, every month a label (DESIGN.md section 3: 1..H, go-live = first month live)."""
     sc = sim.scenario
     d = sim.draws
     by_id = {c.id: c for c in contributions}
@@ -245,22 +242,21 @@ def _actions(sim: Simulation, res: OptimizationResult, contributions: list[Contr
     out = []
     for k in res.selected:
         init = sc.initiatives[k]
-        gl = d.golive[:, k]
+        gl = golive_label(d.golive[:, k])  # H + 1: not live within the horizon
         q10, q50, q90 = (float(x) for x in np.quantile(gl, [0.1, 0.5, 0.9]))
         metric = None if init.metric is None else init.metric.model_dump()
         golive = int(round(q50))
         checkpoints = []
         if init.metric is not None:
-            # the process metric's planned path: linear from baseline at the start to target at go-live
-            span = max(golive - init.start_month, 1)
-            for m in range(init.start_month, min(golive, sc.horizon_months) + 1):
-                frac = min(max((m - init.start_month) / span, 0.0), 1.0)
-                value = init.metric.baseline + frac * (init.metric.target - init.metric.baseline)
-                checkpoints.append({"month": m, "expected_metric": value})
-        review = init.review or ("weekly until go-live, then monthly" if golive > init.start_month else "monthly")
+            # the process metric's planned path, from the baseline when work starts to the
+            # target at the end of the go-live month (plan.schedule, the same path tracking uses)
+            for m in range(init.start_month + 1, min(golive, sc.horizon_months) + 1):
+                checkpoints.append({"month": m, "expected_metric": planned_metric(init.metric, init.start_month,
+                                                                                   golive, m)})
+        review = init.review or ("weekly until go-live, then monthly" if golive > init.start_month + 1 else "monthly")
         cost = {p: float(cons.costs[k, i]) for i, p in enumerate(cons.periods)}
         out.append(Action(
-            id=init.id, name=init.label, owner=init.owner, start_month=init.start_month,
+            id=init.id, name=init.label, owner=init.owner, start_month=init.start_month + 1,
             golive_month={"p10": q10, "p50": q50, "p90": q90}, success_probability=init.success_probability,
             cost=cost, metric=metric, contribution=by_id[init.id].revenue, review=review,
             checkpoints=checkpoints,

@@ -20,6 +20,7 @@ enough to re-evaluate the portfolio exactly with actual delivery facts.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,12 +32,15 @@ from cxopt.data.customers import GroupStats
 from cxopt.engine.draws import Draws
 from cxopt.engine.simulation import Simulation
 from cxopt.engine.trials import trials_table
+from cxopt.plan.build import PLAN_FORMAT_VERSION
+from cxopt.plan.schedule import planned_metric
 from cxopt.model.scenario import Scenario, parse_scenario
 from cxopt.errors import PlanFileError, Problem
 
 __all__ = ["write_plan_data", "load_plan", "StoredPlan", "FORMAT_VERSION"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = PLAN_FORMAT_VERSION
+READABLE_VERSIONS = (1, 2)  # 1 is upgraded on read (months became labels in 2)
 
 
 def _groups_table(g: GroupStats) -> pa.Table:
@@ -107,6 +111,23 @@ class StoredPlan:
         )
 
 
+def upgrade_v1(data: dict, sc: Scenario) -> dict:
+    """A format-1 plan.json as format 2: months counted from 0 become month labels (1..H), and
+    the checkpoints are re-derived from the one planned path (``plan.schedule``)."""
+    data = json.loads(json.dumps(data))  # a deep copy
+    for a in data.get("actions", []):
+        a["start_month"] = int(a["start_month"]) + 1
+        a["golive_month"] = {q: float(v) + 1.0 for q, v in a["golive_month"].items()}
+        init = sc.initiative(a["id"])
+        golive = int(round(a["golive_month"]["p50"]))
+        a["checkpoints"] = [] if init.metric is None else [
+            {"month": m, "expected_metric": planned_metric(init.metric, init.start_month, golive, m)}
+            for m in range(init.start_month + 1, min(golive, sc.horizon_months) + 1)]
+    data["format_version"] = FORMAT_VERSION
+    data["upgraded_from"] = 1
+    return data
+
+
 def load_plan(path: str | Path) -> StoredPlan:
     """Read a plan directory written by :func:`save_plan` (format version 1)."""
     path = Path(path)
@@ -121,14 +142,19 @@ def load_plan(path: str | Path) -> StoredPlan:
     except json.JSONDecodeError as exc:
         raise PlanFileError(Problem(str(path / "plan.json"), "", f"not valid JSON: {exc}")) from None
     version = data.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise PlanFileError(Problem(str(path / "plan.json"), "format_version",
-                                    f"this cxopt reads plan format {FORMAT_VERSION}, got {version!r}"))
+                                    f"this cxopt reads plan formats {', '.join(map(str, READABLE_VERSIONS))}, "
+                                    f"got {version!r}"))
     try:
         scenario_data = json.loads((path / "scenario.json").read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise PlanFileError(Problem(str(path / "scenario.json"), "", f"not valid JSON: {exc}")) from None
     sc = parse_scenario(scenario_data, source=str(path / "scenario.json"))
+    if version == 1:
+        data = upgrade_v1(data, sc)
+        warnings.warn(f"{path}: a plan of format 1 (months counted from 0), read as format {FORMAT_VERSION}: "
+                      "go-live and checkpoint months are now month labels (1..H, go-live = first month live)")
     gt = pq.read_table(path / "groups.parquet")
     meta = gt.schema.metadata or {}
     groups = GroupStats(

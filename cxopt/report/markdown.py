@@ -83,16 +83,16 @@ def signed(x: float, fmt) -> str:
     return ("+" if x > 0 else "−" if x < 0 else "") + fmt(abs(x))
 
 
-def _month(start: str | None, m: float, horizon: int, *, ordinal: bool = True) -> str:
-    """Month index ``m`` (0 = the horizon's first month) as a calendar month (and its ordinal)."""
-    m = int(round(m))
-    if m >= horizon:
+def _month(start: str | None, label: float, horizon: int, *, ordinal: bool = True) -> str:
+    """Month label ``label`` (1 = the horizon's first month) as a calendar month (and its ordinal)."""
+    m = int(round(label))
+    if m > horizon:
         return "after the horizon"
     if not start:
-        return f"month {m + 1}"
+        return f"month {m}"
     d = _dt.date.fromisoformat(start)
-    y, mo = divmod(d.month - 1 + m, 12)
-    return f"{d.year + y}-{mo + 1:02d}" + (f" (month {m + 1})" if ordinal else "")
+    y, mo = divmod(d.month - 1 + m - 1, 12)
+    return f"{d.year + y}-{mo + 1:02d}" + (f" (month {m})" if ordinal else "")
 
 
 # ---------------------------------------------------------------- sections
@@ -242,8 +242,9 @@ def _actions(d: dict) -> Section:
     blocks: list = [Table(columns, rows, align="lllllrllrl") if rows
                     else Paragraph("No initiative was selected: nothing to deliver.")]
     if checks:
-        blocks += [Paragraph("The process metric's planned path, from its baseline at the start to its "
-                             "target at go-live; after go-live it should hold at the target.",
+        blocks += [Paragraph("The process metric's planned value at the end of each month, from its baseline "
+                             "when work starts to its target at the end of the go-live month; after go-live it "
+                             "should hold at the target. cxopt track holds the actuals against these values.",
                              lead="Checkpoints."),
                    Table(["Initiative", "Review", "Expected process metric by month"], checks, align="lll")]
     mf = d.get("monthly_forecast", {})
@@ -254,7 +255,7 @@ def _actions(d: dict) -> Section:
             golive_at.setdefault(int(round(a["golive_month"]["p50"])), []).append(a["id"])
         count = lambda x: f"{x:,.0f}"  # noqa: E731
         frows = [[_month(start, m, H), count(c["p50"]), band(c, count), fm(r["p50"]), band(r, fm),
-                  ", ".join(golive_at.get(m, []))] for m, (c, r) in enumerate(zip(cl, rl, strict=True))]
+                  ", ".join(golive_at.get(m, []))] for m, (c, r) in enumerate(zip(cl, rl, strict=True), start=1)]
         blocks += [Paragraph("Expected customers and revenue lost each month with the portfolio: the "
                              "forecast the monthly actuals are held against.", lead="Monthly forecast."),
                    Table(["Month", "Customers lost (P50)", "P10–P90", "Revenue lost (P50)", "P10–P90",

@@ -384,7 +384,7 @@ def forecast_figure(d: dict) -> Figure:
         ax.plot(x, p50, color=PORTFOLIO, lw=2, drawstyle="steps-mid", label="portfolio P50")
         live: dict[int, list[str]] = {}
         for a in d.get("actions", []):
-            m = int(round(a["golive_month"]["p50"]))
+            m = int(round(a["golive_month"]["p50"])) - 1  # the label's index on the axis
             if m < H:
                 live.setdefault(m, []).append(_short(a["id"], 28))
         top = max(float(p90.max()), b["p90"] / H)

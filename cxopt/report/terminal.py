@@ -96,7 +96,7 @@ def print_plan(data: dict, console: Console) -> None:
         t.add_column(col, justify=just, no_wrap=col == "initiative")
     for kid, c in data["contribution_details"].items():
         gl = actions.get(kid, {}).get("golive_month", {})
-        golive = "" if not gl else f"month {round(gl['p50']) + 1}"
+        golive = "" if not gl else f"month {round(gl['p50'])}"
         t.add_row(kid, c["owner"], money(c["cost"]), golive, money(c["standalone_revenue"]["mean"]),
                   money(c["revenue"]["mean"]), f"{c['churn_points']['mean']:.2f}")
     console.print(t)
@@ -149,7 +149,7 @@ def print_tracking(data: dict, console: Console) -> None:
                   f"(planned {_band(rf['planned_retained_revenue'], money)})")
     console.print(f"Probability of meeting the goal (churn <= {pct(gp['target_churn_rate'])}): "
                   f"before {pct(gp['before'], 0)}, now {pct(gp['now'], 0)}; "
-                  f"effective sample size {data['effective_sample_size']:.0f} of {data['trials']:,} trials")
+                  f"effective sample size {data['effective_sample_size']:.0f} of {data.get('particles', data['trials']):,} particles")
     t = Table(title="Month by month: customers lost", title_justify="left")
     for col in ("month", "actual", "forecast P50", "P10 – P90"):
         t.add_column(col, justify="right")
