@@ -26,6 +26,7 @@ from scipy.special import ndtri
 from typer.testing import CliRunner
 
 from cxopt import ScenarioError, load_scenario, parse_scenario
+from cxopt.errors import ArgumentError
 from cxopt.calibration.fit import calibrate
 from cxopt.data.history import HistoryGroups, read_history, synthetic_history
 from cxopt.calibration.noisy_or import NoisyOr, calibration_table, exposure_correlations
@@ -680,7 +681,7 @@ def test_synthetic_history_with_partial_observation_round_trips(scenario, tmp_pa
 def test_bad_arguments_are_errors(scenario, calibration):
     with pytest.raises(ScenarioError, match="bootstrap"):
         calibrate(scenario, calibration.groups, bootstrap=-1)
-    with pytest.raises(ScenarioError, match="truth"):
+    with pytest.raises(ArgumentError, match="truth"):
         synthetic_history(scenario, 10, "x.parquet", truth="guess")
 
 
