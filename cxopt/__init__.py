@@ -10,7 +10,7 @@ budget.
 """
 
 from cxopt.kernels import config as _numba_cache  # noqa: F401  (before numba is imported)
-from cxopt.calibration.fit import Calibration
+from cxopt.calibration.result import Calibration
 from cxopt.calibration.fit import calibrate as calibrate
 from cxopt.data.customers import CustomerBase, GroupStats
 from cxopt.model.distributions import Distribution, parse_distribution
