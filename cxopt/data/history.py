@@ -2,7 +2,7 @@
 
 A history is the customer file of DESIGN.md section 6 plus ``churned`` and optionally
 ``observed_months``; :func:`read_history` reduces it to :class:`HistoryGroups` for
-:func:`cxopt.calibrate.calibrate`, and :func:`synthetic_history` writes one from a scenario.
+:func:`cxopt.calibration.fit.calibrate`, and :func:`synthetic_history` writes one from a scenario.
 """
 
 from __future__ import annotations
