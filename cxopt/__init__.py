@@ -56,7 +56,7 @@ _EXPORTS: dict[str, str] = {
     "optimize": "cxopt.portfolio.search",
     "frontier": "cxopt.portfolio.search",
     # calibration
-    "Calibration": "cxopt.calibration.fit",
+    "Calibration": "cxopt.calibration.result",
     "calibrate": "cxopt.calibration.fit",
     # the plan
     "Plan": "cxopt.plan.build",
@@ -89,7 +89,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
-    from cxopt.calibration.fit import Calibration, calibrate  # noqa: F401
+    from cxopt.calibration.fit import calibrate  # noqa: F401
+    from cxopt.calibration.result import Calibration  # noqa: F401
     from cxopt.data.customers import CustomerBase, GroupStats  # noqa: F401
     from cxopt.engine.executor import Executor, LocalExecutor  # noqa: F401
     from cxopt.engine.simulation import Simulation, simulate  # noqa: F401

@@ -4,9 +4,9 @@ spread over the workers of a Dask cluster, with results identical to one machine
 The base is cut into *fragments*: consecutive Parquet row groups of one file (a partitioned
 base gives at least one fragment per file), a whole CSV file, or a range of customers of a
 synthetic base (customer ``i`` depends only on ``(seed, i)``). A pure function reduces each
-fragment to exact integer sums — the group sums of :class:`~cxopt.customers.RawGroups` for
+fragment to exact integer sums — the group sums of :class:`~cxopt.data.groups.RawGroups` for
 the grouping pass, the per-(portfolio, trial) retained revenue (fixed point) and customers
-for the sampled path (:func:`cxopt.sampled.sampled_partials`, whose uniforms are keyed on
+for the sampled path (:func:`cxopt.engine.sampled.sampled_partials`, whose uniforms are keyed on
 customer id and trial). Integer sums add exactly, so combining the parts gives the same bits
 whatever the number of fragments or workers and whatever order they finish in; the group
 statistics are then finalised exactly as :meth:`CustomerBase.group` does. Because the tasks
@@ -31,24 +31,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cxopt.data.customers import (
-    DEFAULT_CHUNK,
-    EXPOSED_PREFIX,
-    REQUIRED_COLUMNS,
-    SYNTHETIC_BLOCK,
-    CustomerBase,
-    CustomerChunk,
-    GroupAccumulator,
-    GroupStats,
-    RawGroups,
-    _chunk_from_batch,
-    _is_csv,
-    _iter_batches,
-)
+from cxopt.data.base import CustomerBase
+from cxopt.data.chunk import DEFAULT_CHUNK, EXPOSED_PREFIX, REQUIRED_COLUMNS, CustomerChunk
+from cxopt.data.groups import GroupAccumulator, GroupStats, RawGroups
+from cxopt.data.readers import chunk_from_batch, is_csv, iter_batches
+from cxopt.data.synthetic import SYNTHETIC_BLOCK
 from cxopt.engine.draws import Draws
+from cxopt.errors import ArgumentError, BadInputError, DataError, Problem
 from cxopt.kernels.grouped import fixed_to_float
 from cxopt.model.scenario import Scenario
-from cxopt.errors import Problem, ScenarioError
 
 if TYPE_CHECKING:  # dask is optional: imported lazily, never at module import
     from distributed import Client
@@ -73,7 +64,7 @@ def _dask():
         import distributed
     except ImportError as exc:
         raise DistributedUnavailable(
-            f"--cluster needs Dask, which is not installed ({exc}): {INSTALL_HINT}") from None
+            f"a Dask cluster needs Dask, which is not installed ({exc}): {INSTALL_HINT}") from None
     return distributed
 
 
@@ -81,7 +72,7 @@ def _dask():
 # connecting
 # --------------------------------------------------------------------------------------
 def parse_cluster(spec: str | None) -> tuple[str, Any]:
-    """``("local", workers)`` or ``("address", "tcp://HOST:PORT")`` for a ``--cluster`` value.
+    """``("local", workers)`` or ``("address", "tcp://HOST:PORT")`` for a ``cluster`` value.
 
     ``None`` or ``""`` means the scheduler in ``DASK_SCHEDULER_ADDRESS``. ``"local"`` starts
     one worker per CPU; ``"local:N"`` N workers. Any ``scheme://...`` address (tcp, tls, ...)
@@ -91,23 +82,22 @@ def parse_cluster(spec: str | None) -> tuple[str, Any]:
     if not text:
         text = os.environ.get("DASK_SCHEDULER_ADDRESS", "").strip()
         if not text:
-            raise ScenarioError(Problem("", "--cluster", "no scheduler address: give local[:WORKERS] or "
-                                        "tcp://HOST:PORT, or set DASK_SCHEDULER_ADDRESS"))
+            raise ArgumentError("cluster", "no scheduler address: give local[:WORKERS] or "
+                                           "tcp://HOST:PORT, or set DASK_SCHEDULER_ADDRESS")
     if text == "local" or text.startswith("local:"):
         count = text.partition(":")[2]
         if not count:
             return "local", _cpu_count()
         if not count.isdigit() or int(count) < 1:
-            raise ScenarioError(Problem("", "--cluster",
-                                        f"expected local:WORKERS with WORKERS >= 1, got {text!r}"))
+            raise ArgumentError("cluster", f"expected local:WORKERS with WORKERS >= 1, got {text!r}")
         return "local", int(count)
     if "://" in text:
         return "address", text
     host, _, port = text.rpartition(":")
     if host and port.isdigit():
         return "address", f"tcp://{text}"
-    raise ScenarioError(Problem("", "--cluster",
-                                f"expected local, local:WORKERS, tcp://HOST:PORT or HOST:PORT, got {text!r}"))
+    raise ArgumentError("cluster",
+                        f"expected local, local:WORKERS, tcp://HOST:PORT or HOST:PORT, got {text!r}")
 
 
 def _cpu_count() -> int:
@@ -153,7 +143,7 @@ def connect(spec: "str | Client | None" = None) -> "Client":
 
 
 def _check_workers(client: "Client", address: str) -> None:
-    import cxopt
+    from cxopt.version import __version__
 
     try:
         client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
@@ -165,16 +155,16 @@ def _check_workers(client: "Client", address: str) -> None:
     except Exception as exc:  # a worker that cannot unpickle a cxopt function: cxopt missing there
         raise ConnectionError(f"the workers of {address} cannot run cxopt ({type(exc).__name__}: {exc}); "
                               f"install the same cxopt on every worker: {INSTALL_HINT}") from None
-    other = {w: v for w, v in versions.items() if v != cxopt.__version__}
+    other = {w: v for w, v in versions.items() if v != __version__}
     if other:
-        raise ConnectionError(f"cxopt {cxopt.__version__} here but {sorted(set(other.values()))} on workers "
+        raise ConnectionError(f"cxopt {__version__} here but {sorted(set(other.values()))} on workers "
                               f"{sorted(other)}: install the same version everywhere")
 
 
 def _worker_version() -> str:
-    import cxopt
+    from cxopt.version import __version__
 
-    return cxopt.__version__
+    return __version__
 
 
 def shutdown() -> None:
@@ -247,7 +237,7 @@ def plan_fragments(base: CustomerBase, fragment_rows: int | None = None, workers
     out: list[Fragment] = []
     for path in base.paths:
         full = os.path.abspath(path)
-        if _is_csv(Path(path)):
+        if is_csv(Path(path)):
             out.append(Fragment(full, 0, None, (), str(path)))
             continue
         meta = pq.ParquetFile(path).metadata
@@ -291,10 +281,10 @@ def _fragment_chunks(fragment: Fragment, ctx: _Pass, seg_codes: dict[str, int]) 
     if fragment.row_groups:
         batches = _row_group_batches(path, fragment.row_groups, columns, size, where)
     else:
-        batches = _iter_batches(path, columns, size)
+        batches = iter_batches(path, columns, size)
     row0 = fragment.start
     for batch in batches:
-        yield _chunk_from_batch(batch, drivers, seg_codes, ctx.declared, where, row0)
+        yield chunk_from_batch(batch, drivers, seg_codes, declared=ctx.declared, where=where, row0=row0)
         row0 += batch.num_rows
 
 
@@ -304,7 +294,7 @@ def _row_group_batches(path: Path, row_groups: tuple[int, ...], columns: list[st
         yield from pq.ParquetFile(path).iter_batches(batch_size=size, row_groups=list(row_groups),
                                                      columns=columns)
     except (pa.ArrowInvalid, OSError) as exc:
-        raise ScenarioError(Problem(where, "", f"cannot read: {exc}")) from None
+        raise DataError(Problem(where, "", f"cannot read: {exc}")) from None
 
 
 # --------------------------------------------------------------------------------------
@@ -324,17 +314,19 @@ def _worker_threads() -> None:
 
 
 class _RemoteProblems(Exception):
-    """A :class:`ScenarioError` raised on a worker, in a form that pickles (plain tuples)."""
+    """A :class:`BadInputError` raised on a worker, in a form that pickles: its class (by
+    reference) and its problems as plain tuples."""
 
 
 def _guarded(task, *args):
-    """Run ``task(*args)`` on a worker; a :class:`ScenarioError` comes back as :class:`_RemoteProblems`."""
+    """Run ``task(*args)`` on a worker; a :class:`BadInputError` comes back as :class:`_RemoteProblems`."""
     try:
         return task(*args)
-    except ScenarioError as exc:  # Problem does not pickle: send (source, path, reason) tuples
+    except BadInputError as exc:  # send (source, path, reason) tuples and the error's class
+        kind = type(exc)
         problems = [tuple(p) if isinstance(p, tuple) else ("", "", str(p)) for p in exc.problems]
     # raised outside the handler, so no unpicklable __context__ travels with it
-    raise _RemoteProblems(problems)
+    raise _RemoteProblems(kind, problems)
 
 
 def _group_fragment(fragment: Fragment, ctx: _Pass) -> RawGroups:
@@ -373,7 +365,8 @@ def _local_errors() -> Iterator[None]:
     try:
         yield
     except _RemoteProblems as exc:
-        raise ScenarioError([Problem(*p) for p in exc.args[0]]) from None
+        kind, problems = exc.args
+        raise kind([Problem(*p) for p in problems]) from None
 
 
 # --------------------------------------------------------------------------------------
@@ -398,23 +391,16 @@ def group_distributed(sc: Scenario, base: CustomerBase, client: "Client", chunk_
     order for a synthetic base or declared segments, by name otherwise). Cached on ``base``
     like :meth:`CustomerBase.group`.
     """
-    if base._groups is not None:
-        return base._groups
+    if base.cached_groups is not None:
+        return base.cached_groups
     fragments = plan_fragments(base, fragment_rows, worker_count(client))
     ctx = _Pass(scenario=sc, n_customers=base.n_customers if base.kind == "synthetic" else 0, seed=base.seed,
-                segments=tuple(base._segments), declared=bool(sc.segment_ids),
+                segments=base.declared_segments, declared=bool(sc.segment_ids),
                 chunk_size=int(chunk_size or DEFAULT_CHUNK))
     with _shared(client, ctx) as shared, _local_errors():
         parts = client.gather(client.map(_group_fragment, fragments, ctx=shared, pure=True))
-    raw = RawGroups.merge(parts)
-    declared = list(base._segments) if (base.kind == "synthetic" or sc.customers.segments) else None
-    stats = GroupStats.from_raw(raw, drivers=base.drivers, segment_order=declared, where=base.describe())
-    # what base.group() records, so the base behaves the same after either pass
-    if base._n is None:
-        base._n = raw.n_customers
-    base._segments = stats.segments
-    base._groups = stats
-    return stats
+    # finalised and recorded as base.group() does, so the base behaves the same after either pass
+    return base.adopt_groups(base.finalise_groups(RawGroups.merge(parts)))
 
 
 def evaluate_sampled_distributed(sc: Scenario, base: CustomerBase, groups: GroupStats, draws: Draws,
@@ -423,8 +409,8 @@ def evaluate_sampled_distributed(sc: Scenario, base: CustomerBase, groups: Group
                                  ) -> tuple[np.ndarray, np.ndarray]:
     """Retained revenue and customers, (P, T) each, with every customer's churn drawn — on the cluster.
 
-    Identical to :func:`cxopt.sampled.evaluate_sampled`: each fragment's integer partial sums
-    (:func:`cxopt.sampled.sampled_partials`) are added as they arrive (integer addition: the
+    Identical to :func:`cxopt.engine.sampled.evaluate_sampled`: each fragment's integer partial sums
+    (:func:`cxopt.engine.sampled.sampled_partials`) are added as they arrive (integer addition: the
     order cannot change a bit) and converted to floats once.
     """
     dd = _dask()

@@ -27,7 +27,8 @@ from cxopt import distributed  # noqa: E402
 from cxopt.bench.run import bench_scenario  # noqa: E402
 from cxopt.data.customers import SYNTHETIC_BLOCK, CustomerBase, write_partitioned  # noqa: E402
 from cxopt.plan.build import build_plan  # noqa: E402
-from cxopt.model.scenario import ScenarioError, load_scenario, parse_scenario  # noqa: E402
+from cxopt.errors import ArgumentError, DataError  # noqa: E402
+from cxopt.model.scenario import load_scenario, parse_scenario  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "scenarios" / "bottom_up_article.toml"
@@ -114,10 +115,12 @@ def test_an_empty_cluster_spec_uses_the_environment(monkeypatch):
 
 
 @pytest.mark.parametrize("spec", ["local:0", "local:two", "nowhere", ""])
-def test_a_bad_cluster_spec_is_bad_input_naming_the_option(spec, monkeypatch):
+def test_a_bad_cluster_spec_is_an_argument_error_naming_the_parameter(spec, monkeypatch):
     monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
-    with pytest.raises(ScenarioError, match="--cluster"):
+    with pytest.raises(ArgumentError) as info:
         distributed.parse_cluster(spec)
+    [problem] = info.value.problems
+    assert (problem.source, problem.path) == ("", "cluster")
 
 
 def test_without_dask_the_error_says_what_to_install(monkeypatch):
@@ -179,9 +182,12 @@ def test_segments_found_in_the_files_are_ordered_by_name_as_on_one_machine(clien
             "exposed_outage": rng.random(n) < 0.2,
         }), tmp_path / f"part-{part}.parquet", row_group_size=500)
     one = CustomerBase.from_file(sc, tmp_path).group()
-    many = distributed.group_distributed(sc, CustomerBase.from_file(sc, tmp_path), client, fragment_rows=1)
+    base = CustomerBase.from_file(sc, tmp_path)
+    many = distributed.group_distributed(sc, base, client, fragment_rows=1)
     assert one.segments == ("alpha", "mid", "zeta")
     assert_same_groups(many, one)
+    # adopted by the base as base.group() would have recorded them
+    assert base.cached_groups is many and base.segments == one.segments and base.n_customers == 4_000
 
 
 def test_a_bad_row_read_on_a_worker_names_the_file_and_the_row(article, client, tmp_path):
@@ -193,7 +199,7 @@ def test_a_bad_row_read_on_a_worker_names_the_file_and_the_row(article, client, 
     revenue = table.column("revenue").to_numpy().copy()
     revenue[1234] = -5.0
     pq.write_table(table.set_column(table.schema.get_field_index("revenue"), "revenue", [revenue]), path)
-    with pytest.raises(ScenarioError) as info:
+    with pytest.raises(DataError) as info:
         distributed.group_distributed(article, CustomerBase.from_file(article, source), client)
     [problem] = info.value.problems
     assert problem.source.endswith("part-00000.parquet") and problem.path == "revenue"

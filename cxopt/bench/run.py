@@ -199,18 +199,6 @@ class InMemoryBase:
         return f"{self.n_customers:,} customers in memory"
 
 
-def _head(base: CustomerBase, n: int) -> CustomerChunk:
-    """The base's first ``n`` customers as one chunk."""
-    parts, have = [], 0
-    for chunk in base.iter_chunks(min(DEFAULT_CHUNK, max(n, 1))):
-        parts.append(chunk)
-        have += len(chunk)
-        if have >= n:
-            break
-    return CustomerChunk(*(np.concatenate([getattr(c, f) for c in parts])[:n]
-                           for f in ("customer_id", "revenue", "baseline_churn", "segment", "mask")))
-
-
 # --------------------------------------------------------------------------------------
 # stages
 # --------------------------------------------------------------------------------------
@@ -255,7 +243,7 @@ def _warm_up(sc: Scenario, seed: int, workdir: Path, client) -> float:
         group_distributed(sc, CustomerBase.from_file(sc, folder), client, fragment_rows=1)
     base = CustomerBase.from_file(sc, folder)
     sim = simulate(sc, base, trials=2, seed=seed)
-    head = InMemoryBase(_head(base, 5_000))
+    head = InMemoryBase(base.head(5_000))
     sampled.evaluate_sampled(sc, head, sim.groups, draw_trials(sc, 2, seed),
                              [[]] + [[k] for k in range(len(sc.initiatives))])
     return time.perf_counter() - t0
@@ -362,7 +350,7 @@ def run_bench(sc: Scenario, *, customers: int | None, trials: int, seed: int, ba
         k_trials = max(1, sampled_trials)
         r_trials = max(1, min(reference_trials, k_trials))
         say(f"sampled: kernel ({k_trials} trials) vs NumPy reference ({r_trials}) on {m:,} customers")
-        head = _head(base, m)
+        head = base.head(m)
         draws = draw_trials(sc, k_trials, seed)
         singles = [[]] + [[k] for k in range(len(sc.initiatives))]
         k_sec, (k_rev, _) = _timed(lambda: sampled.evaluate_sampled(sc, InMemoryBase(head), groups, draws,

@@ -2,7 +2,7 @@
 
 A history is the customer file of DESIGN.md section 6 plus ``churned`` and optionally
 ``observed_months``; :func:`read_history` reduces it to :class:`HistoryGroups` for
-:func:`cxopt.calibrate.calibrate`, and :func:`synthetic_history` writes one from a scenario.
+:func:`cxopt.calibration.fit.calibrate`, and :func:`synthetic_history` writes one from a scenario.
 """
 
 from __future__ import annotations
@@ -19,14 +19,17 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from cxopt.data.atomic import atomic_path
-from cxopt.data.customers import (DEFAULT_CHUNK, EXPOSED_PREFIX, CustomerBase, _chunk_from_batch, _is_csv, _iter_batches,
-                        _resolve_paths, _schema_names)
+from cxopt.data.base import CustomerBase
+from cxopt.data.chunk import DEFAULT_CHUNK, EXPOSED_PREFIX
+from cxopt.data.readers import check_columns, chunk_from_batch, is_csv, iter_batches, resolve_paths
+from cxopt.errors import ArgumentError, DataError, Problem, ScenarioError
 from cxopt.model.scenario import Scenario
-from cxopt.errors import Problem, ScenarioError
 
 __all__ = ["HistoryGroups", "read_history", "sum_by_key", "synthetic_history"]
 
 CHURNED, OBSERVED = "churned", "observed_months"
+# the customer file's columns a history has (no baseline_churn: that is what calibration fits)
+CUSTOMER_COLUMNS = ("customer_id", "revenue", "segment")
 DENSE_KEYS = 1 << 22  # per chunk, keys up to this are counted by direct indexing (bincount)
 
 
@@ -71,29 +74,30 @@ def read_history(scenario: Scenario, path: str | os.PathLike, *, window_months: 
                  dense_keys: int = DENSE_KEYS) -> HistoryGroups:
     """Stream a history file (Parquet, CSV, directory or glob) into :class:`HistoryGroups`.
 
-    Every value is validated; a problem raises :class:`ScenarioError` naming the file, the
-    column and ``row N (customer_id X)``.
+    Every value is validated; a problem raises :class:`~cxopt.errors.DataError` naming the
+    file, the column and ``row N (customer_id X)``.
     """
     window = _window(scenario, window_months)
-    paths = _resolve_paths(str(path))
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
+        raise ArgumentError("chunk_size", f"expected a number of rows >= 1, got {chunk_size!r}")
+    paths = resolve_paths(str(path))
     pains = [p.id for p in scenario.pain_points]
-    delighters = _check_history_columns(scenario, paths)
+    names_of, delighters = _check_history_columns(scenario, paths)
     drivers = pains + delighters
     declared = bool(scenario.customers.segments)
     seg_codes: dict[str, int] = {s.id: i for i, s in enumerate(scenario.customers.segments)}
-    total = sum(pq.ParquetFile(p).metadata.num_rows for p in paths if not _is_csv(p))
+    total = sum(pq.ParquetFile(p).metadata.num_rows for p in paths if not is_csv(p))
     tables, done = [], 0
-    for p in paths:
-        names = _schema_names(p)
-        columns = ["customer_id", "revenue", "segment", CHURNED, *(EXPOSED_PREFIX + d for d in drivers)]
+    for p, names in names_of.items():
+        columns = [*CUSTOMER_COLUMNS, CHURNED, *(EXPOSED_PREFIX + d for d in drivers)]
         has_months = OBSERVED in names
         if has_months:
             columns.append(OBSERVED)
         row0 = 0
         for batch in _history_batches(p, columns, names, chunk_size):
             n = batch.num_rows
-            chunk = _chunk_from_batch(batch.append_column("baseline_churn", pa.array(np.zeros(n))),
-                                      drivers, seg_codes, declared, str(p), row0)
+            chunk = chunk_from_batch(batch, drivers, seg_codes, declared=declared, where=str(p), row0=row0,
+                                     required=CUSTOMER_COLUMNS)
             churned = _flag(batch, CHURNED, str(p), row0)
             months = _months(batch, window, str(p), row0) if has_months else np.full(n, window, dtype=np.int64)
             code = chunk.segment.astype(np.int64) * window + (months - 1)
@@ -107,7 +111,7 @@ def read_history(scenario: Scenario, path: str | os.PathLike, *, window_months: 
         np.concatenate([t[1] for t in tables]) if tables else np.zeros(0, np.uint64),
         [np.concatenate([t[2][k] for t in tables]) if tables else np.zeros(0) for k in range(4)])
     if int(n_g.sum()) == 0:
-        raise ScenarioError(Problem(str(path), "", "the history has no rows"))
+        raise DataError(Problem(str(path), "", "the history has no rows"))
     segment, months = code // window, code % window + 1
     names = list(seg_codes)
     if not declared:  # codes in order of appearance; canonical order is by name
@@ -128,39 +132,33 @@ def _window(sc: Scenario, window_months: int | None) -> int:
     if window_months is None:
         return sc.horizon_months
     if isinstance(window_months, bool) or not isinstance(window_months, (int, np.integer)) or window_months < 1:
-        raise ScenarioError(Problem("", "window_months",
-                                    f"expected a whole number of months >= 1, got {window_months!r}"))
+        raise ArgumentError("window_months", f"expected a whole number of months >= 1, got {window_months!r}")
     return int(window_months)
 
 
-def _check_history_columns(sc: Scenario, paths: list[Path]) -> list[str]:
-    """Required columns present, no unknown driver; the delighters whose columns every file has."""
-    pains, delighters = {p.id for p in sc.pain_points}, [d.id for d in sc.delighters]
+def _check_history_columns(sc: Scenario, paths: list[Path]) -> tuple[dict[Path, list[str]], list[str]]:
+    """Each file's column names, once the required ones are there and no driver is unknown; the
+    delighters whose columns every file has (the same in every file)."""
+    pains, delighters = [p.id for p in sc.pain_points], [d.id for d in sc.delighters]
+    hint = {CHURNED: "bool: did the customer leave within the observation window?"}
+    names: dict[Path, list[str]] = {}
     found: list[str] | None = None
     for path in paths:
-        names, where = _schema_names(path), str(path)
-        required = ("customer_id", "revenue", "segment", CHURNED, *(EXPOSED_PREFIX + p.id for p in sc.pain_points))
-        for col in required:
-            if col not in names:
-                raise ScenarioError(Problem(where, col, "missing column" + (
-                    " (bool: did the customer leave within the observation window?)" if col == CHURNED else "")))
-        for col in names:
-            d = col[len(EXPOSED_PREFIX):]
-            if col.startswith(EXPOSED_PREFIX) and d not in pains and d not in delighters:
-                raise ScenarioError(Problem(where, col, f"no pain point or delighter {d!r} in the scenario"))
-        here = [d for d in delighters if EXPOSED_PREFIX + d in names]
+        names[path] = check_columns(path, pains, required=(*CUSTOMER_COLUMNS, CHURNED),
+                                    optional_drivers=delighters, hints=hint)
+        here = [d for d in delighters if EXPOSED_PREFIX + d in names[path]]
         if found is not None and here != found:
             odd = sorted(set(here) ^ set(found))[0]
-            raise ScenarioError(Problem(where, EXPOSED_PREFIX + odd,
-                                        f"column present in some history files only ({paths[0]})"))
+            raise DataError(Problem(str(path), EXPOSED_PREFIX + odd,
+                                    f"column present in some history files only ({paths[0]})"))
         found = here
-    return found or []
+    return names, found or []
 
 
 def _history_batches(path: Path, columns: list[str], names: list[str],
                      chunk_size: int) -> Iterator[pa.RecordBatch]:
-    if not _is_csv(path):
-        yield from _iter_batches(path, columns, chunk_size)
+    if not is_csv(path):
+        yield from iter_batches(path, columns, chunk_size)
         return
     types = {"customer_id": pa.int64(), "revenue": pa.float64(), "segment": pa.string(), CHURNED: pa.bool_(),
              OBSERVED: pa.float64(), **{c: pa.bool_() for c in columns if c.startswith(EXPOSED_PREFIX)}}
@@ -173,7 +171,7 @@ def _history_batches(path: Path, columns: list[str], names: list[str],
         m = re.search(r"CSV column #(\d+)", str(exc))
         if m and int(m.group(1)) < len(names):
             _locate_csv_error(path, names[int(m.group(1))], types.get(names[int(m.group(1))]))
-        raise ScenarioError(Problem(str(path), "", f"cannot read: {exc}")) from None
+        raise DataError(Problem(str(path), "", f"cannot read: {exc}")) from None
 
 
 def _locate_csv_error(path: Path, column: str, kind) -> None:
@@ -197,13 +195,13 @@ def _locate_csv_error(path: Path, column: str, kind) -> None:
                     expected = {pa.bool_(): "true/false (or 0/1)", pa.int64(): "a whole number"}.get(kind,
                                                                                                   "a number")
                     reason = f"row {row + i + 1} (customer_id {ids[i]}): expected {expected}, got {v!r}"
-                    raise ScenarioError(Problem(str(path), column, reason))
+                    raise DataError(Problem(str(path), column, reason))
             row += len(values)
 
 
 def _fail(batch: pa.RecordBatch, col: str, where: str, row0: int, i: int, reason: str):
     cid = batch.column("customer_id")[i].as_py()
-    raise ScenarioError(Problem(where, col, f"row {row0 + i + 1} (customer_id {cid}): {reason}"))
+    raise DataError(Problem(where, col, f"row {row0 + i + 1} (customer_id {cid}): {reason}"))
 
 
 def _flag(batch: pa.RecordBatch, name: str, where: str, row0: int) -> np.ndarray:
@@ -218,7 +216,7 @@ def _flag(batch: pa.RecordBatch, name: str, where: str, row0: int) -> np.ndarray
         if bad.size:
             _fail(batch, name, where, row0, int(bad[0]), f"expected true/false (or 0/1), got {v[bad[0]]}")
         return v.astype(bool)
-    raise ScenarioError(Problem(where, name, f"expected a boolean column (true/false or 0/1), got {arr.type}"))
+    raise DataError(Problem(where, name, f"expected a boolean column (true/false or 0/1), got {arr.type}"))
 
 
 def _months(batch: pa.RecordBatch, window: int, where: str, row0: int) -> np.ndarray:
@@ -226,12 +224,12 @@ def _months(batch: pa.RecordBatch, window: int, where: str, row0: int) -> np.nda
     if arr.null_count:
         _fail(batch, OBSERVED, where, row0, int(np.flatnonzero(np.asarray(arr.is_null()))[0]), "missing value")
     if not (pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type)):
-        raise ScenarioError(Problem(where, OBSERVED, f"expected numbers of months, got {arr.type}"))
+        raise DataError(Problem(where, OBSERVED, f"expected numbers of months, got {arr.type}"))
     v = arr.to_numpy(zero_copy_only=False).astype(np.float64)
     bad = np.flatnonzero(~np.isfinite(v) | (v <= 0) | (v > window + 1e-9))
     if bad.size:
         i = int(bad[0])
-        reason = (f"{v[i]:g} exceeds the {window}-month observation window (set window_months / --window-months)"
+        reason = (f"{v[i]:g} exceeds the {window}-month observation window (set a longer window_months)"
                   if np.isfinite(v[i]) and v[i] > 0 else f"{v[i]:g}: expected months in (0, {window}]")
         _fail(batch, OBSERVED, where, row0, i, reason)
     return np.clip(np.rint(v), 1, window).astype(np.int64)
@@ -285,7 +283,9 @@ def synthetic_history(scenario: Scenario, n: int, out: str | os.PathLike, *, see
         ``customers``, ``churned``, ``path``.
     """
     if truth not in ("draw", "mean"):
-        raise ScenarioError(Problem("", "truth", f"expected 'draw' or 'mean', got {truth!r}"))
+        raise ArgumentError("truth", f"expected 'draw' or 'mean', got {truth!r}")
+    if not 0.0 <= observed_share < 1.0:
+        raise ArgumentError("observed_share", f"expected a share in [0, 1), got {observed_share!r}")
     for i, seg in enumerate(scenario.customers.segments):
         if seg.share is None:
             raise ScenarioError(Problem(scenario.source, f"customers.segments[{i}].share",

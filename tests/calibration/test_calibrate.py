@@ -10,6 +10,7 @@ group-by, and every bad history to exit code 2 naming the file, the column and t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -25,7 +26,8 @@ import pytest
 from scipy.special import ndtri
 from typer.testing import CliRunner
 
-from cxopt import ScenarioError, load_scenario, parse_scenario
+from cxopt import load_scenario, parse_scenario
+from cxopt.errors import ArgumentError, DataError
 from cxopt.calibration.fit import calibrate
 from cxopt.data.history import HistoryGroups, read_history, synthetic_history
 from cxopt.calibration.noisy_or import NoisyOr, calibration_table, exposure_correlations
@@ -678,10 +680,17 @@ def test_synthetic_history_with_partial_observation_round_trips(scenario, tmp_pa
 
 
 def test_bad_arguments_are_errors(scenario, calibration):
-    with pytest.raises(ScenarioError, match="bootstrap"):
+    with pytest.raises(ArgumentError, match="bootstrap"):
         calibrate(scenario, calibration.groups, bootstrap=-1)
-    with pytest.raises(ScenarioError, match="truth"):
+    with pytest.raises(ArgumentError, match="truth"):
         synthetic_history(scenario, 10, "x.parquet", truth="guess")
+
+
+def test_a_history_of_other_pain_points_is_a_data_error(scenario, calibration):
+    g = calibration.groups
+    other = dataclasses.replace(g, drivers=tuple(reversed(g.drivers[: g.n_pains])) + g.drivers[g.n_pains:])
+    with pytest.raises(DataError, match="pain points"):
+        calibrate(scenario, other)
 
 
 def test_no_warning_for_a_well_posed_history(scenario):

@@ -20,7 +20,8 @@ import pyarrow.parquet as pq
 import pytest
 from scipy import stats
 
-from cxopt import ScenarioError, parse_scenario
+from cxopt import parse_scenario
+from cxopt.errors import DataError
 from cxopt.data.atomic import OutputExistsError
 from cxopt.data.customers import SYNTHETIC_BLOCK, CustomerBase, CustomerChunk, GroupStats
 
@@ -402,7 +403,7 @@ def test_failed_write_leaves_no_file_behind(scenario, tmp_path):
 
 
 # --------------------------------------------------------------------------------------
-# bad customer files: ScenarioError naming the file, the column and the first bad row
+# bad customer files: DataError naming the file, the column and the first bad row
 # --------------------------------------------------------------------------------------
 ROWS = 6
 BAD_ROWS = (2, 4)  # 0-based; the first offending row is row 3 (1-based) of the file
@@ -438,7 +439,7 @@ def write(cols: dict[str, list], path: Path, types: dict[str, pa.DataType] | Non
 
 
 def read_error(scenario, path: Path) -> str:
-    with pytest.raises(ScenarioError) as info:
+    with pytest.raises(DataError) as info:
         CustomerBase.from_file(scenario, path).group()
     return str(info.value)
 
@@ -479,7 +480,7 @@ def test_bad_value_in_a_later_batch_names_its_row_in_the_file(scenario, tmp_path
     table = customer_table(chunk, scenario.segment_ids).set_column(2, "baseline_churn", pa.array(churn))
     path = tmp_path / "customers.parquet"
     pq.write_table(table, path)
-    with pytest.raises(ScenarioError) as info:
+    with pytest.raises(DataError) as info:
         CustomerBase.from_file(scenario, path).group(chunk_size=SYNTHETIC_BLOCK)
     assert f"row {bad + 1}" in str(info.value)
     assert "baseline_churn" in str(info.value)
