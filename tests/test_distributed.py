@@ -4,7 +4,7 @@ Same seed => the same group statistics, value tables and ``optimize --json`` num
 (timings aside) from the single-machine path, from a 2-worker ``LocalCluster``, and from
 bases written as 1, 4 or 16 Parquet files; the sampled path likewise. A worker killed in the
 middle of a pass has its fragments recomputed and the result does not change. One
-LocalCluster serves the module (``connect("local:2")`` caches it, so ``cluster="local:2"``
+LocalCluster serves the module (``connect("local:2")`` caches it, so ``DaskExecutor("local:2")``
 anywhere in the module reuses it).
 """
 
@@ -211,7 +211,7 @@ def test_a_bad_row_read_on_a_worker_names_the_file_and_the_row(article, client, 
 # --------------------------------------------------------------------------------------
 def test_simulate_on_the_cluster_equals_one_machine(article, client, reference):
     sim = cxopt.simulate(article, CustomerBase.synthetic(article, n=N, seed=SEED), trials=TRIALS, seed=SEED,
-                         cluster="local:2")
+                         executor=distributed.DaskExecutor("local:2"))
     assert_same_simulation(sim, reference[0])
     assert plan_numbers(sim) == reference[1]
 
@@ -221,7 +221,8 @@ def test_partitioned_bases_give_the_same_plan_on_one_machine_and_on_the_cluster(
                                                                                 partitioned, partitions):
     for cluster in (None, "local:2"):
         base = CustomerBase.from_file(article, partitioned[partitions])
-        sim = cxopt.simulate(article, base, trials=TRIALS, seed=SEED, cluster=cluster)
+        executor = None if cluster is None else distributed.DaskExecutor(cluster)
+        sim = cxopt.simulate(article, base, trials=TRIALS, seed=SEED, executor=executor)
         assert_same_simulation(sim, reference[0])
         assert plan_numbers(sim) == reference[1]
 
@@ -231,7 +232,7 @@ def test_the_sampled_path_on_the_cluster_equals_one_machine(article, client, par
     one = cxopt.simulate(article, CustomerBase.synthetic(article, n=N, seed=SEED), trials=n_trials, seed=SEED,
                          mode="sampled")
     synthetic = cxopt.simulate(article, CustomerBase.synthetic(article, n=N, seed=SEED), trials=n_trials,
-                               seed=SEED, mode="sampled", cluster="local:2")
+                               seed=SEED, mode="sampled", executor=distributed.DaskExecutor("local:2"))
     assert_same_simulation(synthetic, one)
     base = CustomerBase.from_file(article, partitioned[4])
     groups = distributed.group_distributed(article, base, client)

@@ -6,7 +6,8 @@ success, go-live) given the actuals is carried by ``n`` particles, each a possib
 a function of). Month by month (the structure of N. Chopin's ``particles`` library, SMC
 samplers with an MCMC rejuvenation step):
 
-1. **Reweight** by the month's likelihood (``tracking.evidence``).
+1. **Reweight** by the month's likelihood (``tracking.evidence``) — in tempered fractions
+   when the whole month would leave fewer than half the particles carrying the weight.
 2. **Resample** (systematic) when the effective sample size falls below half the particles.
 3. **Move**: a few Metropolis–Hastings steps with a preconditioned Crank–Nicolson proposal
    on the particles' standard normal scores (``z' = sqrt(1 - b^2) z + b xi``; uniforms through
@@ -54,6 +55,7 @@ class SmcSettings:
     moves: int = 4  # Metropolis-Hastings sweeps after each resampling
     resample_below: float = 0.5  # resample when ESS < this share of the particles
     initial_scale: float = 0.3  # pCN step b
+    max_fractions: int = 12  # tempered fractions of one month at most (the last takes what is left)
     seed: int = 0
 
 
@@ -66,6 +68,7 @@ class SmcResult:
     log_weights: np.ndarray
     step_ess: list[float] = field(default_factory=list)  # ESS of each month's weights, before resampling
     acceptance: list[float] = field(default_factory=list)  # acceptance rate of each move
+    fractions: list[int] = field(default_factory=list)  # tempered fractions each month took
     resampled: int = 0
     moves: int = 0
 
@@ -124,46 +127,78 @@ def _merge_draws(mask: np.ndarray, new, old):
                    golive=_select(mask, new.golive, old.golive), latent=_select(mask, new.latent, old.latent))
 
 
+def _next_temperature(log_weights: np.ndarray, inc: np.ndarray, phi: float, target: float) -> float:
+    """The largest temperature <= 1 above ``phi`` whose reweighting keeps the ESS at ``target``
+    (bisection); 1 when the whole remaining likelihood keeps it."""
+    if ess(log_weights + (1.0 - phi) * inc) >= target:
+        return 1.0
+    lo, hi = phi, 1.0
+    for _ in range(50):
+        mid = 0.5 * (lo + hi)
+        if ess(log_weights + (mid - phi) * inc) >= target:
+            lo = mid
+        else:
+            hi = mid
+    return max(lo, phi + 1e-6)
+
+
 def run_smc(state: TrialState, steps: list[Step], evaluate: Evaluate, step_loglik: StepLoglik,
             settings: SmcSettings = SmcSettings()) -> SmcResult:
-    """Filter the particles ``state`` through the evidence ``steps``, month by month."""
+    """Filter the particles ``state`` through the evidence ``steps``, month by month.
+
+    A month whose evidence would leave fewer than half the particles carrying the weight is
+    taken in tempered fractions (adaptive tempering: the likelihood raised to 0 < phi <= 1,
+    each fraction chosen so the effective sample size stays at half), with a resample-move
+    after each fraction: real monthly counts of thousands of customers are that informative.
+    """
     rng = np.random.default_rng(np.random.SeedSequence(settings.seed, spawn_key=(0x5AC,)))
     n = state.trials
+    target = settings.resample_below * n
     draws, cust, rev = evaluate(state)
     res = SmcResult(state=state, draws=draws, customers_lost=cust, revenue_lost=rev, log_weights=np.zeros(n))
-    loglik = np.zeros(n)  # every observation so far, per particle (the MH target's likelihood)
+    done = np.zeros(n)  # log-likelihood of the completed months, per particle
     b = settings.initial_scale
     for q, step in enumerate(steps):
         inc = step_loglik(step, res.draws, res.customers_lost, res.revenue_lost)
-        loglik = loglik + inc
-        res.log_weights = res.log_weights + inc
-        res.step_ess.append(ess(res.log_weights))
-        if res.step_ess[-1] >= settings.resample_below * n:
-            continue
-        idx = systematic_resample(res.weights, rng)
-        res.state = res.state.take(idx)
-        res.draws = _take_draws(res.draws, idx)
-        res.customers_lost, res.revenue_lost = res.customers_lost[idx], res.revenue_lost[idx]
-        loglik = loglik[idx]
-        res.log_weights = np.zeros(n)
-        res.resampled += 1
-        for _ in range(settings.moves):
-            proposal = _propose(res.state, b, rng)
-            p_draws, p_cust, p_rev = evaluate(proposal)
-            p_ll = sum((step_loglik(s, p_draws, p_cust, p_rev) for s in steps[: q + 1]), np.zeros(n))
-            accept = np.log(rng.random(n)) < p_ll - loglik
-            rate = float(accept.mean())
-            res.acceptance.append(rate)
-            res.moves += 1
-            res.state = _merge_state(accept, proposal, res.state)
-            res.draws = _merge_draws(accept, p_draws, res.draws)
-            res.customers_lost = _select(accept, p_cust, res.customers_lost)
-            res.revenue_lost = _select(accept, p_rev, res.revenue_lost)
-            loglik = np.where(accept, p_ll, loglik)
-            if rate < 0.15:
-                b = max(b * 0.5, 1e-3)
-            elif rate > 0.5:
-                b = min(b * 1.6, 1.0)
+        phi = 0.0
+        fractions = 0
+        while phi < 1.0:
+            new_phi = _next_temperature(res.log_weights, inc, phi, target) \
+                if fractions < settings.max_fractions - 1 else 1.0
+            res.log_weights = res.log_weights + (new_phi - phi) * inc
+            phi = new_phi
+            fractions += 1
+            if phi >= 1.0:
+                res.step_ess.append(ess(res.log_weights))
+                res.fractions.append(fractions)
+                if res.step_ess[-1] >= target:
+                    break
+            idx = systematic_resample(res.weights, rng)
+            res.state = res.state.take(idx)
+            res.draws = _take_draws(res.draws, idx)
+            res.customers_lost, res.revenue_lost = res.customers_lost[idx], res.revenue_lost[idx]
+            done, inc = done[idx], inc[idx]
+            res.log_weights = np.zeros(n)
+            res.resampled += 1
+            for _ in range(settings.moves):
+                proposal = _propose(res.state, b, rng)
+                p_draws, p_cust, p_rev = evaluate(proposal)
+                p_done = sum((step_loglik(s, p_draws, p_cust, p_rev) for s in steps[:q]), np.zeros(n))
+                p_inc = step_loglik(step, p_draws, p_cust, p_rev)
+                accept = np.log(rng.random(n)) < (p_done + phi * p_inc) - (done + phi * inc)
+                rate = float(accept.mean())
+                res.acceptance.append(rate)
+                res.moves += 1
+                res.state = _merge_state(accept, proposal, res.state)
+                res.draws = _merge_draws(accept, p_draws, res.draws)
+                res.customers_lost = _select(accept, p_cust, res.customers_lost)
+                res.revenue_lost = _select(accept, p_rev, res.revenue_lost)
+                done, inc = np.where(accept, p_done, done), np.where(accept, p_inc, inc)
+                if rate < 0.15:
+                    b = max(b * 0.5, 1e-3)
+                elif rate > 0.5:
+                    b = min(b * 1.6, 1.0)
+        done = done + inc
     return res
 
 

