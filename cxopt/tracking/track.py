@@ -227,7 +227,8 @@ def track(plan: StoredPlan | str | Path, actuals: Actuals | str | Path, *, dispe
         step_ess = res.step_ess[-1] if res.step_ess else float(n)
         unique = int(np.unique(np.column_stack([res.state.market, res.state.strength]), axis=0).shape[0])
         sampler = {"method": "sequential Monte Carlo, resample-move (pCN Metropolis-Hastings)",
-                   "steps": len(res.step_ess), "step_ess": res.step_ess, "resampled": res.resampled,
+                   "steps": len(res.step_ess), "step_ess": res.step_ess, "fractions": res.fractions,
+                   "resampled": res.resampled,
                    "moves": res.moves,
                    "acceptance": float(np.mean(res.acceptance)) if res.acceptance else None}
 
