@@ -57,6 +57,40 @@ def track(plan_dir: Annotated[Path, typer.Argument(help="Plan directory (cxopt o
             print_tracking(data, out_console())
 
 
+def replan(plan_dir: Annotated[Path, typer.Argument(help="Plan directory (cxopt optimize --out DIR).")],
+           actuals: Annotated[Path, typer.Argument(help="Actuals so far (CSV or Parquet).")],
+           budget: Annotated[Optional[float], typer.Option(
+               "--budget", help="What is left to spend (default: the plan's budget less the cost of what was "
+                                "started).")] = None,
+           json_: JsonOpt = False,
+           out: Annotated[Optional[Path], typer.Option("--out", help="Write the new plan directory (it records its parent).")] = None,
+           particles: Annotated[Optional[int], typer.Option("--particles", help="Particles carrying the posterior.")] = None,
+           force: ForceOpt = False, threads: ThreadsOpt = None) -> None:
+    """Keep what is live or spent, re-choose the rest for the remaining months and budget on the evidence."""
+    from cxopt.tracking.replan import replan as run_replan
+
+    with error_boundary():
+        set_threads(threads)
+        if out is not None and out.exists() and not force:  # before any work
+            from cxopt.errors import OutputExistsError
+
+            raise OutputExistsError(out)
+        result = run_replan(plan_dir, actuals, budget=budget, particles=particles)
+        if out is not None:
+            from cxopt.report.plandir import save_plan
+
+            save_plan(result.plan, out, force=force)
+            err.print(f"wrote the new plan to {out}", markup=False)
+        data = result.to_dict()
+        if json_:
+            print_json(data)
+        else:
+            from cxopt.report.terminal import print_replan
+
+            print_replan(data, out_console())
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``track`` to the ``cxopt`` app."""
+    """Add ``track`` and ``replan`` to the ``cxopt`` app."""
     app.command()(track)
+    app.command()(replan)

@@ -117,6 +117,7 @@ class Plan:
     path: MonthlyPath
     metrics: dict[str, dict[str, dict[str, float]]]
     subset_revenue: dict = field(repr=False, default_factory=dict)
+    extra: dict = field(default_factory=dict)  # recorded as is in plan.json (e.g. "replanned")
 
     @property
     def simulation(self) -> Simulation:
@@ -180,6 +181,7 @@ class Plan:
             "customers": sim.n_customers,
             "revenue": g.total_revenue,
             "mode": sim.mode,
+            **self.extra,
         }
 
     def to_json(self) -> str:

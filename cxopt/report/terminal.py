@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.text import Text
 from rich.table import Table
 
 from cxopt.plan.risk import RiskReport
@@ -168,3 +169,22 @@ def print_tracking(data: dict, console: Console) -> None:
     console.print(t)
     for w in data["wins"]:
         console.print(f"Win to announce: {w['initiative']} ({w['owner']}): {w['why']}")
+
+
+def print_replan(data: dict, console: Console) -> None:
+    """The re-plan: the old portfolio beside the new one, on the same posterior draws."""
+    cur = data["plan"].get("currency", "")
+    fm = lambda x: money(x, cur)  # noqa: E731
+    kept = ", ".join(data["kept"]) or "none"
+    console.print(Text(f"Re-plan after month {data['month']}: kept (live or spent) {kept}; "
+                       f"cancelled {', '.join(data['cancelled']) or 'none'}; budget left "
+                       + ("; ".join(f"{p} {fm(v)}" for p, v in data["budget_remaining"].items()) or "no limit")))
+    t = Table(title=f"Old plan beside the new (money in {cur})", title_justify="left")
+    for col in ("", "initiatives", "cost to come", "retained revenue (P10 – P90)", "churn (P10 – P90)"):
+        t.add_column(col)
+    for name in ("old", "new"):
+        side = data[name]
+        t.add_row(name, Text(", ".join(side["selected"]) or "none"), fm(side["cost_to_come"]),
+                  _band(side["retained_revenue"], fm), _band(side["churn_rate"], pct))
+    console.print(t)
+    console.print(f"Gain of the new plan over carrying on: {_band(data['gain_over_old'], fm)}")

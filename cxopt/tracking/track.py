@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cxopt.engine.draws import Draws, draws_from_state, prior_state
+from cxopt.engine.draws import Draws, TrialState, draws_from_state, prior_state
 from cxopt.engine.paths import monthly_path
 from cxopt.engine.summary import summarise
 from cxopt.errors import ArgumentError, PlanFileError, Problem
@@ -67,10 +67,11 @@ class Tracking:
     weights: np.ndarray = field(repr=False, default=None)
     draws: Draws | None = field(repr=False, default=None, compare=False)
     samples: dict = field(repr=False, default_factory=dict, compare=False)  # per particle: churn_rate, retained_revenue
+    state: TrialState | None = field(repr=False, default=None, compare=False)  # the particles' standard inputs
 
     def to_dict(self) -> dict:
         return {f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self)
-                if f.name not in ("weights", "draws", "samples")}
+                if f.name not in ("weights", "draws", "samples", "state")}
 
     def to_html(self, *, title: str | None = None) -> str:
         """The tracking page: one self-contained HTML page."""
@@ -183,19 +184,30 @@ def track(plan: StoredPlan | str | Path, actuals: Actuals | str | Path, *, dispe
         k, k_how, sampler = (DEFAULT_DISPERSION if dispersion is None else float(dispersion)), "unused", {
             "method": "none: no evidence, the plan's trials with the facts applied"}
         step_ess, unique = float(draws.trials), draws.trials
+        final_state = prior_state(sc, draws.trials, draws_seed)
     else:
         n = int(min(particles or DEFAULT_PARTICLES, plan.draws.trials))
         state = prior_state(sc, plan.draws.trials, draws_seed).take(np.arange(n))
+        # a re-planned plan stores posterior draws: its particles start again from the prior of
+        # the original seed, its late starters' go-lives shifted as re-planned
+        replanned = plan.data.get("replanned")
+        shift = {ids.index(x): int(v) for x, v in (replanned or {}).get("golive_shift", {}).items()}
 
         def evaluate(st) -> tuple[Draws, np.ndarray, np.ndarray]:
-            d, _ = apply_facts(draws_from_state(sc, st, draws_seed, sel, interpolated=True), ids, H, actuals)
+            d = draws_from_state(sc, st, draws_seed, sel, interpolated=True)
+            if shift:
+                golive = d.golive.copy()
+                for k, months in shift.items():
+                    golive[:, k] = np.minimum(golive[:, k] + months, H)
+                d = d.with_facts(golive=golive)
+            d, _ = apply_facts(d, ids, H, actuals)
             return with_path(d)
 
         first = draws_from_state(sc, state, draws_seed, sel)
         cols = [e for k in sel for e in range(int(first.fix_ptr[k]), int(first.fix_ptr[k + 1]))]
-        if not (np.array_equal(first.market, plan.draws.market[:n])
-                and np.array_equal(first.strength, plan.draws.strength[:n])
-                and np.array_equal(first.effect[:, cols], plan.draws.effect[:n, cols])):
+        if replanned is None and not (np.array_equal(first.market, plan.draws.market[:n])
+                                      and np.array_equal(first.strength, plan.draws.strength[:n])
+                                      and np.array_equal(first.effect[:, cols], plan.draws.effect[:n, cols])):
             raise PlanFileError(Problem(str(plan.path / "trials.parquet"), "",
                                         f"the stored draws are not those of the plan's seed {draws_seed} (edited?)"))
         _, prior_cust, _ = evaluate(state)
@@ -225,6 +237,7 @@ def track(plan: StoredPlan | str | Path, actuals: Actuals | str | Path, *, dispe
         r, c = sim.evaluate([sel], draws=draws)
         rev_h, cust_h = r[0], c[0]
         step_ess = res.step_ess[-1] if res.step_ess else float(n)
+        final_state = res.state
         unique = int(np.unique(np.column_stack([res.state.market, res.state.strength]), axis=0).shape[0])
         sampler = {"method": "sequential Monte Carlo, resample-move (pCN Metropolis-Hastings)",
                    "steps": len(res.step_ess), "step_ess": res.step_ess, "fractions": res.fractions,
@@ -260,7 +273,7 @@ def track(plan: StoredPlan | str | Path, actuals: Actuals | str | Path, *, dispe
         months=months, initiatives=initiatives, wins=wins, trials=int(plan.draws.trials),
         dispersion={"value": float(k), "how": k_how}, sampler=sampler,
         scenario=sc.name, currency=sc.scenario.currency, start=plan.data.get("start"), weights=w, draws=draws,
-        samples={"churn_rate": churn_now, "retained_revenue": revenue_now},
+        samples={"churn_rate": churn_now, "retained_revenue": revenue_now}, state=final_state,
     )
 
 
