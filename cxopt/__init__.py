@@ -15,7 +15,8 @@ from cxopt.calibration.fit import calibrate as calibrate
 from cxopt.data.customers import CustomerBase, GroupStats
 from cxopt.model.distributions import Distribution, parse_distribution
 from cxopt.engine.simulation import Simulation, simulate
-from cxopt.portfolio.search import Constraints, InfeasibleError, OptimizationResult, frontier
+from cxopt.portfolio.frontier import frontier
+from cxopt.portfolio.search import Constraints, InfeasibleError, OptimizationResult
 from cxopt.portfolio.search import optimize as optimize  # the function; the module stays importable as cxopt.optimize
 from cxopt.plan.build import Plan, build_plan
 from cxopt.plan.risk import RiskReport, market_at_risk
