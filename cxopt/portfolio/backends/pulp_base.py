@@ -3,9 +3,10 @@ two-number status (``prob.status``, ``prob.sol_status``) through the backend's `
 
 Conservative (NOTES.md, PuLP 3.3): proven optimal is ``sol_status == LpSolutionOptimal``
 only. ``status == Optimal`` with an integer-feasible solution status is a time limit that
-stopped with an incumbent; with no, or an unknown, solution status it is not a proof either:
-both are ``feasible_not_proven`` (and the selection is still checked against every rule).
-Any other pair the map does not list is ``error``.
+stopped with an incumbent; with no solution status (``None``) or a code PuLP does not define
+it is not a proof either: both are ``feasible_not_proven`` (and the selection is still
+checked against every rule). Any other pair the map does not list is ``error``, including
+"Optimal" beside a known solution status that contradicts it (no solution found, infeasible).
 """
 
 from __future__ import annotations
@@ -45,9 +46,9 @@ class PulpBackend(Backend):
         word = self.STATUS_MAP.get((status, sol_status))
         if word is not None:
             return word
-        if status == LP_STATUS["Optimal"]:  # claimed optimal without a solution status that proves it
-            return STATUS_FEASIBLE
-        return STATUS_ERROR
+        if status == LP_STATUS["Optimal"] and sol_status not in LP_SOLUTION.values():
+            return STATUS_FEASIBLE  # claimed optimal with no (or an unknown) solution status: not a proof
+        return STATUS_ERROR  # anything else unlisted, e.g. "Optimal" with "no solution found": contradictory
 
     def solve_model(self, prob, command) -> str:
         """Solve a PuLP problem with ``command``; cxopt's word for how it ended."""
