@@ -54,7 +54,7 @@ _EXPORTS: dict[str, str] = {
     "Constraints": "cxopt.portfolio.search",
     "OptimizationResult": "cxopt.portfolio.search",
     "optimize": "cxopt.portfolio.search",
-    "frontier": "cxopt.portfolio.search",
+    "frontier": "cxopt.portfolio.frontier",
     # calibration
     "Calibration": "cxopt.calibration.result",
     "calibrate": "cxopt.calibration.fit",
@@ -101,6 +101,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from cxopt.plan.build import Plan, build_plan  # noqa: F401
     from cxopt.plan.risk import RiskReport, market_at_risk  # noqa: F401
     from cxopt.plan.store import StoredPlan, load_plan  # noqa: F401
-    from cxopt.portfolio.search import Constraints, OptimizationResult, frontier, optimize  # noqa: F401
+    from cxopt.portfolio.frontier import frontier  # noqa: F401
+    from cxopt.portfolio.search import Constraints, OptimizationResult, optimize  # noqa: F401
     from cxopt.report.plandir import save_plan  # noqa: F401
     from cxopt.tracking.track import Tracking, read_actuals, track  # noqa: F401

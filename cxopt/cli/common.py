@@ -200,7 +200,7 @@ def report_frontier(sim, result, risk, solver, top, time_limit, steps: int = 6):
     """A small budget frontier around the plan's budget, for the report's plot (None without a budget)."""
     import numpy as np
 
-    from cxopt.portfolio.search import frontier as run_frontier
+    from cxopt.portfolio.frontier import frontier as run_frontier
     from cxopt.report.summary import frontier_summary
 
     budget = result.constraints.budget

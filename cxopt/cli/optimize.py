@@ -65,7 +65,7 @@ def frontier(scenario: ScenarioArg,
     """The best portfolio and its value at each budget: what the next dollar buys."""
     import numpy as np
 
-    from cxopt.portfolio.search import frontier as run_frontier
+    from cxopt.portfolio.frontier import frontier as run_frontier
     from cxopt.report.summary import frontier_summary
     from cxopt.errors import ArgumentError, Problem
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
-import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cxopt
+from cxopt.errors import ArgumentError
+from cxopt.portfolio.backends.highs import HighsBackend
+from cxopt.portfolio.frontier import frontier
+from cxopt.portfolio.result import SolveOutcome
 from cxopt.portfolio.search import (
     STATUS_ERROR,
     STATUS_FEASIBLE,
@@ -31,7 +35,6 @@ from cxopt.portfolio.search import (
     InfeasibleError,
     SolverError,
     cvar,
-    frontier,
     optimize,
     risk_value,
 )
@@ -357,7 +360,7 @@ def test_risk_value_with_beta_one_is_the_cvar():
 
 @pytest.mark.parametrize("bad", ["cvar:0.1", "cvar:0:0.5", "cvar:0.1:1.5", "var:0.1:0.5", "cvar:x:0.5"])
 def test_a_malformed_risk_objective_is_bad_input(bad):
-    with pytest.raises(cxopt.ScenarioError, match="--risk"):
+    with pytest.raises(ArgumentError, match="^risk: "):
         risk_value(np.ones(10), bad)
 
 
@@ -497,7 +500,7 @@ def test_a_tight_time_limit_gives_a_feasible_portfolio_or_a_clear_error(small):
     try:
         result = optimize(sim, solver="highs", time_limit=0.001)
     except SolverError as exc:  # stopped before any incumbent: say what to do next
-        assert "--time-limit" in str(exc)
+        assert "time_limit" in str(exc)
         return
     assert result.solver["status"] in {STATUS_OPTIMAL, STATUS_FEASIBLE}
     assert obeys_rules(spec, set(result.selected_ids))
@@ -505,15 +508,16 @@ def test_a_tight_time_limit_gives_a_feasible_portfolio_or_a_clear_error(small):
 
 def _stop_early_from(monkeypatch, call: int, word: str) -> None:
     """Make solve number ``call`` (1-based) and later ones end as a time limit would."""
-    module = sys.modules["cxopt.portfolio.search"]  # the attribute cxopt.portfolio.search is the function
-    real, calls = module._solve_pulp, [0]
+    real, calls = HighsBackend.solve_problem, [0]
 
-    def solve(prob, solver):
+    def solve_problem(self, problem, time_limit):
         calls[0] += 1
-        status = real(prob, solver)
-        return word if calls[0] >= call and status == STATUS_OPTIMAL else status
+        outcome = real(self, problem, time_limit)
+        if calls[0] < call or outcome.status != STATUS_OPTIMAL:
+            return outcome
+        return SolveOutcome(word, seconds=outcome.seconds) if word == STATUS_ERROR else replace(outcome, status=word)
 
-    monkeypatch.setattr(module, "_solve_pulp", solve)
+    monkeypatch.setattr(HighsBackend, "solve_problem", solve_problem)
 
 
 def test_a_first_solve_stopped_by_the_time_limit_is_not_called_optimal(small, monkeypatch):
@@ -536,33 +540,7 @@ def test_a_later_solve_stopped_by_the_time_limit_is_not_called_optimal(small, mo
     assert result.solver["proven_optimal"] is False
 
 
-class _FakeProblem:
-    def __init__(self, status, sol_status):
-        self.status, self.sol_status = status, sol_status
-
-    def solve(self, solver):
-        return self.status
-
-
-def _pulp_pairs():
-    import pulp
-
-    return [
-        (pulp.LpStatusOptimal, pulp.LpSolutionOptimal, STATUS_OPTIMAL),
-        # a time limit that stops with an incumbent: PuLP still says "Optimal"
-        (pulp.LpStatusOptimal, pulp.LpSolutionIntegerFeasible, STATUS_FEASIBLE),
-        (pulp.LpStatusInfeasible, pulp.LpSolutionInfeasible, STATUS_INFEASIBLE),
-        (pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound, STATUS_ERROR),
-        (pulp.LpStatusUndefined, pulp.LpSolutionNoSolutionFound, STATUS_ERROR),
-        (pulp.LpStatusUnbounded, pulp.LpSolutionUnbounded, STATUS_ERROR),
-    ]
-
-
-@pytest.mark.parametrize("status,sol_status,word", _pulp_pairs())
-def test_every_pulp_status_pair_maps_to_a_cxopt_word(status, sol_status, word):
-    from cxopt.portfolio.search import _solve_pulp
-
-    assert _solve_pulp(_FakeProblem(status, sol_status), solver=None) == word
+# the status maps of the backends: tests/portfolio/test_backends.py
 
 
 # --------------------------------------------------------------------------------------

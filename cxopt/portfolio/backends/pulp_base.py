@@ -1,0 +1,82 @@
+"""What the two PuLP backends (HiGHS, CBC) share: solving the PuLP model and reading PuLP's
+two-number status (``prob.status``, ``prob.sol_status``) through the backend's ``STATUS_MAP``.
+
+Conservative (NOTES.md, PuLP 3.3): proven optimal is ``sol_status == LpSolutionOptimal``
+only. ``status == Optimal`` with an integer-feasible solution status is a time limit that
+stopped with an incumbent; with no solution status (``None``) or a code PuLP does not define
+it is not a proof either: both are ``feasible_not_proven`` (and the selection is still
+checked against every rule). Any other pair the map does not list is ``error``, including
+"Optimal" beside a known solution status that contradicts it (no solution found, infeasible).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import ClassVar
+
+from cxopt.errors import SolverError
+from cxopt.portfolio.backends.base import Backend
+from cxopt.portfolio.model import PortfolioProblem
+from cxopt.portfolio.result import SOLVED, STATUS_ERROR, STATUS_FEASIBLE, SolveOutcome
+
+__all__ = ["PulpBackend", "LP_STATUS", "LP_SOLUTION"]
+
+# PuLP's codes (pulp.constants; stable since PuLP 1.x), named here so that ``import cxopt``
+# need not import PuLP; tests check them against PuLP itself
+LP_STATUS = {"NotSolved": 0, "Optimal": 1, "Infeasible": -1, "Unbounded": -2, "Undefined": -3}
+LP_SOLUTION = {"NoSolutionFound": 0, "Optimal": 1, "IntegerFeasible": 2, "Infeasible": -1, "Unbounded": -2}
+
+
+class PulpBackend(Backend):
+    """A solver reached through PuLP; subclasses name the solver and list its status pairs."""
+
+    STATUS_MAP: ClassVar[dict[tuple[int, int], str]]
+    OTHER: ClassVar[str]  # the backend to suggest when this one fails
+
+    def command(self, time_limit: float | None):
+        """The PuLP solver object (silent: solver chatter would corrupt ``--json`` output)."""
+        raise NotImplementedError
+
+    def available(self) -> bool:
+        return bool(self.command(None).available())
+
+    def status_of(self, prob) -> str:
+        """cxopt's word for the solved PuLP problem's ``(status, sol_status)``."""
+        status, sol_status = getattr(prob, "status", None), getattr(prob, "sol_status", None)
+        word = self.STATUS_MAP.get((status, sol_status))
+        if word is not None:
+            return word
+        if status == LP_STATUS["Optimal"] and sol_status not in LP_SOLUTION.values():
+            return STATUS_FEASIBLE  # claimed optimal with no (or an unknown) solution status: not a proof
+        return STATUS_ERROR  # anything else unlisted, e.g. "Optimal" with "no solution found": contradictory
+
+    def solve_model(self, prob, command) -> str:
+        """Solve a PuLP problem with ``command``; cxopt's word for how it ended."""
+        import pulp
+
+        try:
+            prob.solve(command)
+        except pulp.PulpSolverError as exc:
+            raise SolverError(f"the {self.name} solver failed: {exc}; try another solver "
+                              f"(solver={self.OTHER!r})") from None
+        return self.status_of(prob)
+
+    def native_status(self, prob) -> str:
+        import pulp
+
+        status, sol_status = getattr(prob, "status", None), getattr(prob, "sol_status", None)
+        return f"{pulp.LpStatus.get(status, status)}, {pulp.LpSolution.get(sol_status, sol_status)}"
+
+    def solve_problem(self, problem: PortfolioProblem, time_limit: float | None) -> SolveOutcome:
+        model = problem.pulp_model()
+        command = self.command(time_limit)
+        t0 = time.perf_counter()
+        word = self.solve_model(model.prob, command)
+        seconds = time.perf_counter() - t0
+        native = self.native_status(model.prob)
+        if word not in SOLVED:
+            return SolveOutcome(word, seconds=seconds, native=native)
+        selected = model.selection()
+        if selected is None:  # a status that claims a solution, and no values
+            return SolveOutcome(STATUS_ERROR, seconds=seconds, native=native + ", no values")
+        return SolveOutcome(word, selected, problem.estimate(selected), seconds=seconds, native=native)
