@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cxopt.engine.simulation import Simulation, summarise
+from cxopt.engine.simulation import Simulation
+from cxopt.engine.summary import summarise
 from cxopt.portfolio.constraints import Constraints
 
 __all__ = ["STATUS_OPTIMAL", "STATUS_FEASIBLE", "STATUS_INFEASIBLE", "STATUS_ERROR", "STATUS_WORDS", "SOLVED",
