@@ -25,24 +25,21 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-pytest.importorskip("matplotlib", reason="the report needs the 'report' extra (matplotlib)")
+import cxopt
+from cxopt.cli import app
+from cxopt.plan.build import build_plan
+from cxopt.report.html import plan_html
+from cxopt.report.markdown import plan_markdown
+from cxopt.report.summary import frontier_summary
 
-import cxopt  # noqa: E402
-from cxopt.plan.build import build_plan  # noqa: E402
-from cxopt.report.html import plan_html  # noqa: E402
-from cxopt.report.markdown import plan_markdown  # noqa: E402
-from cxopt.report.summary import frontier_summary  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[2]
-ARTICLE = ROOT / "scenarios" / "bottom_up_article.toml"
 RUN = ["--customers", "4000", "--trials", "150", "--seed", "3", "--quiet"]
 PLOTS_WITH_EVERYTHING = 6  # distribution, waterfall, forecast, prevalence, tornado, frontier
 
 
 @pytest.fixture(scope="module")
-def article():
+def article(article_path):
     """A plan of the article's scenario, its budget frontier and its per-trial values."""
-    sc = cxopt.load_scenario(ARTICLE)
+    sc = cxopt.load_scenario(article_path)
     sim = cxopt.simulate(sc, cxopt.CustomerBase.synthetic(sc, n=4000), trials=150, seed=3)
     result = cxopt.optimize(sim)
     d = build_plan(result).to_dict()
@@ -201,18 +198,13 @@ def test_the_report_renders_in_headless_chromium(article, page, tmp_path):
 
 
 def invoke(*args: str | Path):
-    from cxopt.cli import app
-    from cxopt.cli.report import register
-
-    if not any(c.name == "report" for c in app.registered_commands):  # until cli.py registers it itself
-        register(app)
     return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
 
 
 @pytest.fixture(scope="module")
-def cli_report(tmp_path_factory) -> Path:
+def cli_report(tmp_path_factory, article_path) -> Path:
     out = tmp_path_factory.mktemp("report") / "report.html"
-    result = invoke("report", ARTICLE, "--out", out, "--frontier-steps", "2", *RUN)
+    result = invoke("report", article_path, "--out", out, "--frontier-steps", "2", *RUN)
     assert result.exit_code == 0, result.stderr
     return out
 
@@ -227,14 +219,14 @@ def test_cli_report_writes_one_page_that_renders(cli_report, tmp_path):
     assert statement in dom
 
 
-def test_cli_report_refuses_to_overwrite_without_force(tmp_path):
+def test_cli_report_refuses_to_overwrite_without_force(article_path, tmp_path):
     out = tmp_path / "report.html"
     out.write_text("mine", encoding="utf-8")
-    result = invoke("report", ARTICLE, "--out", out, *RUN)
+    result = invoke("report", article_path, "--out", out, *RUN)
     assert result.exit_code == 2
     assert str(out) in result.stderr and "--force" in result.stderr and "Traceback" not in result.stderr
     assert out.read_text(encoding="utf-8") == "mine"
-    result = invoke("report", ARTICLE, "--out", out, "--force", "--frontier-steps", "0", *RUN)
+    result = invoke("report", article_path, "--out", out, "--force", "--frontier-steps", "0", *RUN)
     assert result.exit_code == 0, result.stderr
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
