@@ -28,7 +28,7 @@ from cxopt.report.tracking import tracking_html
 from cxopt.tracking.track import Actuals, track
 from tests import builders
 from tests.builders import DROP
-from tests.report.test_report import loaded_plots, rendered_dom
+from tests.report.browser import loaded_plots, rendered_dom
 
 # The builders' small scenario (three initiatives with a process metric each) without a
 # market multiplier; one owner carries markup (escaped end to end).
