@@ -1,9 +1,13 @@
-"""Tracking a plan made on 10,000,000 customers and 10,000 trials (issue 7: under 2 s).
+"""Tracking a plan made on 10,000,000 customers and 10,000 trials over 12 months of actuals
+(issue 13: under 10 s on 2 cores).
 
-Tracking never touches the customer base: the plan directory keeps the grouped statistics,
-the per-trial draws and the monthly forecast path, so a month-end re-forecast with a
-cancelled initiative (facts re-evaluated exactly on every stored trial) and three months
-of observed losses (re-weighting) costs O(groups x trials), whatever the base's size.
+Tracking never touches the customer base: the plan directory keeps the grouped statistics
+and the per-trial draws, so a month-end re-forecast costs O(groups x particles x moves),
+whatever the base's size. The actuals: twelve months of losses of a world drawn with
+another seed (its monthly path on the grouped statistics, with negative binomial noise of
+the default dispersion), and one initiative cancelled in month 3. Reported beside the time:
+the sampler's moves and the cost of one move (a re-evaluation of every particle's monthly
+path), and the ratio to the plan's own simulation.
 
 The plan is built once per module (generating and grouping the synthetic base is the slow
 part, a minute or two). Timed: ``track(PLAN_DIR, ACTUALS_CSV)`` end to end, as
@@ -47,8 +51,8 @@ SCENARIO = ROOT / "scenarios" / "bottom_up_article.toml"
 CUSTOMERS = int(os.environ.get("CXOPT_BENCH_CUSTOMERS", 10_000_000))
 TRIALS = int(os.environ.get("CXOPT_BENCH_TRIALS", 10_000))
 SEED = 7
-OBSERVED_MONTHS = 3
-TARGET_SECONDS = 2.0
+OBSERVED_MONTHS = 12
+TARGET_SECONDS = 10.0
 
 
 class Setup:
@@ -75,13 +79,18 @@ class Setup:
         self.actuals = read_actuals(self.actuals_path, self.stored)
 
     def _actuals_csv(self, sc, plan) -> str:
-        """Three months of losses drawn (Poisson) around one trial's path; one initiative cancelled."""
+        """Twelve months of losses of a world drawn with another seed; one initiative cancelled in month 3."""
+        from cxopt.engine.draws import draw_trials
+        from cxopt.engine.paths import monthly_path
+        from cxopt.tracking.evidence import DEFAULT_DISPERSION
+
+        world = monthly_path(plan.simulation, list(plan.result.selected), draws=draw_trials(sc, 1, SEED + 1))
         rng = np.random.default_rng(SEED)
-        lost = rng.poisson(plan.path.customers_lost[0, :OBSERVED_MONTHS])
-        revenue = plan.path.revenue_lost[0, :OBSERVED_MONTHS]
-        header = f"month,customers_lost,revenue_lost,{self.cancelled}.status"
-        rows = [f"{m + 1},{lost[m]},{revenue[m]:.2f},{'cancelled' if m == OBSERVED_MONTHS - 1 else 'planned'}"
-                for m in range(OBSERVED_MONTHS)]
+        mu = world.customers_lost[0, :OBSERVED_MONTHS]
+        k = DEFAULT_DISPERSION
+        lost = rng.negative_binomial(k, k / (k + mu))
+        header = f"month,customers_lost,{self.cancelled}.status"
+        rows = [f"{m + 1},{lost[m]},{'cancelled' if m == 2 else ''}" for m in range(OBSERVED_MONTHS)]
         return "\n".join([header, *rows]) + "\n"
 
     def from_files(self):
@@ -104,7 +113,10 @@ def measure(setup: Setup, rounds: int = 5) -> dict:
         "read_seconds": read_s,
         "resimulate_reference_seconds": setup.seconds["resimulate_reference"],
         "ratio": setup.seconds["resimulate_reference"] / files_s,
-        "effective_sample_size": result.effective_sample_size,
+        "effective_sample_size": result.effective_sample_size, "particles": result.particles,
+        "moves": result.sampler.get("moves", 0), "fractions": sum(result.sampler.get("fractions", [])),
+        "simulate_seconds": setup.seconds["simulate"],
+        "ratio_to_simulation": setup.seconds["simulate"] / files_s,
         "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan"),
         **{f"setup_{k}_seconds": v for k, v in setup.seconds.items()},
     }
@@ -116,7 +128,9 @@ def report(m: dict) -> str:
         f"tracking, plan on {m['customers']:,} customers x {m['trials']:,} trials ({m['groups']} groups, "
         f"{m['threads']} threads, load average {m['load_average']:.1f}); "
         f"portfolio {', '.join(m['selected'])}; {m['cancelled']} cancelled, "
-        f"{OBSERVED_MONTHS} months observed (ESS {m['effective_sample_size']:.0f})",
+        f"{OBSERVED_MONTHS} months observed (ESS {m['effective_sample_size']:.0f} of {m['particles']} particles, "
+        f"{m['moves']} moves over {m['fractions']} tempered steps: "
+        f"{m['track_in_memory_seconds'] / max(m['moves'] + m['fractions'], 1):.3f} s a move or step)",
         f"  track(PLAN_DIR, ACTUALS)  {m['track_seconds']:7.3f} s  best ({m['track_cpu_seconds']:.3f} s CPU): "
         f"{verdict} the target < {TARGET_SECONDS:.0f} s",
         f"    of which reading      {m['read_seconds']:7.3f} s  (load_plan + read_actuals)",
@@ -129,6 +143,8 @@ def report(m: dict) -> str:
         f"({m['track_in_memory_cpu_seconds']:.3f} s CPU; already in memory)",
         f"  re-simulating the base    {m['resimulate_reference_seconds']:7.3f} s  "
         f"(grouping pass + evaluation): tracking is {m['ratio']:.1f}x faster",
+        f"  the plan's own simulation {m['simulate_seconds']:7.3f} s: tracking takes "
+        f"{1 / m['ratio_to_simulation']:.2f}x of it",
         f"  setup: simulate {m['setup_simulate_seconds']:.1f} s, optimize + plan "
         f"{m['setup_optimize_and_plan_seconds']:.1f} s, save_plan {m['setup_save_plan_seconds']:.1f} s",
     ]
@@ -155,7 +171,7 @@ def test_track_large_plan(benchmark, setup):
     print("\n" + report(m))
     assert result.initiatives[setup.cancelled]["status"] == "cancelled"
     assert result.trials == TRIALS
-    # The 2 s target is printed, not asserted: wall clock on a shared machine is not a
+    # The 10 s target is printed, not asserted: wall clock on a shared machine is not a
     # correctness property (the CPU seconds are printed beside it).
 
 

@@ -21,66 +21,28 @@ import pytest
 from typer.testing import CliRunner
 
 from cxopt.cli import app
+from tests import builders
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTICLE = ROOT / "scenarios" / "bottom_up_article.toml"
-B2B = ROOT / "scenarios" / "b2b_software.toml"
 CXOPT = Path(sys.executable).with_name("cxopt")
+# the installed script, importing this checkout's cxopt (an editable install may point elsewhere)
+PROCESS_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(builders.ROOT),
+                                                                          os.environ.get("PYTHONPATH")]))}
 SMALL_RUN = ["--customers", "3000", "--trials", "100", "--quiet"]
 ARTICLE_RUN = ["--customers", "5000", "--trials", "200", "--quiet"]
 TIMING_KEYS = {"seconds", "stage_seconds", "first_solve_seconds", "solve_seconds"}
 BANDS = {"mean", "p10", "p50", "p90"}
 
-SMALL = """\
-[scenario]
-name = "CLI test"
-trials = 100
-seed = 42
 
-[customers]
-count = 3_000
-revenue = { dist = "lognormal", median = 700.0, sigma = 0.6 }
-baseline_churn = { dist = "beta", mean = 0.07, sd = 0.02 }
-
-[[pain_points]]
-id = "billing_error"
-volume = 0.3
-severity = { dist = "pert", low = 0.05, mode = 0.12, high = 0.25 }
-
-[[pain_points]]
-id = "long_hold"
-volume = 0.25
-severity = { dist = "uniform", low = 0.03, high = 0.1 }
-
-[[initiatives]]
-id = "first_call_fix"
-owner = "Head of Billing"
-cost = 300
-fixes = { billing_error = { dist = "uniform", low = 0.3, high = 0.6 } }
-
-[[initiatives]]
-id = "billing_portal"
-owner = "Head of Digital"
-cost = 200
-fixes = { billing_error = 0.3, long_hold = 0.2 }
-
-[[initiatives]]
-id = "virtual_hold"
-owner = "Head of Contact Centre"
-cost = 150
-success_probability = 0.8
-fixes = { long_hold = { dist = "uniform", low = 0.3, high = 0.6 } }
-
-[[initiatives]]
-id = "callback_team"
-owner = "Head of Contact Centre"
-cost = 100
-fixes = { long_hold = 0.2 }
-
-[budget]
-total = 500
-{constraints}
-"""
+def small_data(changes: dict | None = None) -> dict:
+    """The builders' small scenario with a fourth initiative and a budget of 500 (of 750)."""
+    data = builders.scenario({
+        "scenario": {"name": "CLI test", "trials": 100, "seed": 42},
+        "customers.count": 3_000,
+        "initiatives[3]": builders.initiative("callback_team", {"long_hold": 0.2}, owner="Head of Contact Centre",
+                                              cost=100),
+        "budget.total": 500,
+    })
+    return builders.change(data, changes or {})
 
 
 def invoke(*args: str | Path):
@@ -105,18 +67,14 @@ def assert_clean_error(result, code: int, *needles: str) -> None:
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("scenarios") / "small.toml"
-    path.write_text(SMALL.replace("{constraints}", ""), encoding="utf-8")
-    return path
+    return builders.write(tmp_path_factory.mktemp("scenarios") / "small.toml", small_data())
 
 
 @pytest.fixture(scope="module")
 def infeasible(tmp_path_factory) -> Path:
-    """Must-include over budget: first_call_fix and billing_portal cost 500 + ... > 400."""
-    path = tmp_path_factory.mktemp("scenarios") / "infeasible.toml"
-    path.write_text(SMALL.replace("total = 500", "total = 400").replace(
-        "{constraints}", '[constraints]\nmust = ["first_call_fix", "billing_portal"]\n'), encoding="utf-8")
-    return path
+    """Must-include over budget: first_call_fix and billing_portal cost 300 + 200 > 400."""
+    data = small_data({"budget.total": 400, "constraints.must": ["first_call_fix", "billing_portal"]})
+    return builders.write(tmp_path_factory.mktemp("scenarios") / "infeasible.toml", data)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -128,9 +86,8 @@ def restore_threads():
 # --------------------------------------------------------------------------------------
 # validate
 # --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("scenario", [ARTICLE, B2B], ids=lambda p: p.name)
-def test_validate_accepts_the_shipped_examples(scenario):
-    result = invoke("validate", scenario)
+def test_validate_accepts_the_shipped_examples(bundled_scenario):
+    result = invoke("validate", bundled_scenario)
     assert result.exit_code == 0, result.stderr
     assert "ok" in result.stderr
     assert result.stdout == ""
@@ -143,9 +100,8 @@ def test_validate_accepts_a_small_scenario(small):
 
 
 def test_validate_reports_file_field_and_reason_without_a_traceback(tmp_path):
-    bad = tmp_path / "bad.toml"
-    bad.write_text(SMALL.replace("cost = 300", "cost = -300").replace("volume = 0.25", "volume = 0.25\nvolumme = 1")
-                   .replace("{constraints}", ""), encoding="utf-8")
+    bad = builders.write(tmp_path / "bad.toml",
+                         small_data({"initiatives[0].cost": -300, "pain_points[1].volumme": 1}))
     result = invoke("validate", bad)
     assert_clean_error(result, 2, str(bad), "initiatives[0].cost", "pain_points[1].volumme", "unknown key")
 
@@ -161,9 +117,8 @@ def test_validate_reports_a_missing_file(tmp_path):
 
 
 def test_each_problem_is_reported_on_one_line(tmp_path):
-    bad = tmp_path / "a_scenario_file_with_a_rather_long_name.toml"
-    bad.write_text(SMALL.replace("{constraints}", '[constraints]\nmust = ["no_such_initiative_anywhere"]\n'),
-                   encoding="utf-8")
+    bad = builders.write(tmp_path / "a_scenario_file_with_a_rather_long_name.toml",
+                         small_data({"constraints.must": ["no_such_initiative_anywhere"]}))
     result = invoke("validate", bad)
     assert result.exit_code == 2
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
@@ -174,8 +129,8 @@ def test_each_problem_is_reported_on_one_line(tmp_path):
 # --------------------------------------------------------------------------------------
 # risk and simulate
 # --------------------------------------------------------------------------------------
-def test_risk_json_reports_market_at_risk():
-    result = invoke("risk", ARTICLE, "--json", "--customers", "5000")
+def test_risk_json_reports_market_at_risk(article_path):
+    result = invoke("risk", article_path, "--json", "--customers", "5000")
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["customers"] == 5000
@@ -185,8 +140,8 @@ def test_risk_json_reports_market_at_risk():
     assert 0 < mar["customers"] < 1 and 0 < mar["revenue"] < 1
 
 
-def test_simulate_json_keys():
-    result = invoke("simulate", ARTICLE, "--json", *ARTICLE_RUN)
+def test_simulate_json_keys(article_path):
+    result = invoke("simulate", article_path, "--json", *ARTICLE_RUN)
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert set(data["baseline"]["retained_revenue"]) >= BANDS
@@ -210,11 +165,11 @@ def test_simulate_same_seed_same_numbers(small):
 # optimize
 # --------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def article_runs():
+def article_runs(article_path):
     """optimize --json on the article's scenario: one thread, two threads, two threads again."""
     out = {}
     for name, threads in (("one", "1"), ("two", "2"), ("again", "2")):
-        result = invoke("optimize", ARTICLE, "--json", "--seed", "5", "--threads", threads, *ARTICLE_RUN)
+        result = invoke("optimize", article_path, "--json", "--seed", "5", "--threads", threads, *ARTICLE_RUN)
         assert result.exit_code == 0, result.stderr
         out[name] = json.loads(result.stdout)
     return out
@@ -285,8 +240,8 @@ def test_raising_the_focus_limit_warns_on_stderr_only(small):
     assert "warning" in result.stderr and "6" in result.stderr
 
 
-def test_optimize_the_b2b_example():  # once a bug: it validated, then optimize exited 2
-    result = invoke("optimize", B2B, "--json", "--customers", "2000", "--trials", "50", "--quiet")
+def test_optimize_the_b2b_example(b2b_path):  # once a bug: it validated, then optimize exited 2
+    result = invoke("optimize", b2b_path, "--json", "--customers", "2000", "--trials", "50", "--quiet")
     assert result.exit_code == 0, result.stderr
     assert "renewal_notice" in json.loads(result.stdout)["selected"]  # a must-include
 
@@ -294,7 +249,7 @@ def test_optimize_the_b2b_example():  # once a bug: it validated, then optimize 
 def test_optimize_json_in_a_real_process_is_pure_json(small):
     proc = subprocess.run([str(CXOPT), "optimize", str(small), "--json", "--customers", "3000", "--trials", "100"],
                           capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "COLUMNS": "200"})
+                          env={**PROCESS_ENV, "COLUMNS": "200"})
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)  # nothing but the JSON on stdout (no solver chatter, no progress)
     assert data["selected"] and data["solver"]["name"] == "highs"
@@ -302,9 +257,9 @@ def test_optimize_json_in_a_real_process_is_pure_json(small):
 
 
 def test_bad_input_in_a_real_process_exits_2_without_a_traceback(tmp_path):
-    bad = tmp_path / "bad.toml"
-    bad.write_text(SMALL.replace("cost = 300", "cost = -300").replace("{constraints}", ""), encoding="utf-8")
-    proc = subprocess.run([str(CXOPT), "optimize", str(bad), "--json"], capture_output=True, text=True, timeout=120)
+    bad = builders.write(tmp_path / "bad.toml", small_data({"initiatives[0].cost": -300}))
+    proc = subprocess.run([str(CXOPT), "optimize", str(bad), "--json"], capture_output=True, text=True, timeout=120,
+                          env=PROCESS_ENV)
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert "initiatives[0].cost" in proc.stderr and "Traceback" not in proc.stderr

@@ -26,6 +26,7 @@ import pytest
 from cxopt import ScenarioError, parse_scenario
 from cxopt.data.customers import CustomerBase
 from cxopt.engine.simulation import simulate
+from tests import builders
 
 H = 12
 SEGMENTS = [
@@ -42,22 +43,19 @@ CUSTOMERS = {
 
 
 def make_scenario(pain_points, delighters, initiatives, *, market=1.0, customers=None, seed=7, trials=3):
-    return parse_scenario({
-        "scenario": {"name": "engine under test", "horizon_months": H, "seed": seed, "trials": trials},
-        "customers": customers or CUSTOMERS,
-        "market": {"churn_multiplier": market},
-        "pain_points": pain_points,
-        "delighters": delighters,
-        "initiatives": initiatives,
-    }, source="engine-test.toml")
+    return parse_scenario(builders.scenario(
+        scenario={"name": "engine under test", "horizon_months": H, "seed": seed, "trials": trials},
+        customers=customers or CUSTOMERS,
+        market={"churn_multiplier": market},
+        pain_points=pain_points,
+        delighters=delighters,
+        initiatives=initiatives,
+    ), source="engine-test.toml")
 
 
 def initiative(id, fixes, *, months=0, segments=None, q=1.0, start=0):
-    out = {"id": id, "owner": f"owner of {id}", "cost": 1.0, "fixes": fixes, "months_to_impact": months,
-           "success_probability": q, "start_month": start}
-    if segments is not None:
-        out["segments"] = segments
-    return out
+    return builders.initiative(id, fixes, months_to_impact=months, success_probability=q, start_month=start,
+                               segments=segments)
 
 
 # --------------------------------------------------------------------------------------
@@ -389,7 +387,6 @@ def numba_threads():
     numba.set_num_threads(before)
 
 
-@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 numba threads")
 def test_thread_count_does_not_change_the_output(numba_threads):
     numba_threads(1)
     one = random_simulation()

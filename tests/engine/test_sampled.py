@@ -27,6 +27,7 @@ from cxopt.data.customers import CustomerBase
 from cxopt.engine.draws import draw_trials
 from cxopt.engine.grouped import evaluate_grouped as _evaluate
 from cxopt.engine.simulation import simulate
+from tests import builders
 
 H = 12
 
@@ -36,64 +37,60 @@ H = 12
 # --------------------------------------------------------------------------------------
 def fixed_scenario(count: int = 4000):
     """Every input a fixed number: each trial is the same world, the grouped value is exact."""
-    return cxopt.parse_scenario({
-        "scenario": {"horizon_months": H, "trials": 100, "seed": 11},
-        "customers": {
+    return cxopt.parse_scenario(builders.scenario(
+        scenario={"horizon_months": H, "trials": 100, "seed": 11},
+        customers={
             "count": count,
-            "revenue": {"dist": "lognormal", "median": 500.0, "sigma": 1.0},
-            "baseline_churn": {"dist": "beta", "mean": 0.10, "sd": 0.04},
+            "revenue": builders.lognormal(500.0, 1.0),
+            "baseline_churn": builders.beta(0.10, 0.04),
             "exposure_correlation": 0.3,
             "segments": [{"id": "consumer", "share": 0.8},
                          {"id": "business", "share": 0.2, "revenue_multiplier": 5.0}],
         },
-        "market": {"churn_multiplier": 1.1},
-        "pain_points": [
-            {"id": "billing_error", "volume": 0.3, "severity": 0.08},
-            {"id": "outage", "volume": {"consumer": 0.1, "business": 0.25}, "severity": 0.2},
+        market={"churn_multiplier": 1.1},
+        pain_points=[
+            builders.pain_point("billing_error", 0.3, 0.08),
+            builders.pain_point("outage", {"consumer": 0.1, "business": 0.25}, 0.2),
         ],
-        "delighters": [{"id": "onboarding_call", "reach": 0.4, "lift": 0.3}],
-        "initiatives": [
-            {"id": "bill_check", "owner": "CFO", "cost": 1, "fixes": {"billing_error": 0.6}},
-            {"id": "network", "owner": "CTO", "cost": 1, "months_to_impact": 5,
-             "fixes": {"outage": 0.5, "billing_error": 0.2}},
-            {"id": "welcome", "owner": "CMO", "cost": 1, "months_to_impact": 2, "segments": ["business"],
-             "fixes": {"onboarding_call": 0.9}},
+        delighters=[builders.delighter("onboarding_call", 0.4, 0.3)],
+        initiatives=[
+            builders.initiative("bill_check", {"billing_error": 0.6}, owner="CFO", cost=1),
+            builders.initiative("network", {"outage": 0.5, "billing_error": 0.2}, owner="CTO", cost=1,
+                                months_to_impact=5),
+            builders.initiative("welcome", {"onboarding_call": 0.9}, owner="CMO", cost=1, months_to_impact=2,
+                                segments=["business"]),
         ],
-    })
+    ))
 
 
 def uncertain_data(count: int = 3000) -> dict:
     """Everything uncertain: market, severities, lift, effects, delivery and go-live month."""
-    return {
-        "scenario": {"horizon_months": H, "trials": 100, "seed": 23},
-        "customers": {
+    return builders.scenario(
+        scenario={"horizon_months": H, "trials": 100, "seed": 23},
+        customers={
             "count": count,
-            "revenue": {"dist": "lognormal", "median": 800.0, "sigma": 0.9},
-            "baseline_churn": {"dist": "beta", "mean": 0.08, "sd": 0.03},
+            "revenue": builders.lognormal(800.0, 0.9),
+            "baseline_churn": builders.beta(0.08, 0.03),
             "exposure_correlation": 0.2,
             "segments": [{"id": "consumer", "share": 0.85},
                          {"id": "business", "share": 0.15, "revenue_multiplier": 4.0}],
         },
-        "market": {"churn_multiplier": {"dist": "triangular", "low": 0.9, "mode": 1.0, "high": 1.15}},
-        "pain_points": [
-            {"id": "missed_delivery", "volume": 0.2,
-             "severity": {"dist": "pert", "low": 0.01, "mode": 0.03, "high": 0.06}},
-            {"id": "unreturned_call", "volume": {"consumer": 0.05, "business": 0.15},
-             "severity": {"dist": "uniform", "low": 0.1, "high": 0.4}},
+        market={"churn_multiplier": builders.triangular(0.9, 1.0, 1.15)},
+        pain_points=[
+            builders.pain_point("missed_delivery", 0.2, builders.pert(0.01, 0.03, 0.06)),
+            builders.pain_point("unreturned_call", {"consumer": 0.05, "business": 0.15}, builders.uniform(0.1, 0.4)),
         ],
-        "delighters": [{"id": "education", "reach": 0.25,
-                        "lift": {"dist": "uniform", "low": 0.05, "high": 0.15}}],
-        "initiatives": [
-            {"id": "callback_sla", "owner": "Sales", "cost": 1, "success_probability": 0.8,
-             "months_to_impact": {"dist": "uniform", "low": 1, "high": 8}, "segments": ["business"],
-             "fixes": {"unreturned_call": {"dist": "beta", "mean": 0.6, "sd": 0.15}}},
-            {"id": "crm", "owner": "CIO", "cost": 1, "success_probability": 0.7, "months_to_impact": 3,
-             "fixes": {"missed_delivery": {"dist": "uniform", "low": 0.3, "high": 0.7},
-                       "unreturned_call": 0.2}},
-            {"id": "loyalty", "owner": "CMO", "cost": 1, "months_to_impact": {"dist": "uniform", "low": 0, "high": 14},
-             "fixes": {"education": {"dist": "uniform", "low": 0.5, "high": 0.9}}},
+        delighters=[builders.delighter("education", 0.25, builders.uniform(0.05, 0.15))],
+        initiatives=[
+            builders.initiative("callback_sla", {"unreturned_call": builders.beta(0.6, 0.15)}, owner="Sales", cost=1,
+                                success_probability=0.8, months_to_impact=builders.uniform(1, 8),
+                                segments=["business"]),
+            builders.initiative("crm", {"missed_delivery": builders.uniform(0.3, 0.7), "unreturned_call": 0.2},
+                                owner="CIO", cost=1, success_probability=0.7, months_to_impact=3),
+            builders.initiative("loyalty", {"education": builders.uniform(0.5, 0.9)}, owner="CMO", cost=1,
+                                months_to_impact=builders.uniform(0, 14)),
         ],
-    }
+    )
 
 
 def uncertain_scenario(count: int = 3000):
@@ -245,9 +242,7 @@ def test_common_random_numbers_a_pain_fix_never_loses_a_customer_in_any_trial():
 # reproducibility
 # --------------------------------------------------------------------------------------
 def test_identical_results_whatever_the_thread_count():
-    threads = numba.config.NUMBA_NUM_THREADS
-    if threads < 2:
-        pytest.skip("numba has a single thread here")
+    assert numba.config.NUMBA_NUM_THREADS >= 2  # tests/conftest.py sees to it
     sc = uncertain_scenario(count=20_000)
     base = CustomerBase.synthetic(sc, seed=4)
     draws = draw_trials(sc, 40, seed=6)

@@ -19,41 +19,36 @@ import pytest
 import cxopt
 from cxopt.portfolio.search import optimize
 from cxopt.plan.build import build_plan, shapley
+from tests import builders
 
 CUSTOMERS = 3_000
 SEGMENTS = [{"id": "consumer", "share": 0.8}, {"id": "business", "share": 0.2, "revenue_multiplier": 4.0}]
 
 
 def make_scenario(pains, initiatives, *, budget=None, max_initiatives=5, trials=60):
-    spec = {
-        "scenario": {"name": "plan under test", "trials": trials, "seed": 17, "horizon_months": 12},
-        "customers": {"count": CUSTOMERS, "revenue": {"dist": "lognormal", "median": 700.0, "sigma": 0.7},
-                      "baseline_churn": {"dist": "beta", "mean": 0.07, "sd": 0.02}, "exposure_correlation": 0.3,
-                      "segments": SEGMENTS},
-        "market": {"churn_multiplier": {"dist": "triangular", "low": 0.9, "mode": 1.0, "high": 1.15}},
-        "pain_points": pains,
-        "initiatives": initiatives,
-        "budget": {"max_initiatives": max_initiatives},
-    }
-    if budget is not None:
-        spec["budget"]["total"] = budget
-    return cxopt.parse_scenario(spec, source="plan-test.toml")
+    limits = {"max_initiatives": max_initiatives} | ({} if budget is None else {"total": budget})
+    return cxopt.parse_scenario(builders.scenario(
+        scenario={"name": "plan under test", "trials": trials, "seed": 17, "horizon_months": 12},
+        customers={"count": CUSTOMERS, "revenue": builders.lognormal(700.0, 0.7),
+                   "baseline_churn": builders.beta(0.07, 0.02), "exposure_correlation": 0.3, "segments": SEGMENTS},
+        market={"churn_multiplier": builders.triangular(0.9, 1.0, 1.15)},
+        pain_points=pains,
+        initiatives=initiatives,
+        budget=limits,
+    ), source="plan-test.toml")
 
 
 def pain(id, volume=0.3):
-    return {"id": id, "volume": volume, "severity": {"dist": "pert", "low": 0.05, "mode": 0.12, "high": 0.25}}
+    return builders.pain_point(id, volume, builders.pert(0.05, 0.12, 0.25))
 
 
 def initiative(id, fixes, *, q=0.85, months=None, segments=None, cost=100.0):
-    out = {"id": id, "owner": f"owner of {id}", "cost": cost, "fixes": fixes, "success_probability": q,
-           "months_to_impact": months if months is not None else {"dist": "uniform", "low": 0, "high": 6}}
-    if segments is not None:
-        out["segments"] = segments
-    return out
+    return builders.initiative(id, fixes, cost=cost, success_probability=q, segments=segments,
+                               months_to_impact=months if months is not None else builders.uniform(0, 6))
 
 
 def effect(low, high):
-    return {"dist": "uniform", "low": low, "high": high}
+    return builders.uniform(low, high)
 
 
 def run(sc, **kwargs):

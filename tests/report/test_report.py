@@ -15,34 +15,29 @@ from __future__ import annotations
 
 import copy
 import html
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-pytest.importorskip("matplotlib", reason="the report needs the 'report' extra (matplotlib)")
+import cxopt
+from cxopt.cli import app
+from cxopt.plan.build import build_plan
+from cxopt.report.html import plan_html
+from cxopt.report.markdown import plan_markdown
+from cxopt.report.summary import frontier_summary
+from tests.report.browser import loaded_plots, rendered_dom
 
-import cxopt  # noqa: E402
-from cxopt.plan.build import build_plan  # noqa: E402
-from cxopt.report.html import plan_html  # noqa: E402
-from cxopt.report.markdown import plan_markdown  # noqa: E402
-from cxopt.report.summary import frontier_summary  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[2]
-ARTICLE = ROOT / "scenarios" / "bottom_up_article.toml"
 RUN = ["--customers", "4000", "--trials", "150", "--seed", "3", "--quiet"]
 PLOTS_WITH_EVERYTHING = 6  # distribution, waterfall, forecast, prevalence, tornado, frontier
 
 
 @pytest.fixture(scope="module")
-def article():
+def article(article_path):
     """A plan of the article's scenario, its budget frontier and its per-trial values."""
-    sc = cxopt.load_scenario(ARTICLE)
+    sc = cxopt.load_scenario(article_path)
     sim = cxopt.simulate(sc, cxopt.CustomerBase.synthetic(sc, n=4000), trials=150, seed=3)
     result = cxopt.optimize(sim)
     d = build_plan(result).to_dict()
@@ -155,39 +150,6 @@ def test_without_trials_or_frontier_the_distribution_is_drawn_from_the_bands(art
 # ---------------------------------------------------------------- it renders
 
 
-def chromium() -> str | None:
-    for name in ("/usr/bin/chromium", "chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
-def rendered_dom(path: Path, profile: Path) -> str:
-    """The DOM after load, as headless Chromium (no network, no GPU, no sandbox) builds it."""
-    exe = chromium()
-    if exe is None:
-        pytest.skip("no chromium binary (/usr/bin/chromium or chromium on PATH); "
-                    ".ci/run installs Debian's chromium")
-    args = [exe, "--headless", "--disable-gpu", "--no-sandbox", "--disable-dev-shm-usage",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--no-first-run", f"--user-data-dir={profile}", "--run-all-compositor-stages-before-draw",
-            "--virtual-time-budget=5000", "--dump-dom", path.resolve().as_uri()]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=90,
-                          env={**os.environ, "LANG": "C.UTF-8"})
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
-
-
-def loaded_plots(dom: str) -> tuple[int, int]:
-    body = re.search(r"<body\b[^>]*>", dom)
-    assert body, dom[:500]
-    loaded = re.search(r'data-loaded="(\d+)"', body.group(0))
-    plots = re.search(r'data-plots="(\d+)"', body.group(0))
-    assert loaded and plots, f"the page's load script did not run: {body.group(0)}"
-    return int(loaded.group(1)), int(plots.group(1))
-
-
 def test_the_report_renders_in_headless_chromium(article, page, tmp_path):
     d, _, _ = article
     path = tmp_path / "report.html"
@@ -201,18 +163,13 @@ def test_the_report_renders_in_headless_chromium(article, page, tmp_path):
 
 
 def invoke(*args: str | Path):
-    from cxopt.cli import app
-    from cxopt.cli.report import register
-
-    if not any(c.name == "report" for c in app.registered_commands):  # until cli.py registers it itself
-        register(app)
     return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
 
 
 @pytest.fixture(scope="module")
-def cli_report(tmp_path_factory) -> Path:
+def cli_report(tmp_path_factory, article_path) -> Path:
     out = tmp_path_factory.mktemp("report") / "report.html"
-    result = invoke("report", ARTICLE, "--out", out, "--frontier-steps", "2", *RUN)
+    result = invoke("report", article_path, "--out", out, "--frontier-steps", "2", *RUN)
     assert result.exit_code == 0, result.stderr
     return out
 
@@ -227,14 +184,14 @@ def test_cli_report_writes_one_page_that_renders(cli_report, tmp_path):
     assert statement in dom
 
 
-def test_cli_report_refuses_to_overwrite_without_force(tmp_path):
+def test_cli_report_refuses_to_overwrite_without_force(article_path, tmp_path):
     out = tmp_path / "report.html"
     out.write_text("mine", encoding="utf-8")
-    result = invoke("report", ARTICLE, "--out", out, *RUN)
+    result = invoke("report", article_path, "--out", out, *RUN)
     assert result.exit_code == 2
     assert str(out) in result.stderr and "--force" in result.stderr and "Traceback" not in result.stderr
     assert out.read_text(encoding="utf-8") == "mine"
-    result = invoke("report", ARTICLE, "--out", out, "--force", "--frontier-steps", "0", *RUN)
+    result = invoke("report", article_path, "--out", out, "--force", "--frontier-steps", "0", *RUN)
     assert result.exit_code == 0, result.stderr
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]

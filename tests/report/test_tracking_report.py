@@ -20,67 +20,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("matplotlib", reason="the report needs the 'report' extra (matplotlib)")
+import cxopt
+from cxopt.plan.build import build_plan
+from cxopt.report.plandir import save_plan
+from cxopt.report.terminal import money, pct
+from cxopt.report.tracking import tracking_html
+from cxopt.tracking.track import Actuals, track
+from tests import builders
+from tests.builders import DROP
+from tests.report.browser import loaded_plots, rendered_dom
 
-import cxopt  # noqa: E402
-from cxopt.plan.build import build_plan  # noqa: E402
-from cxopt.report.plandir import save_plan  # noqa: E402
-from cxopt.report.terminal import money, pct  # noqa: E402
-from cxopt.report.tracking import tracking_html  # noqa: E402
-from cxopt.tracking.track import Actuals, track  # noqa: E402
-from tests.report.test_report import loaded_plots, rendered_dom  # noqa: E402
-
-# Three initiatives with a process metric each; one owner carries markup (escaped end to end).
-SCENARIO = """\
-[scenario]
-name = "tracking page"
-trials = 300
-seed = 7
-horizon_months = 12
-start = "2027-01"
-
-[customers]
-count = 5_000
-revenue = { dist = "lognormal", median = 700.0, sigma = 0.6 }
-baseline_churn = { dist = "beta", mean = 0.07, sd = 0.02 }
-
-[[pain_points]]
-id = "billing_error"
-volume = 0.3
-severity = { dist = "pert", low = 0.05, mode = 0.12, high = 0.25 }
-
-[[pain_points]]
-id = "long_hold"
-volume = 0.25
-severity = { dist = "uniform", low = 0.03, high = 0.1 }
-
-[[initiatives]]
-id = "first_call_fix"
-owner = "Head of <Billing> & Co"
-cost = 300
-months_to_impact = 3
-success_probability = 0.9
-fixes = { billing_error = { dist = "uniform", low = 0.3, high = 0.6 } }
-metric = { name = "calls per adjustment", baseline = 2.4, target = 1.3 }
-
-[[initiatives]]
-id = "virtual_hold"
-owner = "Head of Contact Centre"
-cost = 150
-months_to_impact = 2
-success_probability = 0.8
-fixes = { long_hold = { dist = "uniform", low = 0.3, high = 0.6 } }
-metric = { name = "speed of answer", unit = "seconds", baseline = 420, target = 90 }
-
-[[initiatives]]
-id = "billing_portal"
-owner = "Head of Digital"
-cost = 200
-months_to_impact = { dist = "uniform", low = 1, high = 8 }
-success_probability = 0.85
-fixes = { billing_error = 0.2, long_hold = 0.15 }
-metric = { name = "adjustments online", unit = "%", baseline = 0, target = 35 }
-"""
+# The builders' small scenario (three initiatives with a process metric each) without a
+# market multiplier; one owner carries markup (escaped end to end).
+SCENARIO = builders.scenario(
+    {"scenario.name": "tracking page", "scenario.trials": 300, "scenario.seed": 7, "customers.count": 5_000,
+     "initiatives[0].owner": "Head of <Billing> & Co"},
+    market=DROP,
+)
 IDS = ["first_call_fix", "virtual_hold", "billing_portal"]
 
 
@@ -100,9 +56,7 @@ def actuals() -> Actuals:
 @pytest.fixture(scope="module")
 def plan_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("tracking-page")
-    source = root / "scenario.toml"
-    source.write_text(SCENARIO, encoding="utf-8")
-    sc = cxopt.load_scenario(source)
+    sc = cxopt.load_scenario(builders.write(root / "scenario.toml", SCENARIO))
     sim = cxopt.simulate(sc, cxopt.CustomerBase.synthetic(sc, n=5_000), seed=3)
     plan = build_plan(cxopt.optimize(sim))
     assert plan.result.selected_ids == IDS

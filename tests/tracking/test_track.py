@@ -33,107 +33,36 @@ from cxopt.plan.build import build_plan
 from cxopt.plan.store import FORMAT_VERSION, load_plan
 from cxopt.report.plandir import save_plan
 from cxopt.tracking.track import Actuals, apply_facts, read_actuals, track
+from tests import builders
+from tests.builders import DROP
 
 CUSTOMERS = 20_000
 BANDS = {"mean", "p10", "p50", "p90"}
 STATES = {"on_track", "at_risk", "off_track"}
 
-# Three initiatives: go-live fixed at 3 and 2 (known exactly), and one uncertain (2..8).
-SMALL = """\
-[scenario]
-name = "tracking test"
-trials = 500
-seed = 5
-horizon_months = 12
-start = "2027-01"
-
-[customers]
-count = 20_000
-revenue = { dist = "lognormal", median = 700.0, sigma = 0.6 }
-baseline_churn = { dist = "beta", mean = 0.07, sd = 0.02 }
-
-[market]
-churn_multiplier = { dist = "triangular", low = 0.85, mode = 1.0, high = 1.15 }
-
-[[pain_points]]
-id = "billing_error"
-volume = 0.3
-severity = { dist = "pert", low = 0.05, mode = 0.12, high = 0.25 }
-
-[[pain_points]]
-id = "long_hold"
-volume = 0.25
-severity = { dist = "uniform", low = 0.03, high = 0.1 }
-
-[[initiatives]]
-id = "first_call_fix"
-owner = "Head of Billing"
-cost = 300
-months_to_impact = 3
-success_probability = 0.9
-fixes = { billing_error = { dist = "uniform", low = 0.3, high = 0.6 } }
-metric = { name = "calls per adjustment", baseline = 2.4, target = 1.3 }
-
-[[initiatives]]
-id = "virtual_hold"
-owner = "Head of Contact Centre"
-cost = 150
-months_to_impact = 2
-success_probability = 0.8
-fixes = { long_hold = { dist = "uniform", low = 0.3, high = 0.6 } }
-metric = { name = "speed of answer", unit = "seconds", baseline = 420, target = 90 }
-
-[[initiatives]]
-id = "billing_portal"
-owner = "Head of Digital"
-cost = 200
-months_to_impact = { dist = "uniform", low = 1, high = 8 }
-success_probability = 0.85
-fixes = { billing_error = 0.2, long_hold = 0.15 }
-metric = { name = "adjustments online", unit = "%", baseline = 0, target = 35 }
-"""
+# The builders' small scenario: three initiatives, go-live fixed at 3 and 2 (known exactly)
+# and one uncertain (2..8).
+SMALL = builders.scenario({"scenario.name": "tracking test"})
 
 # Little variety (a market multiplier, one severity, one initiative's effect, success and
 # go-live) and enough trials to cover it densely: importance weights stay well spread.
-CALIBRATION = """\
-[scenario]
-name = "calibration"
-trials = 2000
-seed = 11
-horizon_months = 12
-start = "2027-01"
-
-[customers]
-count = 20_000
-revenue = { dist = "lognormal", median = 700.0, sigma = 0.6 }
-baseline_churn = { dist = "beta", mean = 0.07, sd = 0.02 }
-
-[market]
-churn_multiplier = { dist = "triangular", low = 0.8, mode = 1.0, high = 1.2 }
-
-[[pain_points]]
-id = "billing_error"
-volume = 0.3
-severity = { dist = "pert", low = 0.05, mode = 0.12, high = 0.25 }
-
-[[initiatives]]
-id = "first_call_fix"
-owner = "Head of Billing"
-cost = 300
-months_to_impact = { dist = "uniform", low = 2, high = 6 }
-success_probability = 0.8
-fixes = { billing_error = { dist = "uniform", low = 0.2, high = 0.7 } }
-metric = { name = "calls per adjustment", baseline = 2.4, target = 1.3 }
-"""
+CALIBRATION = builders.scenario({
+    "scenario.name": "calibration", "scenario.trials": 2000, "scenario.seed": 11,
+    "market.churn_multiplier": builders.triangular(0.8, 1.0, 1.2),
+    "pain_points[1]": DROP,  # long_hold
+    "initiatives[2]": DROP,  # billing_portal
+    "initiatives[1]": DROP,  # virtual_hold
+    "initiatives[0].months_to_impact": builders.uniform(2, 6),
+    "initiatives[0].success_probability": 0.8,
+    "initiatives[0].fixes.billing_error": builders.uniform(0.2, 0.7),
+})
 
 
 class Made:
     """A plan, its simulation and its directory read back."""
 
-    def __init__(self, root: Path, text: str, seed: int = 3):
-        source = root / "scenario.toml"
-        source.write_text(text, encoding="utf-8")
-        self.sc = cxopt.load_scenario(source)
+    def __init__(self, root: Path, data: dict, seed: int = 3):
+        self.sc = cxopt.load_scenario(builders.write(root / "scenario.toml", data))
         self.sim = cxopt.simulate(self.sc, cxopt.CustomerBase.synthetic(self.sc, n=CUSTOMERS), seed=seed)
         self.plan = build_plan(cxopt.optimize(self.sim))
         self.dir = save_plan(self.plan, root / "plan")
@@ -484,7 +413,7 @@ def test_calendar_months_count_from_the_scenarios_start(small, tmp_path):
 
 
 def test_calendar_months_need_the_scenarios_start(tmp_path):
-    made = Made(tmp_path, SMALL.replace('start = "2027-01"\n', "").replace("trials = 500", "trials = 50"))
+    made = Made(tmp_path, builders.scenario({"scenario.start": DROP, "scenario.trials": 50}))
     path = write(tmp_path / "actuals.csv", "month,customers_lost\n1,3\n2027-02,3\n")
     with pytest.raises(cxopt.DataError) as info:
         read_actuals(path, made.stored)
@@ -515,7 +444,7 @@ def invoke(*args):
 @pytest.fixture(scope="module")
 def cli_plan(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("cli")
-    scenario = write(root / "small.toml", SMALL)
+    scenario = builders.write(root / "small.toml", SMALL)
     result = invoke("optimize", scenario, "--customers", "5000", "--trials", "200", "--quiet",
                     "--out", root / "plan")
     assert result.exit_code == 0, result.stderr
@@ -625,11 +554,8 @@ def test_plan_keeps_the_validated_scenario_not_the_file(small, tmp_path):
     assert track(stored, actuals([1], [150])).trials == small.stored.draws.trials
 
 
-def test_plan_from_a_scenario_built_in_python_can_be_tracked(tmp_path):
-    import tomllib
-
-    sc = cxopt.parse_scenario(tomllib.loads(SMALL.replace("trials = 500", "trials = 50")), source="in-memory")
-    sim = cxopt.simulate(sc, cxopt.CustomerBase.synthetic(sc, n=2_000), seed=3)
+def test_plan_from_a_scenario_built_in_python_can_be_tracked(small_scenario, small_base, tmp_path):
+    sim = cxopt.simulate(small_scenario, small_base, trials=50, seed=3)  # parse_scenario: no file
     plan = build_plan(cxopt.optimize(sim))
     stored = load_plan(save_plan(plan, tmp_path / "plan"))
     assert stored.selected == list(plan.result.selected)
