@@ -60,6 +60,12 @@ class Actuals:
     readings: tuple[MetricReading, ...] = ()  # every metric reading, monthly and dated, in time order
     source: str = ""
 
+    def __post_init__(self) -> None:
+        if not self.readings and self.metric:  # built in Python from monthly metric columns
+            readings = [MetricReading(kid, float(m), float(x), str(int(m)))
+                        for kid, values in self.metric.items() for m, x in zip(self.months, values) if not np.isnan(x)]
+            object.__setattr__(self, "readings", tuple(sorted(readings, key=lambda r: (r.time, r.initiative))))
+
     @property
     def has_evidence(self) -> bool:
         """Whether anything here is evidence (losses or metric readings), not only facts."""

@@ -32,7 +32,9 @@ from cxopt.engine.paths import monthly_path
 from cxopt.plan.build import build_plan
 from cxopt.plan.store import FORMAT_VERSION, load_plan
 from cxopt.report.plandir import save_plan
-from cxopt.tracking.track import Actuals, apply_facts, read_actuals, track
+from cxopt.tracking.actuals import Actuals, read_actuals
+from cxopt.tracking.facts import apply_facts
+from cxopt.tracking.track import track
 from tests import builders
 from tests.builders import DROP
 
@@ -104,10 +106,9 @@ def write(path: Path, text: str) -> Path:
 
 
 def weighted_mean_effect(made: Made, result, initiative: str) -> tuple[float, float]:
-    """(prior mean, weighted mean) of the initiative's first effectiveness draw."""
+    """(prior mean, posterior mean) of the initiative's first effectiveness draw."""
     e = made.stored.draws.fix_ptr[made.k(initiative)]
-    effect = made.stored.draws.effect[:, e]
-    return float(effect.mean()), float(result.weights @ effect)
+    return float(made.stored.draws.effect[:, e].mean()), float(result.weights @ result.draws.effect[:, e])
 
 
 # --------------------------------------------------------------------------------------
@@ -132,7 +133,6 @@ def test_no_evidence_reproduces_the_plans_forecast(small, tmp_path, text):
     assert result.goal_probability["before"] == small.plan.goal.probability_met
     assert np.all(result.weights == 1.0 / T)
     assert result.effective_sample_size == pytest.approx(T, rel=1e-12)
-    assert not result.resimulate_advised
     for m, row in enumerate(result.months):
         assert row["forecast_customers_lost"] == planned["monthly_forecast"]["customers_lost"][m]
     for initiative, entry in result.initiatives.items():
@@ -150,7 +150,7 @@ def test_no_evidence_churn_rate_is_bitwise_the_plans(small, tmp_path):
 def test_cancelled_initiative_is_the_portfolio_without_it_on_the_same_draws(small):
     k = small.k("first_call_fix")
     facts = actuals([1, 2], status={"first_call_fix": ["planned", "cancelled"]})
-    draws, latest = apply_facts(small.stored.draws, small.stored, facts)
+    draws, latest = apply_facts(small.stored.draws, small.sc.initiative_ids, small.sc.horizon_months, facts)
     assert latest["first_call_fix"] == "cancelled" and not draws.success[:, k].any()
     without = [x for x in small.sel if x != k]
     rev, cust = small.stored.simulation().evaluate([small.sel], draws=draws)
@@ -175,10 +175,10 @@ def test_actual_golive_month_replaces_the_drawn_one(small):
     k = small.k("billing_portal")
     assert len(np.unique(small.stored.draws.golive[:, k])) > 3  # uncertain in the plan
     facts = actuals([6, 7], status={"billing_portal": [None, "live"]},
-                    live_month={"billing_portal": [np.nan, 5]})
-    draws, _ = apply_facts(small.stored.draws, small.stored, facts)
+                    live_month={"billing_portal": [np.nan, 6]})  # first live in month 6
+    draws, _ = apply_facts(small.stored.draws, small.sc.initiative_ids, small.sc.horizon_months, facts)
     golive, success = small.sim.draws.golive.copy(), small.sim.draws.success.copy()
-    golive[:, k], success[:, k] = 5, True  # went live: delivered, from month index 5
+    golive[:, k], success[:, k] = 5, True  # went live: delivered, from month index 5 (month 6)
     by_hand = small.sim.draws.with_facts(success=success, golive=golive)
     np.testing.assert_array_equal(draws.golive, by_hand.golive)
     np.testing.assert_array_equal(draws.success, by_hand.success)
@@ -187,14 +187,14 @@ def test_actual_golive_month_replaces_the_drawn_one(small):
     assert result.reforecast["retained_revenue"]["mean"] == pytest.approx(ref_rev[0].mean(), rel=1e-9)
     churn = 1 - ref_cust[0].mean() / small.N
     assert result.reforecast["churn_rate"]["mean"] == pytest.approx(churn, rel=1e-9)
-    assert result.initiatives["billing_portal"]["golive_month"] == dict.fromkeys(BANDS, 5.0)
+    assert result.initiatives["billing_portal"]["golive_month"] == dict.fromkeys(BANDS, 6.0)
 
 
 def test_revised_golive_in_the_future_keeps_the_chance_of_failure(small):
     k = small.k("billing_portal")
-    facts = actuals([2], status={"billing_portal": ["delayed"]}, live_month={"billing_portal": [9]})
-    draws, latest = apply_facts(small.stored.draws, small.stored, facts)
-    assert np.all(draws.golive[:, k] == 9)
+    facts = actuals([2], status={"billing_portal": ["delayed"]}, live_month={"billing_portal": [10]})
+    draws, latest = apply_facts(small.stored.draws, small.sc.initiative_ids, small.sc.horizon_months, facts)
+    assert np.all(draws.golive[:, k] == 9)  # first live in month 10: index 9
     np.testing.assert_array_equal(draws.success, small.stored.draws.success)
     assert latest["billing_portal"] == "delayed"
 
@@ -202,11 +202,11 @@ def test_revised_golive_in_the_future_keeps_the_chance_of_failure(small):
 def test_status_planned_rules_out_earlier_golive_and_live_forces_delivery(small):
     k = small.k("billing_portal")
     drawn = small.stored.draws.golive[:, k]
-    draws, _ = apply_facts(small.stored.draws, small.stored,
+    draws, _ = apply_facts(small.stored.draws, small.sc.initiative_ids, small.sc.horizon_months,
                            actuals([4], status={"billing_portal": ["planned"]}))
     np.testing.assert_array_equal(draws.golive[:, k], np.maximum(drawn, 4))  # not live in months 1..4
     live = actuals([3], status={"billing_portal": ["live"]})
-    draws, _ = apply_facts(small.stored.draws, small.stored, live)
+    draws, _ = apply_facts(small.stored.draws, small.sc.initiative_ids, small.sc.horizon_months, live)
     np.testing.assert_array_equal(draws.golive[:, k], np.minimum(drawn, 2))  # live in month 3 at the latest
     assert draws.success[:, k].all()
 
@@ -220,49 +220,24 @@ def true_worlds(made: Made, n: int, seed: int) -> tuple[np.ndarray, object]:
     return monthly_path(made.stored.simulation(), made.sel, draws=draws).customers_lost, draws
 
 
-def test_reforecast_band_is_calibrated_and_sharpens_with_months(calibration):
-    """80% bands cover the truth 70–90% of the time; the error shrinks from 3 to 9 months.
+def test_the_posterior_agrees_with_rejection_sampling(calibration):
+    """The particles' posterior mean == the mean over fresh trials accepted with probability L / L_max.
 
-    A true world is a fresh trial drawn from the scenario (out of sample: not one of the
-    plan's trials, which would sit inside the re-weighted sample and flatter the band). Its
-    monthly expected losses ``mu_m`` generate the actuals ``y_m ~ Poisson(mu_m)`` for the
-    observed months. The true horizon churn is what the re-forecast estimates: the observed
-    months as they happened plus that world's expected losses for the months to come,
-    ``(sum_{m <= M} y_m + sum_{m > M} mu_m) / N``.
+    Rejection sampling from the prior (fresh draws, another seed, the engine's monthly path) is
+    exact and knows nothing of the sampler; the likelihood is Poisson on both sides.
     """
-    worlds, _ = true_worlds(calibration, 60, seed=9001)
-    rng = np.random.default_rng(2027)
-    covered, error = {}, {}
-    for M in (3, 6, 9):
-        hits, errs = [], []
-        for mu in worlds:
-            y = rng.poisson(mu[:M]).astype(np.float64)
-            truth = (y.sum() + mu[M:].sum()) / calibration.N
-            band = track(calibration.stored, actuals(range(1, M + 1), y)).reforecast["churn_rate"]
-            hits.append(band["p10"] <= truth <= band["p90"])
-            errs.append(abs(band["mean"] - truth))
-        covered[M], error[M] = np.mean(hits), np.mean(errs)
-    coverage = np.mean(list(covered.values()))  # 180 bands
-    assert 0.70 <= coverage <= 0.90, covered
-    assert all(0.6 <= c <= 0.97 for c in covered.values()), covered
-    assert error[9] < error[6] < error[3], error
-    assert error[9] < 0.5 * error[3], error
-
-
-def test_reweighting_agrees_with_rejection_sampling(calibration):
-    """Weighted posterior mean == mean over fresh trials accepted with probability L / L_max."""
     M = 3
     worlds, _ = true_worlds(calibration, 20, seed=31)
     # a world well away from the prior mean, so that the evidence has something to move
     mu = worlds[np.argmax(worlds[:, :M].sum(axis=1))]
     y = np.random.default_rng(5).poisson(mu[:M]).astype(np.float64)
-    result = track(calibration.stored, actuals(range(1, M + 1), y))
-    w, ess = result.weights, result.effective_sample_size
-    churn = (y.sum() + calibration.stored.customers_lost[:, M:].sum(axis=1)) / calibration.N
-    weighted = result.reforecast["churn_rate"]["mean"]
-    assert weighted == pytest.approx(float(w @ churn), rel=1e-12)
+    result = track(calibration.stored, actuals(range(1, M + 1), y), dispersion=1e7)  # Poisson
+    w, churn = result.weights, result.samples["churn_rate"]
+    weighted = float(w @ churn)
+    assert result.reforecast["churn_rate"]["mean"] == pytest.approx(weighted, rel=1e-12)
     weighted_sd = np.sqrt(w @ (churn - weighted) ** 2)
-    market_w = float(w @ calibration.stored.draws.market)
+    n_eff = result.particles_unique / 2  # moved particles are correlated: a conservative sample size
+    market_w = float(w @ result.draws.market)
 
     fresh_path, fresh = true_worlds(calibration, 60_000, seed=77)
     loglik = poisson.logpmf(y, fresh_path[:, :M]).sum(axis=1)
@@ -271,18 +246,18 @@ def test_reweighting_agrees_with_rejection_sampling(calibration):
     assert accept.sum() > 500
     fresh_churn = (y.sum() + fresh_path[accept, M:].sum(axis=1)) / calibration.N
     brute, brute_se = fresh_churn.mean(), fresh_churn.std() / np.sqrt(accept.sum())
-    se = np.sqrt(brute_se ** 2 + weighted_sd ** 2 / ess)
+    se = np.sqrt(brute_se ** 2 + weighted_sd ** 2 / n_eff)
     assert abs(weighted - brute) < 4 * se, (weighted, brute, se)
     prior = calibration.plan.to_dict()["portfolio"]["churn_rate"]["mean"]
     assert abs(prior - brute) > 8 * se  # the evidence moved the forecast: the agreement means something
     market = fresh.market[accept]
-    market_sd_w = np.sqrt(w @ (calibration.stored.draws.market - market_w) ** 2)
-    market_se = np.sqrt(market.var() / accept.sum() + market_sd_w ** 2 / ess)
+    market_sd_w = np.sqrt(w @ (result.draws.market - market_w) ** 2)
+    market_se = np.sqrt(market.var() / accept.sum() + market_sd_w ** 2 / n_eff)
     assert abs(market_w - market.mean()) < 4 * market_se
 
 
 # --------------------------------------------------------------------------------------
-# effective sample size
+# the dispersion: what the model leaves out widens the band
 # --------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def six_months(calibration) -> Actuals:
@@ -290,44 +265,36 @@ def six_months(calibration) -> Actuals:
     return actuals(range(1, 7), np.random.default_rng(8).poisson(worlds[0, :6]))
 
 
-def test_negative_binomial_keeps_more_trials_than_poisson(calibration, six_months):
-    poisson_ess = track(calibration.stored, six_months).effective_sample_size
-    nb_ess = track(calibration.stored, six_months, dispersion=20.0).effective_sample_size
-    assert nb_ess > 1.5 * poisson_ess, (nb_ess, poisson_ess)
-    assert track(calibration.stored, six_months, dispersion=1e9).effective_sample_size == \
-        pytest.approx(poisson_ess, rel=1e-3)  # k -> infinity is Poisson
+def test_a_smaller_dispersion_widens_the_reforecast(calibration, six_months):
+    width = {}
+    for k in (20.0, 1e7):
+        band = track(calibration.stored, six_months, dispersion=k).reforecast["churn_rate"]
+        width[k] = band["p90"] - band["p10"]
+    assert width[20.0] > 1.5 * width[1e7], width
 
 
-def test_low_effective_sample_size_advises_resimulation(calibration, six_months):
-    ess = track(calibration.stored, six_months).effective_sample_size
-    assert 1 < ess < calibration.stored.draws.trials
-    assert track(calibration.stored, six_months, ess_threshold=ess * 1.01).resimulate_advised
-    assert not track(calibration.stored, six_months, ess_threshold=ess * 0.99).resimulate_advised
-
-
-def test_resimulation_draws_more_trials_and_keeps_more(calibration, six_months):
-    before = track(calibration.stored, six_months)
-    after = track(calibration.stored, six_months, resimulate=True)
-    T = calibration.stored.draws.trials
-    assert after.resimulated and after.trials == 4 * T and len(after.weights) == 4 * T
-    assert after.effective_sample_size > 2 * before.effective_sample_size
-    a, b = after.reforecast["churn_rate"], before.reforecast["churn_rate"]
-    assert abs(a["mean"] - b["mean"]) < 0.5 * (b["p90"] - b["p10"])  # the same posterior, more trials
-    assert track(calibration.stored, six_months, resimulate=True, resimulate_trials=3000).trials == 3000
+def test_the_dispersion_used_is_reported(calibration, six_months):
+    assert track(calibration.stored, six_months, dispersion=50.0).dispersion == {"value": 50.0, "how": "given"}
+    assert track(calibration.stored, six_months).dispersion["how"] == "estimated"  # six months observed
+    three = Actuals(**{**six_months.__dict__, "months": six_months.months[:3],
+                       "customers_lost": six_months.customers_lost[:3], "revenue_lost": six_months.revenue_lost[:3],
+                       "customers_active": six_months.customers_active[:3]})
+    assert track(calibration.stored, three).dispersion["how"] == "default"
 
 
 # --------------------------------------------------------------------------------------
 # process metrics and initiative states
 # --------------------------------------------------------------------------------------
 def test_metric_ahead_of_plan_raises_effectiveness_and_is_a_win(small):
-    # first_call_fix goes live at month 3: by month 2 the plan expects 2/3 of the way (2.4 -> 1.3)
-    result = track(small.stored, actuals([2], metric={"first_call_fix": [1.3]}))
+    # first_call_fix goes live in month 4 (its first live month): by the end of month 2 the plan
+    # expects half of the way (2.4 -> 1.3)
+    result = track(small.stored, actuals([2], metric={"first_call_fix": [1.3]}), metric_sd=0.15)
     prior, now = weighted_mean_effect(small, result, "first_call_fix")
     assert now > prior + 0.03, (prior, now)
     entry = result.initiatives["first_call_fix"]
     assert entry["state"] == "on_track"
     assert entry["metric"]["progress"] == pytest.approx(1.0)
-    assert entry["metric"]["planned_progress"] == pytest.approx(2 / 3)
+    assert entry["metric"]["planned_progress"] == pytest.approx(2 / 4)
     assert {"initiative": "first_call_fix", "owner": "Head of Billing"}.items() <= result.wins[0].items()
     assert [w["initiative"] for w in result.wins] == ["first_call_fix"]
 
@@ -335,8 +302,10 @@ def test_metric_ahead_of_plan_raises_effectiveness_and_is_a_win(small):
 @pytest.mark.parametrize("observed, states", [(400.0, {"off_track"}), (222.0, {"at_risk"}),
                                               (300.0, {"at_risk", "off_track"})])
 def test_lagging_metric_is_at_risk_or_off_track(small, observed, states):
-    # virtual_hold goes live at month 2: by month 2 the plan expects the target (420 -> 90 s)
-    result = track(small.stored, actuals([2], metric={"virtual_hold": [observed]}))
+    # virtual_hold goes live in month 3 (its first live month): by the end of month 3 the plan
+    # expects the target (420 -> 90 s)
+    assert small.plan.to_dict()["actions"][small.sel.index(small.k("virtual_hold"))]["golive_month"]["p50"] == 3
+    result = track(small.stored, actuals([3], metric={"virtual_hold": [observed]}), metric_sd=0.15)
     entry = result.initiatives["virtual_hold"]
     assert entry["state"] in states, entry
     prior, now = weighted_mean_effect(small, result, "virtual_hold")
@@ -378,7 +347,7 @@ BAD_ACTUALS = {
     "bad status": ("month,virtual_hold.status\n1,planned\n2,finished\n", "virtual_hold.status", "row 2"),
     "non-integer live month": ("month,virtual_hold.live_month\n1,\n2,2.5\n", "virtual_hold.live_month",
                                "row 2"),
-    "live month after the horizon": ("month,virtual_hold.live_month\n1,13\n", "virtual_hold.live_month",
+    "live month after the horizon": ("month,virtual_hold.live_month\n1,14\n", "virtual_hold.live_month",
                                      "row 1"),
     "text count": ("month,customers_lost\n1,many\n", "customers_lost", "row 1"),
     "no month column": ("customers_lost\n3\n", "month", None),
