@@ -13,9 +13,9 @@ from cxopt.cli.common import (ForceOpt, JsonOpt, ThreadsOpt, TrialsOpt,
 
 
 def track(plan_dir: Annotated[Path, typer.Argument(help="Plan directory (cxopt optimize --out DIR).")],
-          actuals: Annotated[Path, typer.Argument(help="Monthly actuals (CSV or Parquet).")],
+          actuals: Annotated[Path, typer.Argument(help="Monthly actuals (CSV, Parquet, or a filled actuals-template.xlsx).")],
           json_: JsonOpt = False,
-          out: Annotated[Optional[Path], typer.Option("--out", help="Write the tracking result (JSON).")] = None,
+          out: Annotated[Optional[Path], typer.Option("--out", help="Write the tracking result: JSON, or a workbook if the name ends in .xlsx.")] = None,
           html_out: Annotated[Optional[Path], typer.Option("--html", help="Write the tracking page (self-contained HTML).")] = None,
           dispersion: Annotated[Optional[float], typer.Option("--dispersion", help="Negative binomial dispersion k for monthly losses (default: Poisson).")] = None,
           metric_sd: Annotated[float, typer.Option("--metric-sd", help="Width of the process-metric likelihood (share of baseline-to-target).")] = 0.15,
@@ -34,7 +34,11 @@ def track(plan_dir: Annotated[Path, typer.Argument(help="Plan directory (cxopt o
         result = run_track(plan_dir, actuals, dispersion=dispersion, metric_sd=metric_sd,
                            ess_threshold=ess_threshold, resimulate=resimulate, resimulate_trials=trials)
         data = result.to_dict()
-        if out is not None:
+        if out is not None and out.suffix.lower() == ".xlsx":
+            from cxopt.report.workbook_tracking import write_tracking_workbook
+
+            write_tracking_workbook(data, out, force=force)
+        elif out is not None:
             from cxopt.data.atomic import write_text_atomic
 
             write_text_atomic(out, json.dumps(data, indent=2, allow_nan=False) + "\n", force=force)

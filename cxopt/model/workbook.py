@@ -283,14 +283,9 @@ class _Reader:
         return out
 
 
-def workbook_data(path: str | Path, source: str | None = None) -> tuple[dict, dict[str, str]]:
-    """The scenario data a workbook holds and the cell of each field path.
-
-    Raises
-    ------
-    ScenarioError
-        Every problem found in the cells, each naming its cell.
-    """
+def workbook_data(path: str | Path, source: str | None = None) -> tuple[dict, dict[str, str], list[Problem]]:
+    """The scenario data a workbook holds, the cell of each field path, and the problems found
+    in the cells (a cell that cannot be read is left out of the data)."""
     from cxopt.model.workbook_assemble import assemble
 
     path = Path(path)
@@ -305,9 +300,7 @@ def workbook_data(path: str | Path, source: str | None = None) -> tuple[dict, di
         else:
             sheets[spec.name] = ws
     data = assemble(r, sheets)
-    if r.problems:
-        raise ScenarioError(r.problems)
-    return data, r.where
+    return data, r.where, r.problems
 
 
 def _locate(path: str, where: dict[str, str], reason: str) -> str:
@@ -331,19 +324,21 @@ def read_scenario_workbook(path: str | Path) -> Scenario:
     """
     path = Path(path)
     source = str(path)
-    data, where = workbook_data(path, source)
+    data, where, problems = workbook_data(path, source)
     customers = data.get("customers")
     if isinstance(customers, dict) and isinstance(customers.get("path"), str):
         p = Path(customers["path"])
         if not p.is_absolute():
             customers["path"] = str(path.parent / p)
     try:
-        return parse_scenario(data, source=source)
+        sc = parse_scenario(data, source=source)
     except ScenarioError as exc:
-        problems = []
+        named = {p.path for p in problems}  # a cell that could not be read is reported once, as such
         for p in exc.problems:
             reason = "required, but missing" if p.reason == "Field required" else p.reason
             cell = _locate(p.path, where, reason) if p.path else ""
-            problems.append(Problem(source, cell or p.path, f"{reason} ({p.path})" if cell and p.path else reason))
-        raise ScenarioError(problems) from None
-
+            if cell not in named:
+                problems.append(Problem(source, cell or p.path, f"{reason} ({p.path})" if cell and p.path else reason))
+    if problems:
+        raise ScenarioError(problems)
+    return sc

@@ -33,14 +33,23 @@ def scenario_data(sc) -> dict:
     return plain(sc, keep=_KEEP)
 
 
+def _exact(value: Any) -> Any:
+    """A number as the cell will hold it without loss: .xlsx files store 16 significant digits
+    (openpyxl writes '%.16g'), so the rare float that needs 17 is written as its exact text,
+    which the reader takes as that number."""
+    if isinstance(value, float) and float(f"{value:.16g}") != value:
+        return repr(value)
+    return value
+
+
 def _dist_cells(value: Any) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, Distribution):
         value = parse_distribution(value)
     if value.is_fixed:
-        return {"value": float(value.params["value"])}
-    return {"dist": value.kind, **{k: float(v) for k, v in value.params.items()}}
+        return {"value": _exact(float(value.params["value"]))}
+    return {"dist": value.kind, **{k: _exact(float(v)) for k, v in value.params.items()}}
 
 
 def _dist_about(about: str) -> dict[str, str]:
@@ -51,6 +60,8 @@ def _dist_about(about: str) -> dict[str, str]:
 
 
 def _text_cell(value: Any) -> Any:
+    if isinstance(value, float):
+        return _exact(value)
     if isinstance(value, _dt.date):
         return value.strftime("%Y-%m") if value.day == 1 else value.isoformat()
     if isinstance(value, (list, tuple)):
@@ -147,7 +158,8 @@ def _table_sheet(ws, spec: Sheet, items: list[Mapping]) -> None:
             if col.kind == "dist":
                 put(ws, r, j, dcells.get(name))
             elif "." in name:
-                put(ws, r, j, item.get(col.name, {}).get(name.split(".", 1)[1]) if isinstance(item.get(col.name), Mapping) else None)
+                table = item.get(col.name)
+                put(ws, r, j, _exact(table.get(name.split(".", 1)[1])) if isinstance(table, Mapping) else None)
             else:
                 value = item.get(col.name)
                 put(ws, r, j, None if isinstance(value, Mapping) else _text_cell(value))

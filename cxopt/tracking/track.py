@@ -105,6 +105,10 @@ def read_actuals(path: str | Path, plan: StoredPlan) -> Actuals:
     try:
         if path.suffix.lower() == ".parquet":
             table = pq.read_table(path)
+        elif path.suffix.lower() == ".xlsx":  # a filled actuals-template.xlsx: the same table, cells named
+            from cxopt.data.workbook import read_actuals_workbook
+
+            table = read_actuals_workbook(path)
         else:
             table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
     except (pa.ArrowInvalid, OSError) as exc:
