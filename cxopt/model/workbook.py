@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -186,7 +187,7 @@ class _Reader:
     def dist(self, cells: dict[str, tuple[str, Any]], path: str, sheet: str, row: int, header: dict[str, str]) -> Any:
         """The distribution columns of one row: a number, a table ``{dist, params}`` or None."""
         def at(name: str) -> tuple[str, Any]:
-            return cells.get(name) or (cell_name(sheet, f"{header.get(name, 'A')}{row}"), None)
+            return cells.get(name) or (cell_name(sheet, f"{header[name]}{row}" if name in header else "1:1"), None)
 
         kind_cell, value_cell = at("dist"), at("value")
         self.where[path] = kind_cell[0] if kind_cell[1] is not None or "dist" in header else value_cell[0]
@@ -264,8 +265,9 @@ class _Reader:
                 if c.kind == "dist":
                     value = self.dist(cells, path, ws.title, row, header)
                 else:
-                    value = self.field(c.kind, cells.get(c.name, (cell_name(ws.title, f"{header.get(c.name, 'A')}{row}"), None)),
-                                       path, c.choices)
+                    # a missing column is reported once, at the header: its fields point there too
+                    at = cell_name(ws.title, f"{header[c.name]}{row}" if c.name in header else "1:1")
+                    value = self.field(c.kind, cells.get(c.name, (at, None)), path, c.choices)
                     if c.per_key:
                         table = {}
                         for k in [k for k in cells if k.startswith(c.name + ".")]:
@@ -308,6 +310,9 @@ def _locate(path: str, where: dict[str, str], reason: str) -> str:
     names the cell holding the id."""
     if reason.startswith(("unknown", "duplicate")) and f"{path}#id" in where:
         return where[f"{path}#id"]
+    for key in re.findall(r"'([^']+)'", reason):  # "amount for 'h1' must be ...": the cell of that entry
+        if f"{path}.{key}" in where:
+            return where[f"{path}.{key}"]
     probe = path
     while probe:
         if probe in where:
