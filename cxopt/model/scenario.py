@@ -318,7 +318,7 @@ def load_scenario(path: str | Path) -> Scenario:
     if path.suffix.lower() == ".xlsx":  # the planner's workbook: same data, problems named by cell
         from cxopt.model.workbook import read_scenario_workbook
 
-        return read_scenario_workbook(path)
+        return read_scenario_workbook(path, parse=parse_scenario)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:

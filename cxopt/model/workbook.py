@@ -14,10 +14,9 @@ import math
 import re
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from cxopt.errors import Problem, ScenarioError
-from cxopt.model.scenario import Scenario, parse_scenario
 from cxopt.model.workbook_schema import DIST_COLUMNS, SHEET_BY_NAME, SHEETS, Sheet
 
 __all__ = ["read_scenario_workbook", "workbook_data", "cell_name", "cell_value", "open_workbook"]
@@ -322,10 +321,12 @@ def _locate(path: str, where: dict[str, str], reason: str) -> str:
     return where.get(path.split(".")[0].split("[")[0], "")
 
 
-def read_scenario_workbook(path: str | Path) -> Scenario:
+def read_scenario_workbook(path: str | Path, *, parse: Callable[..., Any]) -> Any:
     """Read and validate a scenario workbook (``.xlsx``): every problem names its cell.
 
-    A relative customer-file path is resolved against the workbook's directory, as for TOML.
+    ``parse`` is :func:`cxopt.model.scenario.parse_scenario` (passed in by ``load_scenario``,
+    which dispatches here: this module does not import it back). A relative customer-file path
+    is resolved against the workbook's directory, as for TOML. Returns the ``Scenario``.
     """
     path = Path(path)
     source = str(path)
@@ -336,7 +337,7 @@ def read_scenario_workbook(path: str | Path) -> Scenario:
         if not p.is_absolute():
             customers["path"] = str(path.parent / p)
     try:
-        sc = parse_scenario(data, source=source)
+        sc = parse(data, source=source)
     except ScenarioError as exc:
         named = {p.path for p in problems}  # a cell that could not be read is reported once, as such
         for p in exc.problems:
