@@ -157,18 +157,19 @@ class _Reader:
             else:
                 header[name] = cell.column_letter
         out = []
+        by_letter = {letter: name for name, letter in header.items()}
         for row in ws.iter_rows(min_row=2):
             values = {}
             for cell in row:
-                if cell.column_letter not in header.values():
+                name = by_letter.get(cell.column_letter)
+                if name is None:
                     continue
-                name = next(k for k, v in header.items() if v == cell.column_letter)
                 value, why = cell_value(cell, ws.title, self.saved)
                 where = cell_name(ws.title, cell.coordinate)
                 if why:
                     self.bad(where, why)
                 values[name] = (where, value)
-            if any(v is not None for _, v in values.values()) and values:
+            if any(v is not None for _, v in values.values()):
                 out.append((row[0].row, values))
         return header, out
 

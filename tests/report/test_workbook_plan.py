@@ -204,8 +204,8 @@ SMALL = ROOT / "scenarios" / "bottom_up_article.toml"
 def plan_dir(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("cli")
     assert runner.invoke(app, ["convert", str(SMALL), "--out", str(work / "s.xlsx")]).exit_code == 0
-    result = runner.invoke(app, ["optimize", str(work / "s.xlsx"), "--customers", "1500", "--trials", "60",
-                                 "--quiet", "--top", "2", "--out", str(work / "plan")])
+    result = runner.invoke(app, ["optimize", str(work / "s.xlsx"), "--customers", "800", "--trials", "40",
+                                 "--quiet", "--top", "1", "--out", str(work / "plan")])
     assert result.exit_code == 0, result.output
     return work / "plan"
 
