@@ -122,8 +122,3 @@ def save_workbook(wb: Workbook, path: str | os.PathLike, *, force: bool = False)
                               "another program, or read-only? Close it and run again; nothing was written") from None
     return path
 
-
-def save_into(wb: Workbook, directory: Path, name: str) -> Path:
-    """Save ``wb`` as ``directory/name`` (a directory being assembled atomically by the caller)."""
-    wb.save(directory / name)
-    return directory / name
