@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cxopt.cli import bench, calibrate, optimize, report, scenario, simulate, track
+from cxopt.cli import bench, calibrate, optimize, report, scenario, simulate, track, workbook
 
 app = typer.Typer(
     add_completion=False,
@@ -14,7 +14,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Bottom-up customer-experience goals: quantify pains, simulate initiatives, pick the portfolio.",
 )
-for _group in (scenario, simulate, optimize, report, track, calibrate, bench):
+for _group in (scenario, workbook, simulate, optimize, report, track, calibrate, bench):
     _group.register(app)
 
 

@@ -135,7 +135,7 @@ def progress_bar(quiet: bool):
 
 
 # shared options
-ScenarioArg = Annotated[Path, typer.Argument(help="Scenario file (TOML).", show_default=False)]
+ScenarioArg = Annotated[Path, typer.Argument(help="Scenario file (TOML, or a .xlsx workbook).", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 CustomersOpt = Annotated[Optional[int], typer.Option("--customers", min=1, help="Synthetic base of N customers.")]
 BaseOpt = Annotated[Optional[Path], typer.Option("--base", help="Customer file (Parquet, CSV, directory or glob).")]

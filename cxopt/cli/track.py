@@ -12,9 +12,9 @@ from cxopt.cli.common import ForceOpt, JsonOpt, ThreadsOpt, err, error_boundary,
 
 
 def track(plan_dir: Annotated[Path, typer.Argument(help="Plan directory (cxopt optimize --out DIR).")],
-          actuals: Annotated[Path, typer.Argument(help="Actuals: monthly rows, dated metric rows (CSV or Parquet).")],
+          actuals: Annotated[Path, typer.Argument(help="Actuals: monthly rows, dated metric rows (CSV, Parquet, or a filled actuals-template.xlsx).")],
           json_: JsonOpt = False,
-          out: Annotated[Optional[Path], typer.Option("--out", help="Write the tracking result (JSON).")] = None,
+          out: Annotated[Optional[Path], typer.Option("--out", help="Write the tracking result: JSON, or a workbook if the name ends in .xlsx.")] = None,
           html_out: Annotated[Optional[Path], typer.Option("--html", help="Write the tracking page (self-contained HTML).")] = None,
           dispersion: Annotated[Optional[float], typer.Option(
               "--dispersion", help="Negative binomial dispersion k of monthly losses (variance mu + mu^2/k). "
@@ -41,7 +41,11 @@ def track(plan_dir: Annotated[Path, typer.Argument(help="Plan directory (cxopt o
             raise OutputExistsError(html_out)
         result = run_track(plan_dir, actuals, dispersion=dispersion, metric_sd=metric_sd, particles=particles)
         data = result.to_dict()
-        if out is not None:
+        if out is not None and out.suffix.lower() == ".xlsx":
+            from cxopt.report.workbook_tracking import write_tracking_workbook
+
+            write_tracking_workbook(data, out, force=force)
+        elif out is not None:
             from cxopt.data.atomic import write_text_atomic
 
             write_text_atomic(out, json.dumps(data, indent=2, allow_nan=False) + "\n", force=force)

@@ -31,7 +31,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-__all__ = ["Distribution", "parse_distribution", "DistributionError"]
+__all__ = ["Distribution", "parse_distribution", "DistributionError", "PARAMETERS"]
 
 _PARAMS: dict[str, tuple[tuple[str, ...], ...]] = {
     "fixed": (("value",),),
@@ -42,6 +42,7 @@ _PARAMS: dict[str, tuple[tuple[str, ...], ...]] = {
     "lognormal": (("median", "sigma"),),
     "normal": (("mean", "sd"),),
 }
+PARAMETERS = _PARAMS  # public: the kinds and the parameter sets each accepts (the workbook's columns)
 
 
 class DistributionError(ValueError):

@@ -296,7 +296,7 @@ def _clean_message(msg: str) -> str:
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a TOML scenario file.
+    """Read and validate a scenario file: TOML, or a workbook (``.xlsx``, see :mod:`cxopt.model.workbook`).
 
     Parameters
     ----------
@@ -315,6 +315,10 @@ def load_scenario(path: str | Path) -> Scenario:
     """
     path = Path(path)
     source = str(path)
+    if path.suffix.lower() == ".xlsx":  # the planner's workbook: same data, problems named by cell
+        from cxopt.model.workbook import read_scenario_workbook
+
+        return read_scenario_workbook(path, parse=parse_scenario)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:

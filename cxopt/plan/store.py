@@ -7,7 +7,8 @@ Format version 1 (documented in ``docs/plan-format.md``)::
 
     DIR/plan.json        the plan (Plan.to_dict()), with "format_version": 1
     DIR/scenario.json    the validated scenario as data (what tracking reloads)
-    DIR/scenario.toml    the scenario file exactly as it was read (when it came from a file)
+    DIR/scenario.toml    the scenario file exactly as it was read (when it came from a file;
+                         scenario.xlsx when it came from a workbook)
     DIR/groups.parquet   the base's grouped sufficient statistics (one row per group)
     DIR/trials.parquet   one row per trial: every draw, the baseline and portfolio values,
                          and the monthly forecast path of the chosen portfolio
@@ -68,7 +69,9 @@ def write_plan_data(plan, directory: str | Path) -> None:
     # the validated scenario as data (reloadable whether it came from a file or from Python)
     (tmp / "scenario.json").write_text(json.dumps(sc.to_data(), indent=2) + "\n", encoding="utf-8")
     source = Path(sc.source)
-    if source.is_file():  # the file as written, for people
+    if source.is_file() and source.suffix.lower() == ".xlsx":  # a workbook: kept as it is
+        (tmp / "scenario.xlsx").write_bytes(source.read_bytes())
+    elif source.is_file():  # the file as written, for people
         (tmp / "scenario.toml").write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
     pq.write_table(_groups_table(sim.groups), tmp / "groups.parquet")
     extra = {"portfolio.retained_revenue": plan.result.revenue,

@@ -122,6 +122,10 @@ def _read_table(path: Path, where: str) -> pa.Table:
     try:
         if path.suffix.lower() == ".parquet":
             return pq.read_table(path)
+        if path.suffix.lower() == ".xlsx":  # a filled actuals-template.xlsx: the same table, cells named
+            from cxopt.data.workbook import read_actuals_workbook
+
+            return read_actuals_workbook(path)
         # every column as text: a column of months and dates, or numbers, is parsed per cell here
         with open(path, newline="", encoding="utf-8-sig") as f:
             names = next(csv.reader(f), [])

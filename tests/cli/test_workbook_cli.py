@@ -1,0 +1,173 @@
+"""``cxopt init`` and ``convert``, and scenario workbooks at the CLI (issue 18): a bad cell is bad
+input (exit 2) named ``FILE: Sheet!CELL: reason``, every problem at once; outputs are never
+written over without ``--force``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from cxopt.cli import app
+from cxopt.model.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+def cxopt(*args: str):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("init") / "scenario.xlsx"
+    result = cxopt("init", path)
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def test_init_writes_a_workbook_template_that_validates(template):
+    result = cxopt("validate", template)
+    assert result.exit_code == 0, result.output
+    wb = openpyxl.load_workbook(template)
+    assert wb.sheetnames == ["Scenario", "Customers", "Segments", "Market", "Pain points", "Delighters",
+                             "Initiatives", "Effects", "Costs", "Budget", "Constraints", "Correlations", "Metrics"]
+    for ws in wb.worksheets:
+        assert ws.max_row >= 2, f"{ws.title}: an example row"
+        assert any(c.comment for c in ws[1]), f"{ws.title}: header comments"
+    kinds = {v.formula1 for v in wb["Effects"].data_validations.dataValidation}
+    assert any("pert" in (k or "") for k in kinds)  # the distribution kinds are guarded
+
+
+def test_init_toml_writes_the_same_scenario_commented(template, tmp_path):
+    result = cxopt("init", tmp_path / "s.toml")
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "s.toml").read_text()
+    assert text.count("\n# ") > 20
+    assert load_scenario(tmp_path / "s.toml").to_data() == load_scenario(template).to_data()
+
+
+def test_init_never_overwrites_without_force(tmp_path):
+    (tmp_path / "s.xlsx").write_text("mine")
+    result = cxopt("init", tmp_path / "s.xlsx")
+    assert result.exit_code == 2 and "already exists" in result.output
+    assert (tmp_path / "s.xlsx").read_text() == "mine"
+    assert cxopt("init", tmp_path / "s.xlsx", "--force").exit_code == 0
+    assert list(tmp_path.iterdir()) == [tmp_path / "s.xlsx"]  # no temporary left
+
+
+def test_init_refuses_another_format(tmp_path):
+    result = cxopt("init", tmp_path / "s.csv")
+    assert result.exit_code == 2 and "s.csv" in result.output and ".xlsx or .toml" in result.output
+
+
+def test_convert_round_trips_a_bundled_scenario(tmp_path):
+    source = ROOT / "scenarios" / "b2b_software.toml"
+    assert cxopt("convert", source, "--out", tmp_path / "b.xlsx").exit_code == 0
+    assert cxopt("convert", tmp_path / "b.xlsx", "--out", tmp_path / "b.toml").exit_code == 0
+    assert load_scenario(tmp_path / "b.toml").to_data() == load_scenario(source).to_data()
+    again = cxopt("convert", tmp_path / "b.xlsx", "--out", tmp_path / "b.toml")
+    assert again.exit_code == 2 and "already exists" in again.output
+
+
+def _field_row(ws, field: str) -> int:
+    return next(r for r in range(2, ws.max_row + 1) if ws.cell(r, 1).value == field)
+
+
+def _col(ws, name: str) -> int:
+    return [c.value for c in ws[1]].index(name) + 1
+
+
+def wrong_type(wb):
+    ws = wb["Scenario"]
+    ws.cell(_field_row(ws, "trials"), 2).value = "many"
+    return f"Scenario!B{_field_row(ws, 'trials')}", "expected a number"
+
+
+def out_of_range(wb):
+    ws = wb["Initiatives"]
+    ws.cell(2, _col(ws, "success_probability")).value = 1.5
+    return f"Initiatives!{ws.cell(2, _col(ws, 'success_probability')).coordinate}", "[0, 1]"
+
+
+def negative_cost(wb):
+    ws = wb["Costs"]
+    ws.cell(2, _col(ws, "amount")).value = -10
+    return f"Costs!{ws.cell(2, _col(ws, 'amount')).coordinate}", ">= 0"
+
+
+def unknown_initiative(wb):
+    ws = wb["Costs"]
+    ws.cell(3, _col(ws, "initiative")).value = "ghost"
+    return f"Costs!{ws.cell(3, _col(ws, 'initiative')).coordinate}", "unknown initiative 'ghost'"
+
+
+def unknown_driver(wb):
+    ws = wb["Effects"]
+    ws.cell(2, _col(ws, "driver")).value = "late_delivery"
+    return f"Effects!{ws.cell(2, _col(ws, 'driver')).coordinate}", "late_delivery"
+
+
+def unknown_distribution(wb):
+    ws = wb["Market"]
+    ws.cell(_field_row(ws, "churn_multiplier"), 3).value = "gaussian"
+    return f"Market!C{_field_row(ws, 'churn_multiplier')}", "unknown distribution 'gaussian'"
+
+
+def missing_required_column(wb):
+    ws = wb["Initiatives"]
+    ws.delete_cols(_col(ws, "owner"))
+    return "Initiatives!1:1", "missing required column 'owner'"
+
+
+def unknown_column(wb):
+    ws = wb["Delighters"]
+    ws.cell(1, ws.max_column + 1).value = "reech"
+    return f"Delighters!{ws.cell(1, ws.max_column).coordinate}", "unknown column 'reech'"
+
+
+def empty_sheet(wb):
+    ws = wb["Customers"]
+    ws.delete_rows(2, ws.max_row)
+    return "Customers!A2", "give either 'count'"
+
+
+def formula_without_value(wb):
+    ws = wb["Segments"]
+    ws.cell(2, _col(ws, "share")).value = "=1-0.15"
+    return f"Segments!{ws.cell(2, _col(ws, 'share')).coordinate}", "formula"
+
+
+@pytest.mark.parametrize("spoil", [wrong_type, out_of_range, negative_cost, unknown_initiative, unknown_driver,
+                                   unknown_distribution, missing_required_column, unknown_column, empty_sheet,
+                                   formula_without_value], ids=lambda f: f.__name__)
+def test_bad_cell_is_exit_2_naming_file_sheet_and_cell(spoil, template, tmp_path):
+    wb = openpyxl.load_workbook(template)
+    cell, reason = spoil(wb)
+    bad = tmp_path / "bad.xlsx"
+    wb.save(bad)
+    result = cxopt("validate", bad)
+    assert result.exit_code == 2, result.output
+    assert f"error: {bad}: {cell}: " in result.output
+    line = next(x for x in result.output.splitlines() if f": {cell}: " in x)
+    assert reason in line
+    assert "Traceback" not in result.output
+
+
+def test_every_bad_cell_is_reported_at_once(template, tmp_path):
+    wb = openpyxl.load_workbook(template)
+    cells = [f(wb)[0] for f in (wrong_type, out_of_range, unknown_initiative)]
+    wb.save(tmp_path / "bad.xlsx")
+    result = cxopt("validate", tmp_path / "bad.xlsx")
+    assert result.exit_code == 2
+    for cell in cells:
+        assert f": {cell}: " in result.output
+
+
+def test_not_a_workbook_is_bad_input(tmp_path):
+    (tmp_path / "s.xlsx").write_text("[scenario]\n")
+    result = cxopt("validate", tmp_path / "s.xlsx")
+    assert result.exit_code == 2 and "cannot read as an .xlsx workbook" in result.output

@@ -1,0 +1,180 @@
+"""The scenario workbook (issue 18): it holds everything a TOML scenario holds, reads cells
+however they are typed, and names the cell of every problem.
+
+Each bundled scenario -> xlsx -> toml gives the same validated scenario; text that looks like
+a formula, a date or a number stays what it was; formulas read by their saved value or are
+refused by cell.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from cxopt.errors import ScenarioError
+from cxopt.model.scenario import load_scenario
+from cxopt.model.workbook_schema import EXAMPLE, SHEETS
+from cxopt.report.workbook_scenario import convert_scenario, write_scenario_workbook, write_template
+
+ROOT = Path(__file__).resolve().parents[2]
+BUNDLED = sorted((ROOT / "scenarios").glob("*.toml"))
+
+
+@pytest.mark.parametrize("toml", BUNDLED, ids=lambda p: p.stem)
+def test_bundled_scenario_round_trips_through_a_workbook(toml, tmp_path):
+    xlsx, back = tmp_path / "s.xlsx", tmp_path / "s.toml"
+    convert_scenario(toml, xlsx)
+    convert_scenario(xlsx, back)
+    original = load_scenario(toml).to_data()
+    assert load_scenario(xlsx).to_data() == original
+    assert load_scenario(back).to_data() == original
+
+
+def test_template_workbook_and_toml_template_hold_the_same_example(tmp_path):
+    write_template(tmp_path / "t.xlsx")
+    write_template(tmp_path / "t.toml")
+    from_xlsx = load_scenario(tmp_path / "t.xlsx")
+    assert from_xlsx.to_data() == load_scenario(tmp_path / "t.toml").to_data()
+    assert [s.name for s in SHEETS] == openpyxl.load_workbook(tmp_path / "t.xlsx").sheetnames
+    assert from_xlsx.name == EXAMPLE["scenario"]["name"]
+
+
+def _example() -> dict:
+    import copy
+
+    return copy.deepcopy(EXAMPLE)
+
+
+@pytest.fixture(scope="module")
+def example_xlsx(tmp_path_factory) -> Path:
+    """The template's example as a workbook, written once; tests edit copies of it."""
+    path = tmp_path_factory.mktemp("example") / "example.xlsx"
+    write_scenario_workbook(EXAMPLE, path)
+    return path
+
+
+def test_text_that_looks_like_a_formula_a_date_or_a_number_stays_text(tmp_path):
+    names = ["=SUM(A1:A9)", "+44 support line", "-5 dB hold music", "@mentions", "2027-01", "0123"]
+    data = _example()
+    data["scenario"]["name"] = names[0]
+    data["initiatives"][0]["name"], data["initiatives"][1]["name"] = names[1], names[2]
+    data["initiatives"][0]["owner"], data["initiatives"][1]["owner"] = names[3], names[4]
+    data["pain_points"][0]["name"] = names[5]
+    write_scenario_workbook(data, tmp_path / "s.xlsx")
+    sc = load_scenario(tmp_path / "s.xlsx")
+    assert [sc.name, sc.initiatives[0].name, sc.initiatives[1].name, sc.initiatives[0].owner,
+            sc.initiatives[1].owner, sc.pain_points[0].name] == names
+    sheet = zipfile.ZipFile(tmp_path / "s.xlsx").read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet  # stored as text, not as a formula
+
+
+def test_start_month_is_written_as_text_and_read_whatever_the_cell_type(tmp_path, example_xlsx):
+    wb = openpyxl.load_workbook(example_xlsx)
+    ws = wb["Scenario"]
+    row = next(r for r in range(2, ws.max_row + 1) if ws.cell(r, 1).value == "start")
+    assert ws.cell(row, 2).value == "2027-01" and ws.cell(row, 2).data_type == "s"
+    import datetime as dt
+
+    ws.cell(row, 2).value = dt.datetime(2027, 1, 1)  # Excel turns a typed 2027-01 into a date
+    wb.save(tmp_path / "d.xlsx")
+    assert load_scenario(tmp_path / "d.xlsx").scenario.start == dt.date(2027, 1, 1)
+
+
+def test_numbers_typed_as_text_read_as_numbers(tmp_path, example_xlsx):
+    wb = openpyxl.load_workbook(example_xlsx)
+    ws = wb["Initiatives"]
+    col = [c.value for c in ws[1]].index("success_probability") + 1
+    ws.cell(2, col).value = "0.75"
+    ws.cell(2, col).data_type = "s"
+    wb.save(tmp_path / "t.xlsx")
+    assert load_scenario(tmp_path / "t.xlsx").initiatives[0].success_probability == 0.75
+
+
+def test_floats_that_need_17_digits_round_trip_exactly(tmp_path):
+    data = _example()
+    data["pain_points"][0]["volume"] = 0.30798400000000004
+    write_scenario_workbook(data, tmp_path / "s.xlsx")
+    assert load_scenario(tmp_path / "s.xlsx").pain_points[0].volume == 0.30798400000000004
+
+
+def _with_formula(tmp_path: Path, example: Path, saved: str | None) -> Path:
+    """The example with Initiatives!E2 (success_probability) a formula, saved value or not."""
+    wb = openpyxl.load_workbook(example)
+    ws = wb["Initiatives"]
+    assert ws["E1"].value == "success_probability"
+    ws["E2"] = "=0.5+0.3"
+    wb.save(tmp_path / "f.xlsx")
+    if saved is None:
+        return tmp_path / "f.xlsx"
+    # what Excel does on save: the formula's result stored beside it
+    src, out = zipfile.ZipFile(tmp_path / "f.xlsx"), tmp_path / "saved.xlsx"
+    with zipfile.ZipFile(out, "w") as z:
+        for item in src.infolist():
+            body = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet7.xml":
+                body = re.sub(rb"<f>0.5\+0.3</f><v\s*/>", b"<f>0.5+0.3</f><v>" + saved.encode() + b"</v>", body)
+                assert saved.encode() in body
+            z.writestr(item, body)
+    return out
+
+
+def test_formula_is_read_by_its_saved_value(tmp_path, example_xlsx):
+    assert load_scenario(_with_formula(tmp_path, example_xlsx, "0.8")).initiatives[0].success_probability == 0.8
+
+
+def test_formula_without_a_saved_value_is_refused_naming_the_cell(tmp_path, example_xlsx):
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(_with_formula(tmp_path, example_xlsx, None))
+    (problem,) = exc.value.problems
+    assert problem.path == "Initiatives!E2" and "formula" in problem.reason
+
+
+def test_every_problem_at_once_each_with_its_cell(tmp_path, example_xlsx):
+    wb = openpyxl.load_workbook(example_xlsx)
+    wb["Initiatives"]["E2"] = "likely"  # not a number
+    wb["Initiatives"]["E3"] = 1.5  # out of range: found by the scenario's validation
+    wb["Initiatives"]["C3"] = None  # the owner is required
+    wb.save(tmp_path / "bad.xlsx")
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(tmp_path / "bad.xlsx")
+    found = {p.path: p.reason for p in exc.value.problems}
+    assert set(found) == {"Initiatives!E2", "Initiatives!E3", "Initiatives!C3"}
+    assert "expected a number" in found["Initiatives!E2"]
+    assert "[0, 1]" in found["Initiatives!E3"] and "initiatives[1].success_probability" in found["Initiatives!E3"]
+    assert all(p.source == str(tmp_path / "bad.xlsx") for p in exc.value.problems)
+
+
+def test_unknown_driver_in_effects_names_the_driver_cell(tmp_path, example_xlsx):
+    wb = openpyxl.load_workbook(example_xlsx)
+    wb["Effects"]["B2"] = "late_delivery"
+    wb.save(tmp_path / "bad.xlsx")
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(tmp_path / "bad.xlsx")
+    assert [(p.path, "late_delivery" in p.reason) for p in exc.value.problems] == [("Effects!B2", True)]
+
+
+def test_sheet_names_with_spaces_are_quoted_as_excel_writes_them(tmp_path, example_xlsx):
+    wb = openpyxl.load_workbook(example_xlsx)
+    ws = wb["Pain points"]
+    col = [c.value for c in ws[1]].index("volume") + 1
+    ws.cell(2, col).value = 1.4
+    wb.save(tmp_path / "bad.xlsx")
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(tmp_path / "bad.xlsx")
+    assert exc.value.problems[0].path == f"'Pain points'!{ws.cell(2, col).coordinate}"
+
+
+def test_single_requirement_kept_as_a_list_round_trips(tmp_path):
+    data = _example()
+    data["constraints"] = {"requires": {"welcome_program": ["callback_sla"]}}
+    data["constraints"]["exclusive"] = [["callback_sla", "welcome_program"]]
+    data["constraints"]["must"] = []
+    write_scenario_workbook(data, tmp_path / "s.xlsx")
+    convert_scenario(tmp_path / "s.xlsx", tmp_path / "s.toml")
+    sc = load_scenario(tmp_path / "s.xlsx")
+    assert sc.constraints.requires == {"welcome_program": ["callback_sla"]}
+    assert sc.to_data() == load_scenario(tmp_path / "s.toml").to_data()
