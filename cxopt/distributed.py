@@ -46,7 +46,7 @@ from cxopt.data.customers import (
     _iter_batches,
 )
 from cxopt.engine.draws import Draws
-from cxopt.kernels.grouped import fixed_to_float
+from cxopt.kernels.fixed import fixed_to_float
 from cxopt.model.scenario import Scenario
 from cxopt.errors import Problem, ScenarioError
 

@@ -22,6 +22,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from cxopt.kernels import classes as kernels_classes
 from cxopt.kernels import grouped as kernels
 from cxopt.data.customers import CustomerBase, GroupStats
 from cxopt.engine.draws import Draws, check_retention_bounds, draw_trials
@@ -201,7 +202,7 @@ def _evaluate(sc: Scenario, groups: GroupStats, draws: Draws, portfolios: list[l
             aff_ptr[q + 1] = aff_ptr[q] + hit.size
         aff_idx = np.concatenate(idx_parts).astype(np.int64)
         aff_cls = np.concatenate(cls_parts).astype(np.int64)
-        rev, cust = kernels.evaluate_grouped_classes(port, port_set, set_ptr, set_drivers, aff_ptr, aff_idx,
+        rev, cust = kernels_classes.evaluate_grouped_classes(port, port_set, set_ptr, set_drivers, aff_ptr, aff_idx,
                                                      aff_cls, *common)
         out_rev[order], out_cust[order] = rev, cust
     if large:
