@@ -38,7 +38,7 @@ from cxopt.data.readers import chunk_from_batch, is_csv, iter_batches
 from cxopt.data.synthetic import SYNTHETIC_BLOCK
 from cxopt.engine.draws import Draws
 from cxopt.errors import ArgumentError, BadInputError, DataError, Problem
-from cxopt.kernels.grouped import fixed_to_float
+from cxopt.kernels.fixed import fixed_to_float
 from cxopt.model.scenario import Scenario
 
 if TYPE_CHECKING:  # dask is optional: imported lazily, never at module import

@@ -17,7 +17,8 @@ import numpy as np
 
 from cxopt.data.chunk import CustomerChunk
 from cxopt.errors import DataError, Problem
-from cxopt.kernels import grouped as kernels
+from cxopt.kernels import grouping as kernels
+from cxopt.kernels.fixed import fixed_to_float
 
 __all__ = ["GroupStats", "RawGroups", "GroupAccumulator", "DENSE_KEY_BITS"]
 
@@ -95,9 +96,9 @@ class GroupStats:
             segment=np.ascontiguousarray(seg[idx]),
             mask=np.ascontiguousarray(raw.mask[idx]),
             customers=sums[:, 0].astype(np.int64),
-            revenue=kernels.fixed_to_float(sums[:, 1], sums[:, 2]),
-            revenue_churn=kernels.fixed_to_float(sums[:, 3], sums[:, 4]),
-            churn=kernels.fixed_to_float(sums[:, 5], sums[:, 6]),
+            revenue=fixed_to_float(sums[:, 1], sums[:, 2]),
+            revenue_churn=fixed_to_float(sums[:, 3], sums[:, 4]),
+            churn=fixed_to_float(sums[:, 5], sums[:, 6]),
             max_churn=float(raw.maxp.max()) if raw.maxp.size else 0.0,
             segments=tuple(order),
             drivers=tuple(drivers),

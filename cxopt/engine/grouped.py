@@ -13,7 +13,8 @@ import numpy as np
 from cxopt.data.customers import GroupStats
 from cxopt.engine.arrays import MAX_CLASS_DRIVERS, affected_lists, class_tables, portfolio_table, segment_targets
 from cxopt.engine.draws import Draws
-from cxopt.kernels import grouped as kernels
+from cxopt.kernels.classes import evaluate_grouped_classes
+from cxopt.kernels.grouped import evaluate_grouped as evaluate_groups
 from cxopt.model.scenario import Scenario
 
 __all__ = ["evaluate_grouped"]
@@ -41,12 +42,12 @@ def evaluate_grouped(sc: Scenario, groups: GroupStats, draws: Draws, portfolios:
         rank = {ts: q for q, ts in enumerate(sets)}
         order = sorted(small, key=lambda i: rank[touched[i]])
         ct = class_tables(groups, [touched[i] for i in order])
-        rev, cust = kernels.evaluate_grouped_classes(portfolio_table([portfolios[i] for i in order]), ct.port_set,
+        rev, cust = evaluate_grouped_classes(portfolio_table([portfolios[i] for i in order]), ct.port_set,
                                                      ct.set_ptr, ct.set_drivers, ct.aff_ptr, ct.aff_idx,
                                                      ct.aff_cls, *common)
         out_rev[order], out_cust[order] = rev, cust
     if large:
         ptr, idx = affected_lists(sc, groups, [portfolios[i] for i in large])
-        rev, cust = kernels.evaluate_grouped(portfolio_table([portfolios[i] for i in large]), ptr, idx, *common)
+        rev, cust = evaluate_groups(portfolio_table([portfolios[i] for i in large]), ptr, idx, *common)
         out_rev[large], out_cust[large] = rev, cust
     return out_rev, out_cust

@@ -38,7 +38,7 @@ from cxopt.kernels import sampled as kernels_sampled
 from cxopt.data.customers import DEFAULT_CHUNK, CustomerBase, CustomerChunk, GroupStats
 from cxopt.engine.draws import Draws
 from cxopt.engine.arrays import affected_lists, portfolio_table, segment_targets
-from cxopt.kernels.grouped import fixed_to_float
+from cxopt.kernels.fixed import fixed_to_float, split_revenue
 from cxopt.model.scenario import Scenario
 from cxopt.errors import DataError, Problem
 
@@ -80,7 +80,7 @@ class _Prepared:
         self.customer_id = np.ascontiguousarray(chunk.customer_id[order], dtype=np.int64)
         self.churn = np.ascontiguousarray(chunk.baseline_churn[order], dtype=np.float64)
         revenue = np.ascontiguousarray(chunk.revenue[order], dtype=np.float64)
-        self.rev_whole, self.rev_frac = kernels_sampled.split_revenue(revenue)
+        self.rev_whole, self.rev_frac = split_revenue(revenue)
 
     def __len__(self) -> int:
         return int(self.customer_id.shape[0])

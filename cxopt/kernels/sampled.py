@@ -1,9 +1,6 @@
 """numba kernels of the per-customer sampled path (DESIGN.md section 1, "Per-customer, sampled").
 
-Plain arrays in, arrays out; the only cxopt imports are the shared helpers of
-:mod:`cxopt.kernels` (counter-based uniforms, fixed-point split, baseline factors).
-
-Two kernels:
+Plain arrays in, arrays out. Two kernels:
 
 * :func:`retention_coefficients` — because ``rho_it(S, tau)`` is linear in the customer's
   baseline churn ``p_i``, customer ``i`` of group ``g`` retains with probability
@@ -30,50 +27,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from cxopt.kernels.grouped import _baseline_factors, _fx_split, counter_uniform, epoch, golive_months, live_at
-
-_jit = dict(cache=True, nogil=True, fastmath=False)
-
-# customers handled together inside a slice: their arrays stay in L1/L2 while the
-# kernel loops over the trials of the block
-SUB_BLOCK = 1024
+from cxopt.kernels.config import FACTORS, JIT, SUB_BLOCK
+from cxopt.kernels.epochs import value_trials
+from cxopt.kernels.random import fill_uniforms
 
 
-@njit(**_jit)
-def _epoch_factors(live, n_live, t, aff, g_seg, g_mask, n_pains, strength, fix_ptr, fix_driver,
-                   effect, seg_target, not_f, pain_f, delight_f):
-    """Per affected group: the pain product P and delighter product D with ``live`` in force."""
-    n_seg, D = not_f.shape
-    for s in range(n_seg):
-        for j in range(D):
-            not_f[s, j] = 1.0
-    # not_f[s, j] = prod over live k targeting segment s of (1 - f_kjt) = 1 - F_sjt
-    for q in range(n_live):
-        k = live[q]
-        for e in range(fix_ptr[k], fix_ptr[k + 1]):
-            j = fix_driver[e]
-            f = effect[t, e]
-            for s in range(n_seg):
-                if seg_target[k, s]:
-                    not_f[s, j] *= 1.0 - f
-    for q in range(aff.shape[0]):
-        g = aff[q]
-        mk = g_mask[g]
-        s = g_seg[g]
-        P = 1.0
-        Dd = 1.0
-        for j in range(D):
-            if (mk >> np.uint64(j)) & np.uint64(1):
-                if j < n_pains:
-                    # 1 - sigma (1 - F); with no fix in force not_f = 1, i.e. 1 - sigma exactly
-                    P *= 1.0 - strength[t, j] * not_f[s, j]
-                else:
-                    Dd *= 1.0 - strength[t, j] * (1.0 - not_f[s, j])
-        pain_f[q] = P
-        delight_f[q] = Dd
-
-
-@njit(parallel=True, **_jit)
+@njit(**JIT)
 def retention_coefficients(t0, t1, p0, p1, portfolios, aff_ptr, aff_idx, g_seg, g_mask, n_pains,
                            strength, market, fix_ptr, fix_driver, effect, seg_target, success, golive,
                            horizon):
@@ -85,7 +44,7 @@ def retention_coefficients(t0, t1, p0, p1, portfolios, aff_ptr, aff_idx, g_seg, 
     aff_ptr, aff_idx : CSR lists of the groups each portfolio can affect
     g_seg, g_mask : group keys
     strength, market, fix_ptr, fix_driver, effect, seg_target, success, golive, horizon :
-        the trials' draws, as for ``kernels.evaluate_grouped``
+        the trials' draws, as for :func:`cxopt.kernels.grouped.evaluate_grouped`
 
     Returns
     -------
@@ -97,103 +56,30 @@ def retention_coefficients(t0, t1, p0, p1, portfolios, aff_ptr, aff_idx, g_seg, 
     Tb = t1 - t0
     Pb = p1 - p0
     G = g_seg.shape[0]
-    D = strength.shape[1]
-    n_seg = seg_target.shape[1]
-    kmax = portfolios.shape[1]
     coef_a = np.empty((Tb, G, Pb))
     coef_b = np.empty((Tb, G, Pb))
     changed = np.zeros((Tb, G, Pb), dtype=np.bool_)
     base_a = np.empty((Tb, G))
     base_b = np.empty((Tb, G))
-    max_aff = 0
-    for p in range(p0, p1):
-        max_aff = max(max_aff, aff_ptr[p + 1] - aff_ptr[p])
-    for tt in prange(Tb):
-        t = t0 + tt
-        m_t = market[t]
-        P0 = np.empty(G)
-        _baseline_factors(g_mask, n_pains, strength[t], P0)
-        ca = coef_a[tt]
-        cb = coef_b[tt]
-        for g in range(G):
-            a0 = P0[g]
-            b0 = m_t * P0[g]
-            base_a[tt, g] = a0
-            base_b[tt, g] = b0
-            for pp in range(Pb):
-                ca[g, pp] = a0
-                cb[g, pp] = b0
-        not_f = np.ones((n_seg, max(D, 1)))
-        pain_f = np.empty(max(max_aff, 1))
-        delight_f = np.empty(max(max_aff, 1))
-        acc_a = np.empty(max(max_aff, 1))
-        acc_b = np.empty(max(max_aff, 1))
-        live = np.empty(max(kmax, 1), dtype=np.int64)
-        months = np.empty(max(kmax, 1), dtype=np.int64)
-        for p in range(p0, p1):
-            pp = p - p0
-            aff = aff_idx[aff_ptr[p]:aff_ptr[p + 1]]
-            n_aff = aff.shape[0]
-            if n_aff == 0:
-                continue
-            # epochs: the distinct go-live months of delivered members inside the horizon
-            n_m = golive_months(portfolios, p, t, success, golive, horizon, months)
-            if n_m == 0:
-                continue  # nothing delivered within the horizon: the baseline
-            # months before the first go-live: baseline factors
-            for q in range(n_aff):
-                g = aff[q]
-                acc_a[q] = months[0] * P0[g]
-                acc_b[q] = months[0] * m_t * P0[g]
-            for x in range(n_m):
-                start, stop = epoch(months, n_m, x, horizon)
-                if stop == start:
-                    continue
-                n_live = live_at(portfolios, p, t, success, golive, start, live)
-                _epoch_factors(live, n_live, t, aff, g_seg, g_mask, n_pains, strength, fix_ptr, fix_driver,
-                               effect, seg_target, not_f, pain_f, delight_f)
-                length = stop - start
-                for q in range(n_aff):
-                    acc_a[q] += length * pain_f[q]
-                    acc_b[q] += length * (m_t * delight_f[q] * pain_f[q])
-            for q in range(n_aff):
-                g = aff[q]
-                ca[g, pp] = acc_a[q] / horizon
-                cb[g, pp] = acc_b[q] / horizon
-                changed[tt, g, pp] = ca[g, pp] != base_a[tt, g] or cb[g, pp] != base_b[tt, g]
+    none = np.empty(0, dtype=np.int64)  # the class-sum inputs, unused here
+    sums = np.empty(0)  # the group sums: the sampled path draws customers instead
+    out = (np.empty((0, 0)), np.empty((0, 0)), coef_a, coef_b, changed, base_a, base_b)
+    value_trials(FACTORS, t0, t1, p0, p1, portfolios, none, none, none, aff_ptr, aff_idx, none,
+                 (g_seg, g_mask, sums, sums, sums, sums), n_pains, seg_target.shape[1],
+                 (strength, market, fix_ptr, fix_driver, effect, seg_target, success, golive), horizon, out)
     return coef_a, coef_b, changed, base_a, base_b
 
 
-@njit(**_jit)
-def split_revenue(revenue):
-    """Each customer's revenue as its two fixed-point limbs (whole units, units of 2**-32)."""
-    n = revenue.shape[0]
-    whole = np.empty(n, dtype=np.int64)
-    frac = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        w, f = _fx_split(revenue[i])
-        whole[i] = w
-        frac[i] = f
-    return whole, frac
-
-
-@njit(**_jit)
-def _fill_uniforms(key, customer_id, t, u):
-    """``u[x]`` = the uniform of customer ``customer_id[x]`` in trial ``t``."""
-    for x in range(customer_id.shape[0]):
-        u[x] = counter_uniform(key, customer_id[x], t)
-
-
-@njit(**_jit)
+@njit(**JIT)
 def customer_uniforms(key, customer_id, t):
     """The uniforms :func:`sample_retained` draws for these customers in trial ``t``."""
     u = np.empty(customer_id.shape[0])
-    _fill_uniforms(key, customer_id, t, u)
+    fill_uniforms(key, customer_id, t, u)
     return u
 
 
-@njit(**_jit)
-def _run_sums(u, churn, rev_whole, rev_frac, a, b):
+@njit(**JIT)
+def run_sums(u, churn, rev_whole, rev_frac, a, b):
     """Sums over customers of one group (equal-length slices) retained: ``u < a - b p``.
 
     Plain ``range`` indices (never negative, so no wrap-around) let LLVM vectorise the
@@ -210,7 +96,7 @@ def _run_sums(u, churn, rev_whole, rev_frac, a, b):
     return sw, sf, sn
 
 
-@njit(parallel=True, **_jit)
+@njit(parallel=True, **JIT)
 def sample_retained(key, t0, customer_id, churn, group, rev_whole, rev_frac, coef_a, coef_b, changed,
                     base_a, base_b, n_slices):
     """Retained revenue (fixed point) and customers per (trial, portfolio) for a block of trials.
@@ -221,7 +107,7 @@ def sample_retained(key, t0, customer_id, churn, group, rev_whole, rev_frac, coe
     t0 : global index of the block's first trial (uniforms are keyed on the global trial)
     customer_id, churn, group : (n,) int64 id, float64 baseline churn, int64 group index;
         any order gives the same result, sorted by group is fastest (long runs of one group)
-    rev_whole, rev_frac : (n,) int64, revenue in fixed point (:func:`split_revenue`)
+    rev_whole, rev_frac : (n,) int64, revenue in fixed point (:func:`cxopt.kernels.fixed.split_revenue`)
     coef_a, coef_b, changed, base_a, base_b : from :func:`retention_coefficients`; a
         portfolio that leaves a group's coefficients unchanged reuses the baseline's sums
         for it (the same numbers, computed once)
@@ -243,6 +129,7 @@ def sample_retained(key, t0, customer_id, churn, group, rev_whole, rev_frac, coe
     for s in prange(n_slices):
         lo = s * step
         hi = min(n, lo + step)
+        # per-slice scratch, allocated once per slice (a parallel task), not per sub-block
         u = np.empty(SUB_BLOCK)
         run_start = np.empty(SUB_BLOCK + 1, dtype=np.int64)
         for b0 in range(lo, hi, SUB_BLOCK):
@@ -258,7 +145,7 @@ def sample_retained(key, t0, customer_id, churn, group, rev_whole, rev_frac, coe
             for tt in range(Tb):
                 t = t0 + tt
                 # one uniform per customer and trial, shared by all portfolios
-                _fill_uniforms(key, customer_id[b0:b1], t, u)
+                fill_uniforms(key, customer_id[b0:b1], t, u)
                 for r in range(n_runs):
                     x0 = run_start[r]
                     x1 = run_start[r + 1]
@@ -273,10 +160,10 @@ def sample_retained(key, t0, customer_id, churn, group, rev_whole, rev_frac, coe
                     bn = np.int64(0)
                     for pp in range(Pb):
                         if changed[tt, g, pp]:
-                            sw, sf, sn = _run_sums(u_r, p_r, w_r, f_r, coef_a[tt, g, pp], coef_b[tt, g, pp])
+                            sw, sf, sn = run_sums(u_r, p_r, w_r, f_r, coef_a[tt, g, pp], coef_b[tt, g, pp])
                         else:
                             if not base_done:
-                                bw, bf, bn = _run_sums(u_r, p_r, w_r, f_r, base_a[tt, g], base_b[tt, g])
+                                bw, bf, bn = run_sums(u_r, p_r, w_r, f_r, base_a[tt, g], base_b[tt, g])
                                 base_done = True
                             sw, sf, sn = bw, bf, bn
                         part_w[s, tt, pp] += sw

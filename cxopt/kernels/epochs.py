@@ -1,0 +1,254 @@
+"""Epochs, the months between go-live dates in which a portfolio's live set is constant, and
+the one per-trial driver every portfolio evaluation goes through (DESIGN.md section 1, "One
+trial"): per trial, the baseline factors of every group; then for each portfolio, its
+delivered members' go-live months -> epochs -> the live set -> the epoch's value (by
+:mod:`cxopt.kernels.valuation`), weighted by the epoch's length.
+
+Which value is taken is a mode (:data:`cxopt.kernels.config.BY_GROUP`, ``BY_CLASS``,
+``FACTORS``): numba cannot pass a valuer in as a closure across ``prange``, so the driver
+branches on an integer; the thin entry points (:mod:`grouped`, :mod:`classes`,
+:mod:`sampled`) fix the mode and the output arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from cxopt.kernels.config import BY_CLASS, FACTORS, JIT, TRIAL_CHUNK
+from cxopt.kernels.valuation import class_sums, class_value, epoch_factors, live_value
+
+
+# --------------------------------------------------------------------------------------
+# the epoch walker
+# --------------------------------------------------------------------------------------
+@njit(**JIT)
+def golive_months(portfolios, p, t, success, golive, horizon, months):
+    """Sorted go-live months (within the horizon) of portfolio p's delivered members in trial t.
+
+    Fills ``months[:n]`` and returns n; 0 means the portfolio never acts in this trial.
+    """
+    n_m = 0
+    for q in range(portfolios.shape[1]):
+        k = portfolios[p, q]
+        if k < 0:
+            break
+        if success[t, k] and golive[t, k] < horizon:
+            months[n_m] = golive[t, k]
+            n_m += 1
+    for a in range(1, n_m):  # insertion sort: a handful of months, no allocation
+        v = months[a]
+        b = a - 1
+        while b >= 0 and months[b] > v:
+            months[b + 1] = months[b]
+            b -= 1
+        months[b + 1] = v
+    return n_m
+
+
+@njit(**JIT)
+def epoch(months, n_m, x, horizon):
+    """(start, stop) of the epoch opened by ``months[x]``; stop == start for a repeated month."""
+    start = months[x]
+    if x + 1 < n_m and months[x + 1] == start:
+        return start, start
+    stop = horizon
+    for y in range(x + 1, n_m):
+        if months[y] > start:
+            stop = months[y]
+            break
+    return start, stop
+
+
+@njit(**JIT)
+def live_at(portfolios, p, t, success, golive, month, live):
+    """Portfolio p's members live in ``month`` of trial t, into ``live``; returns how many."""
+    n_live = 0
+    for q in range(portfolios.shape[1]):
+        k = portfolios[p, q]
+        if k < 0:
+            break
+        if success[t, k] and golive[t, k] <= month:
+            live[n_live] = k
+            n_live += 1
+    return n_live
+
+
+@njit(**JIT)
+def baseline_factors(g_mask, n_pains, sev, P0):
+    """P0[g] = prod over pain points j met by group g of (1 - sigma_j)."""
+    for g in range(g_mask.shape[0]):
+        m = g_mask[g]
+        f = 1.0
+        for j in range(n_pains):  # branch-free: bit 0 multiplies by 1
+            f *= 1.0 - sev[j] * np.float64((m >> np.uint64(j)) & np.uint64(1))
+        P0[g] = f
+
+
+# --------------------------------------------------------------------------------------
+# the per-trial driver
+# --------------------------------------------------------------------------------------
+@njit(**JIT)
+def trial_scratch(mode, G, n_seg, D, kmax, max_t, max_aff):
+    """Per-thread buffers of :func:`value_trial`, allocated once per chunk of trials (only
+    those the mode uses have their full size)."""
+    P0 = np.empty(G)
+    W = np.empty((G if mode == BY_CLASS else 0, 4))
+    base_rev = np.empty(0 if mode == FACTORS else G)
+    base_cust = np.empty(0 if mode == FACTORS else G)
+    cls_acc = np.zeros((n_seg << max_t, 4))
+    not_f = np.ones((n_seg, max(max_t, D, 1)))
+    touched = np.empty(max(D, 1), dtype=np.int64)
+    live = np.empty(max(kmax, 1), dtype=np.int64)
+    months = np.empty(kmax + 2, dtype=np.int64)
+    per_aff = np.empty((4, max(max_aff, 1)))  # pain and delighter products, their horizon sums
+    return P0, W, base_rev, base_cust, cls_acc, not_f, touched, live, months, per_aff
+
+
+@njit(**JIT)
+def value_trial(mode, t, t0, p0, p1, portfolios, port_set, set_ptr, set_drivers, aff_ptr, aff_idx, aff_cls,
+                groups, n_pains, n_seg, draws, horizon, out, scratch):
+    """Trial ``t`` of portfolios ``p0..p1-1``, valued per ``mode``.
+
+    groups : (g_seg, g_mask, g_n, g_a, g_b, g_c), the group keys and sums N, sum r, sum r p, sum p
+    draws : (strength, market, fix_ptr, fix_driver, effect, seg_target, success, golive)
+    out : (out_rev, out_cust, coef_a, coef_b, changed, base_a, base_b); BY_GROUP and BY_CLASS
+        fill ``out_rev[p, t]``, ``out_cust[p, t]``; FACTORS fills the others at trial row
+        ``t - t0`` and portfolio column ``p - p0`` (the unused arrays may be empty)
+    aff_ptr, aff_idx : CSR, the groups each portfolio (BY_CLASS: each driver set) can affect
+    port_set, set_ptr, set_drivers, aff_cls : BY_CLASS only (see ``evaluate_grouped_classes``)
+    """
+    g_seg, g_mask, g_n, g_a, g_b, g_c = groups
+    strength, market, fix_ptr, fix_driver, effect, seg_target, success, golive = draws
+    out_rev, out_cust, coef_a, coef_b, changed, base_a, base_b = out
+    P0, W, base_rev, base_cust, cls_acc, not_f, touched, live, months, per_aff = scratch
+    pain_f, delight_f, acc_a, acc_b = per_aff[0], per_aff[1], per_aff[2], per_aff[3]
+    G = g_seg.shape[0]
+    tt = t - t0
+    baseline_factors(g_mask, n_pains, strength[t], P0)
+    m_t = market[t]
+    r0 = 0.0
+    c0 = 0.0
+    if mode == FACTORS:  # horizon retention of a customer of group g is a - b p
+        for g in range(G):
+            a0 = P0[g]
+            b0 = m_t * P0[g]
+            base_a[tt, g] = a0
+            base_b[tt, g] = b0
+            for pp in range(p1 - p0):
+                coef_a[tt, g, pp] = a0
+                coef_b[tt, g, pp] = b0
+    elif mode == BY_CLASS:
+        for g in range(G):
+            W[g, 0] = P0[g] * g_a[g]
+            W[g, 1] = P0[g] * g_b[g]
+            W[g, 2] = P0[g] * g_n[g]
+            W[g, 3] = P0[g] * g_c[g]
+            base_rev[g] = W[g, 0] - m_t * W[g, 1]
+            base_cust[g] = W[g, 2] - m_t * W[g, 3]
+            r0 += base_rev[g]
+            c0 += base_cust[g]
+    else:
+        for g in range(G):
+            base_rev[g] = P0[g] * (g_a[g] - m_t * g_b[g])
+            base_cust[g] = P0[g] * (g_n[g] - m_t * g_c[g])
+            r0 += base_rev[g]
+            c0 += base_cust[g]
+    current = -1
+    n_t = 0
+    n_cls = 0
+    t_drivers = set_drivers[:0]
+    for p in range(p0, p1):
+        pp = p - p0
+        if mode == BY_CLASS:
+            s_idx = port_set[p]
+            if s_idx != current:  # class sums of this driver set, once per trial
+                current = s_idx
+                n_t, n_cls = class_sums(s_idx, aff_ptr, aff_idx, aff_cls, set_ptr, n_seg, W, cls_acc)
+                t_drivers = set_drivers[set_ptr[s_idx]:set_ptr[s_idx + 1]]
+            aff = aff_idx[aff_ptr[s_idx]:aff_ptr[s_idx + 1]]
+        else:
+            aff = aff_idx[aff_ptr[p]:aff_ptr[p + 1]]
+        n_aff = aff.shape[0]
+        if mode == FACTORS and n_aff == 0:
+            continue  # no group can change: the baseline, already in place
+        n_m = golive_months(portfolios, p, t, success, golive, horizon, months)
+        if n_m == 0:  # nothing delivered within the horizon: the baseline
+            if mode != FACTORS:
+                out_rev[p, t] = r0
+                out_cust[p, t] = c0
+            continue
+        # months before the first go-live: the baseline
+        acc_rev = months[0] * r0
+        acc_cust = months[0] * c0
+        if mode == FACTORS:
+            for q in range(n_aff):
+                g = aff[q]
+                acc_a[q] = months[0] * P0[g]
+                acc_b[q] = months[0] * m_t * P0[g]
+        for x in range(n_m):
+            start, stop = epoch(months, n_m, x, horizon)
+            if stop == start:
+                continue
+            length = stop - start
+            n_live = live_at(portfolios, p, t, success, golive, start, live)
+            if mode == FACTORS:
+                epoch_factors(live, n_live, t, aff, g_seg, g_mask, n_pains, strength.shape[1], strength,
+                              fix_ptr, fix_driver, effect, seg_target, not_f, pain_f, delight_f)
+                for q in range(n_aff):
+                    acc_a[q] += length * pain_f[q]
+                    acc_b[q] += length * (m_t * delight_f[q] * pain_f[q])
+                continue
+            d_rev = 0.0
+            d_cust = 0.0
+            ok = False
+            if mode == BY_CLASS:
+                d_rev, d_cust, ok = class_value(n_t, t_drivers, n_cls, cls_acc, live, n_live, t, n_pains, n_seg,
+                                                strength, m_t, fix_ptr, fix_driver, effect, seg_target, not_f)
+            if not ok:  # per group (BY_CLASS: a severity of exactly 1, where the ratio form fails)
+                d_rev, d_cust = live_value(live, n_live, t, g_seg, g_mask, g_n, g_a, g_b, g_c, aff, n_pains,
+                                           n_seg, strength, market, fix_ptr, fix_driver, effect, seg_target,
+                                           P0, not_f, touched, base_rev, base_cust)
+            acc_rev += length * (r0 + d_rev)
+            acc_cust += length * (c0 + d_cust)
+        if mode == FACTORS:
+            for q in range(n_aff):
+                g = aff[q]
+                coef_a[tt, g, pp] = acc_a[q] / horizon
+                coef_b[tt, g, pp] = acc_b[q] / horizon
+                changed[tt, g, pp] = coef_a[tt, g, pp] != base_a[tt, g] or coef_b[tt, g, pp] != base_b[tt, g]
+        else:
+            out_rev[p, t] = acc_rev / horizon
+            out_cust[p, t] = acc_cust / horizon
+
+
+@njit(parallel=True, **JIT)
+def value_trials(mode, t0, t1, p0, p1, portfolios, port_set, set_ptr, set_drivers, aff_ptr, aff_idx, aff_cls,
+                 groups, n_pains, n_seg, draws, horizon, out):
+    """:func:`value_trial` for trials ``t0..t1-1``, in parallel over chunks of trials.
+
+    Each chunk allocates its scratch once (per-thread buffers; an allocation per trial
+    under ``prange`` is not free); results do not depend on the chunking.
+    """
+    G = groups[0].shape[0]
+    D = draws[0].shape[1]
+    kmax = portfolios.shape[1]
+    max_t = 0
+    max_aff = 0
+    if mode == BY_CLASS:
+        for s in range(set_ptr.shape[0] - 1):
+            max_t = max(max_t, set_ptr[s + 1] - set_ptr[s])
+        max_t = max(max_t, 1)
+    elif mode == FACTORS:
+        for p in range(p0, p1):
+            max_aff = max(max_aff, aff_ptr[p + 1] - aff_ptr[p])
+    T = t1 - t0
+    # at least 64 tasks when there are enough trials, to balance any thread count
+    # (numba.get_num_threads() here would make the kernel uncacheable)
+    chunk = max(1, min(TRIAL_CHUNK, T // 64))
+    n_chunks = (T + chunk - 1) // chunk
+    for c in prange(n_chunks):
+        scratch = trial_scratch(mode, G, n_seg, D, kmax, max_t, max_aff)
+        for t in range(t0 + c * chunk, min(t1, t0 + (c + 1) * chunk)):
+            value_trial(mode, t, t0, p0, p1, portfolios, port_set, set_ptr, set_drivers, aff_ptr, aff_idx,
+                        aff_cls, groups, n_pains, n_seg, draws, horizon, out, scratch)
