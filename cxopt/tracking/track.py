@@ -303,7 +303,9 @@ def _initiatives(plan: StoredPlan, actuals: Actuals, draws: Draws, w: np.ndarray
             span = init.metric.target - init.metric.baseline
             progress = (last.value - init.metric.baseline) / span if span else 1.0
             planned = float(planned_share(init.start_month, planned_gl, last.time))
-            metric_row = {"month": last.label, "time": last.time, "observed": last.value,
+            dated = abs(last.time - round(last.time)) >= 1e-9
+            metric_row = {"month": max(1, math.ceil(last.time - 1e-9)), "date": last.label if dated else None,
+                          "time": last.time, "observed": last.value,
                           "planned": init.metric.baseline + planned * span, "progress": progress,
                           "planned_progress": planned}
         path = []  # the process metric month by month: planned (baseline -> target) and observed

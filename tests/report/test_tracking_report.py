@@ -109,18 +109,10 @@ def test_the_headline_has_the_reforecast_goal_probability_and_ess(tracked, page)
     assert rows["Churn rate"][3] == pct(rf["churn_rate"]["mean"])
     assert rows["Probability of meeting the goal"][1] == pct(gp["before"], 0)
     assert rows["Probability of meeting the goal"][3] == pct(gp["now"], 0)
-    assert f"Effective sample size {tracked['effective_sample_size']:,.0f} of the plan&#x27;s " \
-           f"{tracked['trials']:,} trials" in head
-    assert ("--resimulate" in head) == tracked["resimulate_advised"]
-
-
-def test_below_the_threshold_the_page_advises_resimulation(tracked):
-    advised = dict(tracked, resimulate_advised=True, ess_threshold=1e6)
-    head = section(tracking_html(advised), "goal")
-    assert "<strong>Re-simulate.</strong>" in head and "--resimulate" in head
-    assert esc(f"below {1e6:,.0f}") in head
-    calm = section(tracking_html(dict(tracked, resimulate_advised=False)), "goal")
-    assert "Re-simulate." not in calm and "--resimulate" not in calm
+    assert f"effective sample size of {tracked['effective_sample_size']:,.0f}" in head
+    assert f"{tracked['particles']:,} particles" in head
+    assert f"dispersion {tracked['dispersion']['value']:,.0f} ({tracked['dispersion']['how']})" in head
+    assert "--resimulate" not in head  # retired: the posterior is rejuvenated, never re-simulated
 
 
 def test_a_row_per_initiative_and_the_wins(tracked, page):
