@@ -66,8 +66,12 @@ def relaxations(cons: Constraints, selected) -> list[tuple[str, float, list[Cons
     return out
 
 
-def binding(result, *, solver: str = "auto", top: int = 10, time_limit: float | None = 60.0) -> dict:
+def binding(result, *, solver: str = "auto", top: int = 3, time_limit: float | None = 10.0) -> dict:
     """Every limit with its slack and the gain from relaxing it one step; unspent budget with the reason.
+
+    ``top`` (the no-good walk's M, see :func:`~cxopt.portfolio.search.optimize`) is smaller than
+    optimize's default: one re-solve per limit (per owner initiative for a capacity) on a plan's
+    build, and the walk still goes on while a next portfolio may beat the best.
 
     Returns ``{"limits": [{limit, slack, binds, gain_if_relaxed, relaxed_selection}], "unspent": [...]}``.
     """
@@ -93,8 +97,27 @@ def binding(result, *, solver: str = "auto", top: int = 10, time_limit: float | 
     return {"limits": limits, "unspent": unspent(result)}
 
 
+def broken_limits(cons: Constraints, selected) -> list[str]:
+    """The limits (named as in :func:`relaxations`) a selection breaks."""
+    s = set(int(k) for k in selected)
+    out = []
+    if cons.budget is not None:
+        spend = cons.costs[sorted(s)].sum(axis=0) if s else np.zeros(len(cons.periods))
+        out += [f"budget:{p}" for i, p in enumerate(cons.periods)
+                if spend[i] > cons.budget[i] * (1 + 1e-9) + 1e-6]
+    if len(s) > cons.max_initiatives:
+        out.append("max_initiatives")
+    for owner in dict.fromkeys(cons.owners[k] for k in sorted(s)):
+        if sum(1 for k in s if cons.owners[k] == owner) > cons.owner_capacity:
+            out.append(f"owner:{owner}")
+    out += ["exclusive:" + ",".join(cons.ids[k] for k in g) for g in cons.exclusive if len(s & set(g)) > 1]
+    out += [f"requires:{cons.ids[a]}->{cons.ids[b]}" for a, b in cons.requires if a in s and b not in s]
+    out += [f"forbid:{cons.ids[k]}" for k in sorted(cons.forbid & s)]
+    return out
+
+
 def unspent(result) -> list[dict]:
-    """Budget left in each period and why no other initiative was added (the rules it would break)."""
+    """Budget left in each period and why no other initiative was added (the limits each would break)."""
     cons = result.constraints
     if cons.budget is None:
         return []
@@ -105,14 +128,10 @@ def unspent(result) -> list[dict]:
         left = float(cons.budget[i] - spend[i])
         if left <= 1e-6 * max(float(cons.budget[i]), 1.0):
             continue
-        reasons = []
-        for k in range(len(cons.ids)):
-            if k in s:
-                continue
-            broken = cons.violations(s + [k])
-            reasons.append(f"{cons.ids[k]}: " + ("; ".join(broken) if broken
-                                                 else "would not raise the objective"))
-        out.append({"period": p, "amount": left,
-                    "reason": "every initiative not chosen would break a limit or add nothing — "
-                              + " | ".join(reasons) if reasons else "every initiative is chosen"})
+        blocked = {cons.ids[k]: broken_limits(cons, s + [k]) for k in range(len(cons.ids)) if k not in s}
+        parts = [f"{kid} would break {', '.join(b)}" for kid, b in blocked.items() if b]
+        parts += [f"{kid} fits but adds nothing the search could find" for kid, b in blocked.items() if not b]
+        reason = "; ".join(parts) if parts else "every initiative is chosen"
+        out.append({"period": p, "amount": left, "reason": reason,
+                    "blocked_by": {kid: b for kid, b in blocked.items()}})
     return out

@@ -366,7 +366,9 @@ def _solver(d: dict) -> Section:
 
 def plan_sections(d: dict, frontier: dict | None = None) -> list[Section]:
     """The report's sections, in order, from ``Plan.to_dict()`` (and a frontier summary, if any)."""
-    out = [_header(d), _outcome(d), _contributions(d), _actions(d), _pains(d), _sensitivity(d),
+    from cxopt.report.explain_sections import explain_sections  # they build on this module's blocks
+
+    out = [_header(d), _outcome(d), _contributions(d), _actions(d), *explain_sections(d), _pains(d), _sensitivity(d),
            frontier_section(frontier, d["currency"]), _solver(d)]
     return [s for s in out if s is not None]
 

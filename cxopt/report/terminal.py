@@ -125,6 +125,28 @@ def print_plan(data: dict, console: Console) -> None:
     s = data["solver"]
     console.print(f"Solver {s['name']}: {s['status']}, {s['candidates_evaluated']} candidates re-evaluated exactly, "
                   f"estimate−exact gap {fm(s['gap'])}, {s['seconds']:.2f} s")
+    print_explained(data, console)
+
+
+def print_explained(data: dict, console: Console) -> None:
+    """The plan's explanations (report/explain_sections.py's tables): drivers, risk left, return, binds, voices."""
+    from cxopt.report.explain_sections import explain_sections
+    from cxopt.report.markdown import Bullets, Paragraph, Table as Block
+
+    for section in explain_sections(data):
+        for b in section.blocks:
+            if isinstance(b, Block):
+                t = Table(title=b.caption or section.title, title_justify="left")
+                for col, a in zip(b.columns, b.alignment()):
+                    t.add_column(col, justify="left" if a == "l" else "right")
+                for row in b.rows:
+                    t.add_row(*(Text(c) for c in row))  # user text: never markup
+                console.print(t)
+            elif isinstance(b, Paragraph):
+                console.print(Text((b.lead + " " if b.lead else "") + b.text))
+            elif isinstance(b, Bullets):
+                for item in b.items:
+                    console.print(Text("• " + item))
 
 
 def print_frontier(data: dict, console: Console) -> None:
