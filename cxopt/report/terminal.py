@@ -153,15 +153,17 @@ def print_frontier(data: dict, console: Console) -> None:
     cur = data["currency"]
     t = Table(title=f"Budget frontier — {data['scenario']}", title_justify="left")
     for col, just in [("budget", "right"), ("cost", "right"), ("gain", "right"), ("per extra unit", "right"),
-                      ("initiatives", "left")]:
+                      ("initiatives", "left"), ("step return", "right"), ("hurdle", "left")]:
         t.add_column(col, justify=just)
     for r in data["frontier"]:
         if not r["feasible"]:
-            t.add_row(money(r["budget"], cur), "—", "infeasible", "", "")
+            t.add_row(money(r["budget"], cur), "—", "infeasible", "", "", "", "")
             continue
         marginal = r.get("marginal_gain_per_unit")
+        ret = r.get("return_per_cost")
         t.add_row(money(r["budget"], cur), money(r["total_cost"], cur), money(r["gain"], cur),
-                  "" if marginal is None else f"{marginal:.2f}", ", ".join(r["selected"]))
+                  "" if marginal is None else f"{marginal:.2f}", ", ".join(r["selected"]),
+                  "" if ret is None else f"{ret:.2f}", "below hurdle" if r.get("below_hurdle") else "")
     console.print(t)
 
 
