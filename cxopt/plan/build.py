@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import itertools
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,32 +27,11 @@ from cxopt.engine.paths import MonthlyPath, linear_metric, metric_names, monthly
 from cxopt.plan.schedule import add_months, golive_label, planned_metric
 from cxopt.portfolio.search import OptimizationResult
 from cxopt.plan.sensitivity import tornado
+from cxopt.plan.shapley import shapley  # noqa: E402  (re-exported: callers import it from here)
 
 __all__ = ["shapley", "Contribution", "Goal", "Action", "Plan", "build_plan", "PLAN_FORMAT_VERSION"]
 
 PLAN_FORMAT_VERSION = 2  # 2: every month a user reads is a label (1..H); see docs/plan-format.md
-
-
-def shapley(values: dict[frozenset, np.ndarray], players: list[int]) -> dict[int, np.ndarray]:
-    """Exact Shapley values from the value of every subset (arrays: per trial).
-
-    Parameters
-    ----------
-    values : {frozenset(subset): value}
-        Must hold every subset of ``players`` (the empty set included).
-    """
-    n = len(players)
-    out = {}
-    for k in players:
-        others = [p for p in players if p != k]
-        acc = 0.0
-        for size in range(n):
-            weight = math.factorial(size) * math.factorial(n - size - 1) / math.factorial(n)
-            for subset in itertools.combinations(others, size):
-                s = frozenset(subset)
-                acc = acc + weight * (values[s | {k}] - values[s])
-        out[k] = np.asarray(acc, dtype=np.float64)
-    return out
 
 
 @dataclass(frozen=True)

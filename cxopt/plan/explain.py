@@ -33,7 +33,7 @@ from cxopt.engine.arrays import segment_targets
 from cxopt.engine.paths import MonthlyPath, live_matrix, monthly_path
 from cxopt.engine.simulation import Simulation
 from cxopt.engine.summary import summarise
-from cxopt.plan.build import shapley
+from cxopt.plan.shapley import shapley
 
 __all__ = ["fixed_share", "driver_shares", "risk_left", "returns", "quick_wins", "voices",
            "QUICK_WIN_MONTH", "QUICK_WIN_SUCCESS"]
