@@ -57,6 +57,10 @@ def print_risk(report: RiskReport, console: Console) -> None:
     console.print("Ranked by volume:  " + " > ".join(p.id for p in by_volume))
     by_rev = sorted(report.pain_points, key=lambda p: p.rank_revenue)
     console.print("Ranked by revenue: " + " > ".join(p.id for p in by_rev))
+    for x in report.delighters:
+        by = ", ".join(x["delivered_by"]) or "no initiative"
+        console.print(Text(f"Delighter {x['name']}: reach {pct(x['reach'])}, lift {pct(x['lift']['mean'])} "
+                           f"({pct(x['lift']['p10'])}–{pct(x['lift']['p90'])}) once delivered, by {by}."))
 
 
 def _band(s: dict, fmt) -> str:
