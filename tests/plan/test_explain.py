@@ -228,3 +228,12 @@ def test_savings_per_period_must_name_budget_periods():
     with pytest.raises(cxopt.ScenarioError) as exc:
         cxopt.parse_scenario(spec, source="bad.toml")
     assert any(p.path == "initiatives[0].savings.q9" for p in exc.value.problems)
+
+
+def test_the_return_fields_survive_writing_and_reading_the_scenario():
+    sc = scenario(margin=0.4, savings={"h2": 100.0}, budget_months={"h1": "2027-01", "h2": "2027-04"},
+                  sponsor="Chief Customer Officer")
+    back = cxopt.parse_scenario(sc.to_data(), source="round-trip")
+    assert back.scenario.margin == 0.4 and back.scenario.sponsor == "Chief Customer Officer"
+    assert back.initiatives[1].savings == {"h2": 100.0}
+    assert [back.period_month(p) for p in ("h1", "h2")] == [1, 4]
