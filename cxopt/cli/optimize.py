@@ -61,7 +61,10 @@ def frontier(scenario: ScenarioArg,
              max_initiatives: MaxOpt = None, risk: RiskOpt = None, solver: SolverOpt = SolverName.auto,
              top: TopOpt = 10, time_limit: TimeOpt = 60.0,
              trials: TrialsOpt = None, seed: SeedOpt = None, customers: CustomersOpt = None, base: BaseOpt = None,
-             json_: JsonOpt = False, quiet: QuietOpt = False, threads: ThreadsOpt = None) -> None:
+             json_: JsonOpt = False, quiet: QuietOpt = False, threads: ThreadsOpt = None,
+             hurdle: Annotated[float, typer.Option("--hurdle", min=0,
+                                                   help="Mark budget steps whose extra gain (margin where given) "
+                                                        "per extra unit of cost is below this.")] = 1.0) -> None:
     """The best portfolio and its value at each budget: what the next dollar buys."""
     import numpy as np
 
@@ -84,7 +87,7 @@ def frontier(scenario: ScenarioArg,
         grid = np.linspace(low_f, high_f, n) if n > 1 else np.array([high_f])
         results = run_frontier(sim, grid, max_initiatives=max_initiatives, risk=risk, solver=solver.value,
                                top=top, time_limit=time_limit)
-        data = frontier_summary(sim, grid, results)
+        data = frontier_summary(sim, grid, results, hurdle=hurdle)
         if json_:
             print_json(data)
         else:

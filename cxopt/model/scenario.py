@@ -54,6 +54,9 @@ class ScenarioMeta(Model):
     seed: Annotated[int, Field(ge=0, lt=2**63)] = DEFAULT_SEED
     start: StartDate | None = None
     description: str | None = None
+    # contribution margin: every return figure counts margin on retained revenue (the objective stays revenue)
+    margin: number_field(0.0, 1.0, strict_lower=True) | None = None
+    sponsor: Text | None = None  # the plan's sponsor, named on the goal
 
 
 class Segment(Model):
@@ -159,6 +162,8 @@ class Initiative(Model):
     segments: list[str] | None = None
     metric: ProcessMetric | None = None
     review: Text | None = None
+    # operating savings once live: a year's amount, or per budget period (counted when delivered)
+    savings: AmountOrTable | None = None
 
     @model_validator(mode="after")
     def _fixes(self) -> "Initiative":
@@ -178,6 +183,8 @@ class Budget(Model):
     total: AmountOrTable | None = None
     max_initiatives: Annotated[int, Field(ge=1)] = DEFAULT_MAX_INITIATIVES
     owner_capacity: Annotated[int, Field(ge=1)] = 1
+    # the first month of each budget period ("2027-07"): when its costs are spent (default: month 1)
+    months: dict[str, StartDate] | None = None
 
 
 class Correlation(Model):
@@ -246,6 +253,14 @@ class Scenario(Model):
         """Names of the budget rows: ``["total"]`` or the periods of a per-period budget."""
         total = self.budget.total
         return list(total) if isinstance(total, dict) else ["total"]
+
+    def period_month(self, period: str) -> int:
+        """Month label (1..H) in which a budget period's costs are spent: ``[budget.months]``, else 1."""
+        month = (self.budget.months or {}).get(period)
+        start = self.scenario.start
+        if month is None or start is None:
+            return 1
+        return (month.year - start.year) * 12 + month.month - start.month + 1
 
     def to_data(self) -> dict[str, Any]:
         """The scenario as plain data that :func:`parse_scenario` reads back to an equal scenario."""
@@ -339,6 +354,33 @@ def load_scenario(path: str | Path) -> Scenario:
     return parse_scenario(data, source=source)
 
 
+def _check_return_fields(sc: Scenario) -> list[Problem]:
+    """``[budget.months]`` and per-period ``savings`` name budget periods; months lie in the horizon."""
+    out: list[Problem] = []
+    periods = sc.budget_periods()
+    months = sc.budget.months or {}
+    if months and sc.scenario.start is None:
+        out.append(Problem(sc.source, "budget.months", "needs [scenario] start (the months are calendar months)"))
+    start = sc.scenario.start
+    for name, month in months.items():
+        if name not in periods:
+            out.append(Problem(sc.source, f"budget.months.{name}",
+                               f"not a budget period (the budget's periods: {', '.join(periods)})"))
+        elif start is not None:
+            label = (month.year - start.year) * 12 + month.month - start.month + 1
+            if not 1 <= label <= sc.horizon_months:
+                out.append(Problem(sc.source, f"budget.months.{name}",
+                                   f"{month:%Y-%m} lies outside the horizon ({start:%Y-%m} + "
+                                   f"{sc.horizon_months} months)"))
+    for k, init in enumerate(sc.initiatives):
+        if isinstance(init.savings, dict):
+            for name in init.savings:
+                if name not in periods:
+                    out.append(Problem(sc.source, f"initiatives[{k}].savings.{name}",
+                                       f"not a budget period (the budget's periods: {', '.join(periods)})"))
+    return out
+
+
 def parse_scenario(data: Mapping[str, Any], *, source: str = "<scenario>") -> Scenario:
     """Validate an already-parsed mapping (the contents of a scenario file)."""
     if not isinstance(data, Mapping):
@@ -352,7 +394,7 @@ def parse_scenario(data: Mapping[str, Any], *, source: str = "<scenario>") -> Sc
     except ValidationError as exc:
         problems += [Problem(source, _loc_to_path(e["loc"]), _clean_message(e["msg"])) for e in exc.errors()]
         raise ScenarioError(problems) from None
-    problems += cross_check(sc)
+    problems += cross_check(sc) + _check_return_fields(sc)
     if problems:
         raise ScenarioError(problems)
     if sc.budget.max_initiatives > DEFAULT_MAX_INITIATIVES:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import itertools
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,32 +27,11 @@ from cxopt.engine.paths import MonthlyPath, linear_metric, metric_names, monthly
 from cxopt.plan.schedule import add_months, golive_label, planned_metric
 from cxopt.portfolio.search import OptimizationResult
 from cxopt.plan.sensitivity import tornado
+from cxopt.plan.shapley import shapley  # noqa: E402  (re-exported: callers import it from here)
 
 __all__ = ["shapley", "Contribution", "Goal", "Action", "Plan", "build_plan", "PLAN_FORMAT_VERSION"]
 
 PLAN_FORMAT_VERSION = 2  # 2: every month a user reads is a label (1..H); see docs/plan-format.md
-
-
-def shapley(values: dict[frozenset, np.ndarray], players: list[int]) -> dict[int, np.ndarray]:
-    """Exact Shapley values from the value of every subset (arrays: per trial).
-
-    Parameters
-    ----------
-    values : {frozenset(subset): value}
-        Must hold every subset of ``players`` (the empty set included).
-    """
-    n = len(players)
-    out = {}
-    for k in players:
-        others = [p for p in players if p != k]
-        acc = 0.0
-        for size in range(n):
-            weight = math.factorial(size) * math.factorial(n - size - 1) / math.factorial(n)
-            for subset in itertools.combinations(others, size):
-                s = frozenset(subset)
-                acc = acc + weight * (values[s | {k}] - values[s])
-        out[k] = np.asarray(acc, dtype=np.float64)
-    return out
 
 
 @dataclass(frozen=True)
@@ -86,6 +64,7 @@ class Goal:
     retained_revenue_gain: dict[str, float]
     owners: dict[str, str]
     statement: str
+    sponsor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +96,7 @@ class Plan:
     path: MonthlyPath
     metrics: dict[str, dict[str, dict[str, float]]]
     subset_revenue: dict = field(repr=False, default_factory=dict)
+    explain: dict = field(default_factory=dict)  # plan.explain / plan.binding: drivers, risk left, return, limits
     extra: dict = field(default_factory=dict)  # recorded as is in plan.json (e.g. "replanned")
 
     @property
@@ -167,7 +147,9 @@ class Plan:
             "contributions": {c.id: c.revenue["mean"] for c in self.contributions},
             "contribution_details": {c.id: asdict(c) for c in self.contributions},
             "goal": asdict(self.goal),
-            "actions": [asdict(a) for a in self.actions],
+            "actions": [{**asdict(a), **({"drivers": self.explain["drivers"].get(a.id, []),
+                                          "quick_win": a.id in self.explain["quick_wins"]}
+                                         if self.explain else {})} for a in self.actions],
             "sensitivity": self.sensitivity,
             "monthly_forecast": {
                 "customers_lost": [summarise(self.path.customers_lost[:, m]) for m in range(self.path.horizon)],
@@ -181,6 +163,7 @@ class Plan:
             "customers": sim.n_customers,
             "revenue": g.total_revenue,
             "mode": sim.mode,
+            **_explained(self.explain, risk, sim.n_customers),
             **self.extra,
         }
 
@@ -199,6 +182,27 @@ class Plan:
 
         trials = {"baseline": self.simulation.baseline_revenue, "portfolio": self.result.revenue}
         return plan_html(self.to_dict(), frontier=frontier, trials=trials)
+
+
+def _explained(explain: dict, risk, customers: int) -> dict:
+    """The plan.json keys of plan/explain.py and plan/binding.py (none for a plan built without them)."""
+    if not explain:
+        return {}
+    from dataclasses import asdict
+
+    from cxopt.plan.explain import voices
+
+    return {
+        "market_at_risk_after": explain["risk"]["market_at_risk_after"],
+        "risk_left": explain["risk"]["risk_left"],
+        "delighters": explain["risk"]["delighters"],
+        "returns": explain["returns"],
+        "binding": explain["binding"]["limits"] if explain.get("binding") else [],
+        "unspent_budget": explain["binding"]["unspent"] if explain.get("binding") else [],
+        "quick_wins": explain["quick_wins"],
+        "voices": voices([asdict(p) for p in risk.pain_points], customers),
+        "sponsor": explain.get("sponsor"),
+    }
 
 
 def _start(sc) -> _dt.date | None:
@@ -230,9 +234,13 @@ def _goal(sim: Simulation, res: OptimizationResult, confidence: float) -> Goal:
         f"through {len(res.selected)} initiatives: {who or 'none'}. "
         f"Probability the target is met: {100 * prob:.0f}%; probability churn ends below the baseline: {100 * better:.0f}%."
     )
+    sponsor = sc.scenario.sponsor
+    if sponsor:
+        statement += f" Sponsor: {sponsor}."
     return Goal(metric="churn rate", baseline=b50, target=target, band=(lo, hi), date=end,
                 confidence=confidence, probability_met=prob, probability_better_than_baseline=better,
-                retained_revenue_gain=gain, owners=owners, statement=statement)
+                retained_revenue_gain=gain, owners=owners, statement=statement,
+                **({"sponsor": sponsor} if sponsor else {}))
 
 
 def _actions(sim: Simulation, res: OptimizationResult, contributions: list[Contribution]) -> list[Action]:
@@ -266,7 +274,8 @@ def _actions(sim: Simulation, res: OptimizationResult, contributions: list[Contr
     return out
 
 
-def build_plan(result: OptimizationResult, *, goal_confidence: float = 0.5) -> Plan:
+def build_plan(result: OptimizationResult, *, goal_confidence: float = 0.5, explain: bool = True,
+               binding: bool = True) -> Plan:
     """The plan for an optimisation result: contributions, goal, actions, sensitivity, path.
 
     Parameters
@@ -274,6 +283,10 @@ def build_plan(result: OptimizationResult, *, goal_confidence: float = 0.5) -> P
     result : OptimizationResult
     goal_confidence : float
         The target is the churn rate met with this probability (0.5: the P50).
+    explain : bool
+        Explain the plan (plan/explain.py): drivers, risk left, return, quick wins, voices.
+    binding : bool
+        Also re-solve with each limit relaxed one step (plan/binding.py): what binds.
     """
     if not 0.0 < goal_confidence < 1.0:
         from cxopt.errors import ArgumentError
@@ -306,13 +319,28 @@ def build_plan(result: OptimizationResult, *, goal_confidence: float = 0.5) -> P
     full = frozenset(sel)
     metrics = {name: {"baseline": summarise(v_metric[name][empty]), "portfolio": summarise(v_metric[name][full])}
                for name in names}
+    path = monthly_path(sim, sel)
+    actions = _actions(sim, result, contributions)
+    explained = {}
+    if explain:
+        from cxopt.plan.explain import driver_shares, quick_wins, returns, risk_left
+
+        explained = {"drivers": driver_shares(sim, sel), "risk": risk_left(sim, sel),
+                     "returns": returns(sim, result, sh_rev, path),
+                     "quick_wins": quick_wins(sim, sel, {a.id: a.golive_month["p50"] for a in actions}),
+                     "sponsor": sim.scenario.scenario.sponsor}
+        if binding:
+            from cxopt.plan.binding import binding as limits
+
+            explained["binding"] = limits(result)
     return Plan(
         result=result,
         contributions=contributions,
         goal=_goal(sim, result, goal_confidence),
-        actions=_actions(sim, result, contributions),
+        actions=actions,
         sensitivity=tornado(sim.scenario, sim.draws, sel, result.revenue),
-        path=monthly_path(sim, sel),
+        path=path,
         metrics=metrics,
         subset_revenue=v_rev,
+        explain=explained,
     )

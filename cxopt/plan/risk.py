@@ -62,6 +62,8 @@ class RiskReport:
     baseline_churn_rate: float
     baseline_retained_revenue: float
     segments: dict[str, float] = field(default_factory=dict)
+    # what a delighter could do once an initiative delivers it: reach (measured), lift (mean, p10, p90)
+    delighters: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -137,4 +139,19 @@ def market_at_risk(sc: Scenario, groups: GroupStats) -> RiskReport:
         baseline_churn_rate=1.0 - retained_cust / total_n,
         baseline_retained_revenue=retained_rev,
         segments=groups.segment_shares(),
+        delighters=_delighters(sc, groups),
     )
+
+
+def _delighters(sc: Scenario, groups: GroupStats) -> list[dict]:
+    """Each delighter's eligible customers (measured reach) and lift; nothing is delivered before an initiative."""
+    n_p = len(sc.pain_points)
+    N = groups.customers.astype(np.float64)
+    out = []
+    for d, x in enumerate(sc.delighters):
+        eligible = float(N[groups.exposed(n_p + d)].sum())
+        q10, q90 = (float(v) for v in x.lift.quantile(np.array([0.1, 0.9])))
+        out.append({"id": x.id, "name": x.label, "reach": eligible / N.sum() if N.sum() > 0 else 0.0,
+                    "eligible_customers": eligible, "lift": {"mean": float(x.lift.mean()), "p10": q10, "p90": q90},
+                    "delivered_by": [k.id for k in sc.initiatives if x.id in k.fixes]})
+    return out

@@ -335,10 +335,24 @@ def frontier_section(frontier: dict | None, currency: str) -> Section | None:
             continue
         marginal = r.get("marginal_gain_per_unit")
         rows.append([fm(r["budget"]), fm(r["total_cost"]), fm(r["gain"]),
-                     "" if marginal is None else f"{marginal:.2f}", ", ".join(r["selected"])])
+                     "" if marginal is None else f"{marginal:.2f}", ", ".join(r["selected"]),
+                     *_step_return(r)])
     text = "The best portfolio at each budget, on the same trials: what the next unit of budget buys."
-    table = Table(["Budget", "Cost", "Gain", "Gain per extra unit", "Initiatives"], rows, align="rrrrl")
+    if "hurdle" in frontier:
+        basis = "margin" if frontier.get("margin") is not None else "retained revenue"
+        text += (f" Return of a step: its extra gain in {basis} per extra unit of cost; steps below the hurdle "
+                 f"of {frontier['hurdle']:.2f} are marked — the next unit there returns less than it costs.")
+    table = Table(["Budget", "Cost", "Gain", "Gain per extra unit", "Initiatives", "Step return", "Hurdle"],
+                  [r + [""] * (7 - len(r)) for r in rows], align="rrrrlrl")
     return Section("frontier", "Budget frontier", [Paragraph(text), table, PlotSlot("frontier")])
+
+
+def _step_return(r: dict) -> list[str]:
+    """A frontier step's return per extra unit of cost and its hurdle mark."""
+    if "marginal_cost" not in r:
+        return ["", ""]
+    ret = r.get("return_per_cost")
+    return ["" if ret is None else f"{ret:.2f}", "below hurdle" if r.get("below_hurdle") else ""]
 
 
 _SOLVER_NAMES = {"highs": "HiGHS", "cbc": "CBC", "exhaustive": "exhaustive search"}
@@ -366,7 +380,9 @@ def _solver(d: dict) -> Section:
 
 def plan_sections(d: dict, frontier: dict | None = None) -> list[Section]:
     """The report's sections, in order, from ``Plan.to_dict()`` (and a frontier summary, if any)."""
-    out = [_header(d), _outcome(d), _contributions(d), _actions(d), _pains(d), _sensitivity(d),
+    from cxopt.report.explain_sections import explain_sections  # they build on this module's blocks
+
+    out = [_header(d), _outcome(d), _contributions(d), _actions(d), *explain_sections(d), _pains(d), _sensitivity(d),
            frontier_section(frontier, d["currency"]), _solver(d)]
     return [s for s in out if s is not None]
 

@@ -43,8 +43,16 @@ def simulation_summary(sim: Simulation, seconds: float | None = None) -> dict:
     }
 
 
-def frontier_summary(sim: Simulation, budgets, results) -> dict:
-    """One row per budget: the chosen initiatives, their cost and value."""
+DEFAULT_HURDLE = 1.0  # a unit back per unit spent
+
+
+def frontier_summary(sim: Simulation, budgets, results, *, hurdle: float = DEFAULT_HURDLE) -> dict:
+    """One row per budget: the chosen initiatives, their cost and value, and what each step returns.
+
+    A step (from the previous feasible budget) returns its marginal gain — margin on retained
+    revenue where ``[scenario] margin`` is given — per unit of marginal cost (the portfolios'
+    costs, not the budgets'); a step returning less than ``hurdle`` is marked ``below_hurdle``.
+    """
     rows = []
     base = float(sim.baseline_revenue.mean())
     for b, res in zip(budgets, results):
@@ -57,11 +65,20 @@ def frontier_summary(sim: Simulation, budgets, results) -> dict:
             "gain": float(res.revenue.mean() - base),
             "solver": res.solver["status"],
         })
+    margin = sim.scenario.scenario.margin
     prev = None
     for r in rows:
         if r.get("feasible") and prev is not None and r["budget"] > prev["budget"]:
             r["marginal_gain_per_unit"] = (r["gain"] - prev["gain"]) / (r["budget"] - prev["budget"])
+        if r.get("feasible") and prev is not None:
+            extra_cost = r["total_cost"] - prev["total_cost"]
+            extra_gain = (r["gain"] - prev["gain"]) * (1.0 if margin is None else margin)
+            r["marginal_cost"] = extra_cost
+            r["marginal_return"] = extra_gain
+            r["return_per_cost"] = extra_gain / extra_cost if extra_cost > 0 else None
+            r["below_hurdle"] = bool(extra_cost > 0 and extra_gain < hurdle * extra_cost)
         if r.get("feasible"):
             prev = r
     return {"scenario": sim.scenario.name, "currency": sim.scenario.scenario.currency,
-            "baseline_retained_revenue": summarise(sim.baseline_revenue), "frontier": rows}
+            "baseline_retained_revenue": summarise(sim.baseline_revenue), "frontier": rows,
+            "hurdle": hurdle, "margin": margin}

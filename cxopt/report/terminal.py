@@ -57,6 +57,10 @@ def print_risk(report: RiskReport, console: Console) -> None:
     console.print("Ranked by volume:  " + " > ".join(p.id for p in by_volume))
     by_rev = sorted(report.pain_points, key=lambda p: p.rank_revenue)
     console.print("Ranked by revenue: " + " > ".join(p.id for p in by_rev))
+    for x in report.delighters:
+        by = ", ".join(x["delivered_by"]) or "no initiative"
+        console.print(Text(f"Delighter {x['name']}: reach {pct(x['reach'])}, lift {pct(x['lift']['mean'])} "
+                           f"({pct(x['lift']['p10'])}–{pct(x['lift']['p90'])}) once delivered, by {by}."))
 
 
 def _band(s: dict, fmt) -> str:
@@ -125,21 +129,45 @@ def print_plan(data: dict, console: Console) -> None:
     s = data["solver"]
     console.print(f"Solver {s['name']}: {s['status']}, {s['candidates_evaluated']} candidates re-evaluated exactly, "
                   f"estimate−exact gap {fm(s['gap'])}, {s['seconds']:.2f} s")
+    print_explained(data, console)
+
+
+def print_explained(data: dict, console: Console) -> None:
+    """The plan's explanations (report/explain_sections.py's tables): drivers, risk left, return, binds, voices."""
+    from cxopt.report.explain_sections import explain_sections
+    from cxopt.report.markdown import Bullets, Paragraph, Table as Block
+
+    for section in explain_sections(data):
+        for b in section.blocks:
+            if isinstance(b, Block):
+                t = Table(title=b.caption or section.title, title_justify="left")
+                for col, a in zip(b.columns, b.alignment()):
+                    t.add_column(col, justify="left" if a == "l" else "right")
+                for row in b.rows:
+                    t.add_row(*(Text(c) for c in row))  # user text: never markup
+                console.print(t)
+            elif isinstance(b, Paragraph):
+                console.print(Text((b.lead + " " if b.lead else "") + b.text))
+            elif isinstance(b, Bullets):
+                for item in b.items:
+                    console.print(Text("• " + item))
 
 
 def print_frontier(data: dict, console: Console) -> None:
     cur = data["currency"]
     t = Table(title=f"Budget frontier — {data['scenario']}", title_justify="left")
     for col, just in [("budget", "right"), ("cost", "right"), ("gain", "right"), ("per extra unit", "right"),
-                      ("initiatives", "left")]:
+                      ("initiatives", "left"), ("step return", "right"), ("hurdle", "left")]:
         t.add_column(col, justify=just)
     for r in data["frontier"]:
         if not r["feasible"]:
-            t.add_row(money(r["budget"], cur), "—", "infeasible", "", "")
+            t.add_row(money(r["budget"], cur), "—", "infeasible", "", "", "", "")
             continue
         marginal = r.get("marginal_gain_per_unit")
+        ret = r.get("return_per_cost")
         t.add_row(money(r["budget"], cur), money(r["total_cost"], cur), money(r["gain"], cur),
-                  "" if marginal is None else f"{marginal:.2f}", ", ".join(r["selected"]))
+                  "" if marginal is None else f"{marginal:.2f}", ", ".join(r["selected"]),
+                  "" if ret is None else f"{ret:.2f}", "below hurdle" if r.get("below_hurdle") else "")
     console.print(t)
 
 

@@ -1,0 +1,137 @@
+"""What binds (DESIGN.md section 3, "A plan explains itself"): each limit of the choice, its slack at
+the optimum, and the gain with it relaxed one step, by re-solving on the same simulation.
+
+One step: +10% of that budget period's limit, one more initiative, one more slot for that owner,
+the exclusion or prerequisite dropped, the must or forbid lifted. The gain is the re-solved
+portfolio's exact objective value (expected retained revenue, or the risk-adjusted objective the
+plan was chosen by) minus the plan's; the plan stays feasible when a limit is relaxed, so the gain
+is never below 0 (a heuristic re-solve that finds less is reported as 0). A limit *binds* when
+relaxing it gains something.
+
+One more slot for a single owner (the capacity is one number for all owners): the best over
+which of that owner's initiatives is exempt from the capacity, i.e. over giving one of them an
+owner of its own — any portfolio in which the owner leads capacity + 1 initiatives exempts one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from cxopt.errors import InfeasibleError
+from cxopt.portfolio.constraints import Constraints
+from cxopt.portfolio.risk import risk_value
+from cxopt.portfolio.search import optimize
+
+__all__ = ["binding", "relaxations", "BUDGET_STEP"]
+
+BUDGET_STEP = 0.10  # the next budget step: +10% of that period's limit
+
+
+def relaxations(cons: Constraints, selected) -> list[tuple[str, float, list[Constraints]]]:
+    """``(limit, slack, [relaxed rules])`` for every limit; the relaxed rules' best is the relaxed optimum."""
+    s = set(int(k) for k in selected)
+    K = len(cons.ids)
+    out: list[tuple[str, float, list[Constraints]]] = []
+    if cons.budget is not None:
+        spend = cons.costs[sorted(s)].sum(axis=0) if s else np.zeros(len(cons.periods))
+        for i, p in enumerate(cons.periods):
+            limit = cons.budget.copy()
+            limit[i] *= 1.0 + BUDGET_STEP
+            out.append((f"budget:{p}", float(cons.budget[i] - spend[i]), [replace(cons, budget=limit)]))
+    out.append(("max_initiatives", float(cons.max_initiatives - len(s)),
+                [replace(cons, max_initiatives=cons.max_initiatives + 1)] if cons.max_initiatives < K else []))
+    for owner in dict.fromkeys(cons.owners):
+        theirs = [k for k in range(K) if cons.owners[k] == owner]
+        led = sum(1 for k in s if cons.owners[k] == owner)
+        relaxed = []
+        if len(theirs) > cons.owner_capacity:
+            for k in theirs:
+                owners = list(cons.owners)
+                owners[k] = f"{owner}\x00{k}"  # an owner of its own: the one initiative exempt
+                relaxed.append(replace(cons, owners=tuple(owners)))
+        out.append((f"owner:{owner}", float(cons.owner_capacity - led), relaxed))
+    for i, group in enumerate(cons.exclusive):
+        chosen = len(s & set(group))
+        out.append(("exclusive:" + ",".join(cons.ids[k] for k in group), float(1 - chosen),
+                    [replace(cons, exclusive=cons.exclusive[:i] + cons.exclusive[i + 1:])]))
+    for i, (a, b) in enumerate(cons.requires):
+        out.append((f"requires:{cons.ids[a]}->{cons.ids[b]}", float((b in s) - (a in s)),
+                    [replace(cons, requires=cons.requires[:i] + cons.requires[i + 1:])]))
+    for k in sorted(cons.must):
+        out.append((f"must:{cons.ids[k]}", 0.0, [replace(cons, must=cons.must - {k})]))
+    for k in sorted(cons.forbid):
+        out.append((f"forbid:{cons.ids[k]}", 0.0, [replace(cons, forbid=cons.forbid - {k})]))
+    return out
+
+
+def binding(result, *, solver: str = "auto", top: int = 3, time_limit: float | None = 10.0) -> dict:
+    """Every limit with its slack and the gain from relaxing it one step; unspent budget with the reason.
+
+    ``top`` (the no-good walk's M, see :func:`~cxopt.portfolio.search.optimize`) is smaller than
+    optimize's default: one re-solve per limit (per owner initiative for a capacity) on a plan's
+    build, and the walk still goes on while a next portfolio may beat the best.
+
+    Returns ``{"limits": [{limit, slack, binds, gain_if_relaxed, relaxed_selection}], "unspent": [...]}``.
+    """
+    sim = result.simulation
+    cons = result.constraints
+    objective = result.objective
+    risk = None if objective == "mean" else objective
+    here = risk_value(result.revenue, objective)
+    limits = []
+    for name, slack, relaxed in relaxations(cons, result.selected):
+        best, best_sel = here, list(result.selected_ids)
+        for rules in relaxed:
+            try:
+                r = optimize(sim, constraints=rules, risk=risk, solver=solver, top=top, time_limit=time_limit)
+            except InfeasibleError:  # cannot happen (the plan stays feasible); kept for safety
+                continue
+            value = risk_value(r.revenue, objective)
+            if value > best:
+                best, best_sel = value, r.selected_ids
+        gain = max(best - here, 0.0)
+        limits.append({"limit": name, "slack": slack, "binds": bool(gain > 1e-9 * max(abs(here), 1.0)),
+                       "gain_if_relaxed": gain, "relaxed_selection": best_sel})
+    return {"limits": limits, "unspent": unspent(result)}
+
+
+def broken_limits(cons: Constraints, selected) -> list[str]:
+    """The limits (named as in :func:`relaxations`) a selection breaks."""
+    s = set(int(k) for k in selected)
+    out = []
+    if cons.budget is not None:
+        spend = cons.costs[sorted(s)].sum(axis=0) if s else np.zeros(len(cons.periods))
+        out += [f"budget:{p}" for i, p in enumerate(cons.periods)
+                if spend[i] > cons.budget[i] * (1 + 1e-9) + 1e-6]
+    if len(s) > cons.max_initiatives:
+        out.append("max_initiatives")
+    for owner in dict.fromkeys(cons.owners[k] for k in sorted(s)):
+        if sum(1 for k in s if cons.owners[k] == owner) > cons.owner_capacity:
+            out.append(f"owner:{owner}")
+    out += ["exclusive:" + ",".join(cons.ids[k] for k in g) for g in cons.exclusive if len(s & set(g)) > 1]
+    out += [f"requires:{cons.ids[a]}->{cons.ids[b]}" for a, b in cons.requires if a in s and b not in s]
+    out += [f"forbid:{cons.ids[k]}" for k in sorted(cons.forbid & s)]
+    return out
+
+
+def unspent(result) -> list[dict]:
+    """Budget left in each period and why no other initiative was added (the limits each would break)."""
+    cons = result.constraints
+    if cons.budget is None:
+        return []
+    s = list(result.selected)
+    spend = cons.costs[s].sum(axis=0) if s else np.zeros(len(cons.periods))
+    out = []
+    for i, p in enumerate(cons.periods):
+        left = float(cons.budget[i] - spend[i])
+        if left <= 1e-6 * max(float(cons.budget[i]), 1.0):
+            continue
+        blocked = {cons.ids[k]: broken_limits(cons, s + [k]) for k in range(len(cons.ids)) if k not in s}
+        parts = [f"{kid} would break {', '.join(b)}" for kid, b in blocked.items() if b]
+        parts += [f"{kid} fits but adds nothing the search could find" for kid, b in blocked.items() if not b]
+        reason = "; ".join(parts) if parts else "every initiative is chosen"
+        out.append({"period": p, "amount": left, "reason": reason,
+                    "blocked_by": {kid: b for kid, b in blocked.items()}})
+    return out

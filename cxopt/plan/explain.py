@@ -1,0 +1,322 @@
+"""A plan explains itself (DESIGN.md section 3): what each initiative fixes, the risk left, the return.
+
+* **Drivers.** A pain's market at risk in trial t, over the horizon, is the expected number of
+  customers it would cost: ``sigma_jt x sum_s W_sj (1/H) sum_tau (1 - F_jt(S, s, tau))`` with
+  ``W_sj`` the customers of segment s exposed to j (DESIGN.md section 1's ``F``: the share of j's
+  churn the live initiatives targeting s remove). What an initiative removes of it is its exact
+  Shapley value over the chosen initiatives (the same subsets as the contributions), divided by
+  the pain's baseline risk: per trial, so each share has a band, and the shares of one pain add
+  up to what the portfolio removes. For a delighter the same is done with the share of its
+  eligible customers it reaches (``share_delivered``).
+* **Risk left.** ``market_at_risk_after``: the share of customers (and of revenue) lost because
+  of pain points, ``1 - prod_j (1 - sigma_jt (1 - F_jt))`` averaged over customers, over the
+  horizon's months and over trials; beside it the full-effect value (every chosen initiative
+  delivered and live from month 1). Per-pain losses add up to more than the total: a customer
+  exposed to two pains is lost once (the overlap, reported as a number).
+* **Return.** Gain (margin on retained revenue where ``[scenario] margin`` is given, plus
+  operating ``savings``) per unit of cost, per initiative (its Shapley gain) and for the
+  portfolio; payback month: the first month label whose cumulative gain, from the monthly path,
+  reaches the cumulative cost (spent in month 1, or in the month ``[budget.months]`` gives its
+  period). An initiative's payback is that of the initiative on its own (its own path). A year's
+  savings accrue monthly while the initiative is live; per-period savings count in the period's
+  month when the initiative is delivered. H + 1 stands for "not within the horizon".
+* **Quick wins** and **the voices** (pains ranked by complaints beside by damage).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from cxopt.engine.arrays import segment_targets
+from cxopt.engine.paths import MonthlyPath, live_matrix, monthly_path
+from cxopt.engine.simulation import Simulation
+from cxopt.engine.summary import summarise
+from cxopt.plan.shapley import shapley
+
+__all__ = ["fixed_share", "driver_shares", "risk_left", "returns", "quick_wins", "voices",
+           "QUICK_WIN_MONTH", "QUICK_WIN_SUCCESS"]
+
+QUICK_WIN_MONTH = 3  # go-live label within the first quarter
+QUICK_WIN_SUCCESS = 0.8
+
+
+def _exposed_weights(sim: Simulation, weight: np.ndarray) -> np.ndarray:
+    """(S, D): ``weight`` (customers or revenue per group) summed over the groups of segment s exposed to j."""
+    g = sim.groups
+    S, D = len(g.segments), len(sim.scenario.drivers)
+    out = np.zeros((max(S, 1), D))
+    for j in range(D):
+        e = g.exposed(j)
+        out[:, j] = np.bincount(g.segment[e], weights=weight[e], minlength=max(S, 1))
+    return out
+
+
+def _not_fixed(sim: Simulation, portfolio: list[int], live: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """(T, S, D): ``prod (1 - f_kjt)`` over the initiatives live (``live``: (T, P)) targeting segment s."""
+    d = sim.draws
+    S, D = target.shape[1], len(sim.scenario.drivers)
+    out = np.ones((d.trials, S, D))
+    for q, k in enumerate(portfolio):
+        for e in range(d.fix_ptr[k], d.fix_ptr[k + 1]):
+            j = int(d.fix_driver[e])
+            factor = np.where(live[:, q], 1.0 - d.effect[:, e], 1.0)
+            out[:, target[k], j] *= factor[:, None]
+    return out
+
+
+def _months(sim: Simulation, portfolio: list[int], full_effect: bool):
+    """Each distinct live matrix of the horizon's months, with how many months it holds."""
+    d = sim.draws
+    H = sim.scenario.horizon_months
+    p = list(portfolio)
+    if full_effect:
+        return [(np.ones((d.trials, len(p)), dtype=bool), H)]
+    seen: dict[bytes, list] = {}
+    for tau in range(H):
+        live = live_matrix(d, p, tau)
+        key = live.tobytes()
+        if key in seen:
+            seen[key][1] += 1
+        else:
+            seen[key] = [live, 1]
+    return [(live, n) for live, n in seen.values()]
+
+
+def fixed_share(sim: Simulation, portfolio, *, full_effect: bool = False) -> np.ndarray:
+    """(T, S, D): ``F_jt`` per segment averaged over the horizon's months (or with every initiative live)."""
+    p = sorted(int(k) for k in portfolio)
+    target = segment_targets(sim.scenario, sim.groups)
+    H = sim.scenario.horizon_months
+    acc = np.zeros((sim.trials, target.shape[1], len(sim.scenario.drivers)))
+    for live, n in _months(sim, p, full_effect):
+        acc += n * (1.0 - _not_fixed(sim, p, live, target))
+    return acc / H
+
+
+def _pain_risk(sim: Simulation, F: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """(T, n_pains): each pain's risk left (customers or revenue) given the averaged fixed shares F."""
+    n_p = len(sim.scenario.pain_points)
+    sigma = sim.draws.strength[:, :n_p]
+    return sigma * np.einsum("sj,tsj->tj", W[:, :n_p], 1.0 - F[:, :, :n_p])
+
+
+def driver_shares(sim: Simulation, portfolio) -> dict[str, list[dict]]:
+    """Per chosen initiative id: ``[{driver, kind, share_removed | share_delivered}]`` (Shapley, with bands)."""
+    sc = sim.scenario
+    sel = sorted(int(k) for k in portfolio)
+    n_p = len(sc.pain_points)
+    W = _exposed_weights(sim, sim.groups.customers.astype(np.float64))
+    subsets = [frozenset(c) for r in range(len(sel) + 1) for c in itertools.combinations(sel, r)]
+    F = {s: fixed_share(sim, sorted(s)) for s in subsets}
+    removed = {s: _pain_risk(sim, F[frozenset()], W) - _pain_risk(sim, F[s], W) for s in subsets}
+    eligible = W[:, n_p:].sum(axis=0)
+    delivered = {s: np.einsum("sj,tsj->tj", W[:, n_p:], F[s][:, :, n_p:]) for s in subsets}
+    base = _pain_risk(sim, F[frozenset()], W)
+    sh_removed = shapley(removed, sel) if sel else {}
+    sh_delivered = shapley(delivered, sel) if sel else {}
+    out: dict[str, list[dict]] = {}
+    for k in sel:
+        acts_on = sorted({int(sim.draws.fix_driver[e]) for e in range(sim.draws.fix_ptr[k], sim.draws.fix_ptr[k + 1])})
+        rows = []
+        for j in acts_on:
+            drv = sc.drivers[j]
+            if j < n_p:
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    share = np.where(base[:, j] > 0, sh_removed[k][:, j] / base[:, j], 0.0)
+                rows.append({"driver": drv.id, "name": drv.label, "kind": "pain_point",
+                             "share_removed": summarise(share),
+                             "customers_kept": summarise(sh_removed[k][:, j])})
+            else:
+                d = j - n_p
+                share = sh_delivered[k][:, d] / eligible[d] if eligible[d] > 0 else np.zeros(sim.trials)
+                rows.append({"driver": drv.id, "name": drv.label, "kind": "delighter", "share_removed": None,
+                             "share_delivered": summarise(share)})
+        out[sc.initiatives[k].id] = rows
+    return out
+
+
+def _market_at_risk(sim: Simulation, F_month: list[tuple[np.ndarray, int]]) -> dict[str, np.ndarray]:
+    """Per trial: customers and revenue shares lost because of pain points, averaged over the months given."""
+    g = sim.groups
+    n_p = len(sim.scenario.pain_points)
+    sigma = sim.draws.strength[:, :n_p]
+    N = g.customers.astype(np.float64)
+    A = g.revenue
+    seg = g.segment
+    total = sum(n for _, n in F_month)
+    cust = np.zeros(sim.trials)
+    rev = np.zeros(sim.trials)
+    for F, n in F_month:
+        survive = np.ones((sim.trials, g.n_groups))
+        for j in range(n_p):
+            e = g.exposed(j)
+            survive[:, e] *= 1.0 - sigma[:, j, None] * (1.0 - F[:, seg[e], j])
+        cust += n * ((1.0 - survive) @ N) / N.sum()
+        rev += n * (((1.0 - survive) @ A) / A.sum() if A.sum() > 0 else 0.0)
+    return {"customers": cust / total, "revenue": rev / total}
+
+
+def risk_left(sim: Simulation, portfolio) -> dict:
+    """Market at risk after the portfolio (horizon-averaged and at full effect), per pain and in total,
+    the overlap, and what the portfolio delivers of each delighter."""
+    sc = sim.scenario
+    p = sorted(int(k) for k in portfolio)
+    n_p = len(sc.pain_points)
+    target = segment_targets(sc, sim.groups)
+    months = [(1.0 - _not_fixed(sim, p, live, target), n) for live, n in _months(sim, p, False)]
+    full = [(1.0 - _not_fixed(sim, p, live, target), n) for live, n in _months(sim, p, True)]
+    nothing = [(np.zeros_like(months[0][0]), 1)]
+    totals = {"baseline": _market_at_risk(sim, nothing), "after": _market_at_risk(sim, months),
+              "full_effect": _market_at_risk(sim, full)}
+    H = sc.horizon_months
+    F_avg = sum(F * n for F, n in months) / H
+    F_full = full[0][0]
+    W = _exposed_weights(sim, sim.groups.customers.astype(np.float64))
+    N = float(sim.n_customers)
+    base, after, at_full = (_pain_risk(sim, F, W) / N for F in (np.zeros_like(F_avg), F_avg, F_full))
+    pains = []
+    for j, pain in enumerate(sc.pain_points):
+        pains.append({"id": pain.id, "name": pain.label, "baseline": summarise(base[:, j]),
+                      "removed": summarise(base[:, j] - after[:, j]), "left": summarise(after[:, j]),
+                      "left_full_effect": summarise(at_full[:, j])})
+    overlap = {name: summarise(per.sum(axis=1) - totals[key]["customers"])
+               for name, per, key in (("baseline", base, "baseline"), ("after", after, "after"))}
+    delighters = []
+    for d, x in enumerate(sc.delighters):
+        j = n_p + d
+        eligible = float(W[:, j].sum())
+        lift = x.lift
+        q10, q90 = (float(v) for v in lift.quantile(np.array([0.1, 0.9])))
+        share = (np.einsum("s,ts->t", W[:, j], F_avg[:, :, j]) / eligible) if eligible > 0 else np.zeros(sim.trials)
+        delighters.append({"id": x.id, "name": x.label, "reach": eligible / N if N else 0.0,
+                           "eligible_customers": eligible,
+                           "lift": {"mean": float(lift.mean()), "p10": q10, "p90": q90},
+                           "share_delivered": summarise(share),
+                           "customers_delighted": summarise(share * eligible)})
+    return {
+        "market_at_risk_after": {k: float(v.mean()) for k, v in totals["after"].items()},
+        "risk_left": {
+            "market_at_risk": {key: {k: summarise(v) for k, v in val.items()} for key, val in totals.items()},
+            "pain_points": pains,
+            "overlap": overlap,
+        },
+        "delighters": delighters,
+    }
+
+
+# ---------------------------------------------------------------- return
+
+
+def _spend(sim: Simulation, costs: np.ndarray, periods) -> np.ndarray:
+    """(H,) cost spent in each month (index = label - 1) for per-period costs ``costs``."""
+    H = sim.scenario.horizon_months
+    out = np.zeros(H)
+    for i, p in enumerate(periods):
+        out[min(max(sim.scenario.period_month(p), 1), H) - 1] += costs[i]
+    return out
+
+
+def _savings(sim: Simulation, k: int) -> np.ndarray:
+    """(T, H) operating savings of initiative k per month (0 before it is live)."""
+    sc = sim.scenario
+    d = sim.draws
+    H = sc.horizon_months
+    s = sc.initiatives[k].savings
+    out = np.zeros((d.trials, H))
+    if s is None:
+        return out
+    if isinstance(s, dict):
+        for period, amount in s.items():
+            m = min(max(sc.period_month(period), 1), H) - 1
+            out[:, m] += amount * d.success[:, k]
+        return out
+    for tau in range(H):
+        out[:, tau] = (s / 12.0) * (d.success[:, k] & (d.golive[:, k] <= tau))
+    return out
+
+
+def payback_month(monthly_gain: np.ndarray, monthly_cost: np.ndarray) -> np.ndarray:
+    """(T,) first month label whose cumulative gain reaches the cumulative cost; H + 1: not within the horizon."""
+    H = monthly_gain.shape[1]
+    ahead = np.cumsum(monthly_gain, axis=1) >= np.cumsum(monthly_cost)[None, :] - 1e-9
+    return np.where(ahead.any(axis=1), ahead.argmax(axis=1) + 1, H + 1)
+
+
+def _return_figures(gain: np.ndarray, cost: float, monthly_gain: np.ndarray, monthly_cost: np.ndarray,
+                    H: int) -> dict:
+    pay = payback_month(monthly_gain, monthly_cost)
+    q10, q50, q90 = (float(x) for x in np.quantile(pay, [0.1, 0.5, 0.9]))
+    return {"gain": summarise(gain), "cost": cost,
+            "return_on_cost": summarise(gain / cost) if cost > 0 else None,
+            "net": summarise(gain - cost),
+            "payback_month": {"p10": q10, "p50": q50, "p90": q90},
+            "probability_payback_within_horizon": float(np.mean(pay <= H))}
+
+
+def returns(sim: Simulation, result, shapley_revenue: dict[int, np.ndarray], path: MonthlyPath) -> dict:
+    """Gain per unit of cost and payback month, per chosen initiative and for the portfolio."""
+    sc = sim.scenario
+    H = sc.horizon_months
+    margin = sc.scenario.margin if sc.scenario.margin is not None else 1.0
+    cons = result.constraints
+    sel = list(result.selected)
+    base_path = monthly_path(sim, [])
+    per = {}
+    total_savings = np.zeros((sim.trials, H))
+    for k in sel:
+        own = monthly_path(sim, [k])
+        sav = _savings(sim, k)
+        total_savings += sav
+        cost = float(cons.costs[k].sum())
+        gain = margin * shapley_revenue[k] + sav.sum(axis=1)
+        monthly = margin * (base_path.revenue_lost - own.revenue_lost) + sav
+        per[sc.initiatives[k].id] = {**_return_figures(gain, cost, monthly, _spend(sim, cons.costs[k], cons.periods), H),
+                                     "savings": summarise(sav.sum(axis=1))}
+    monthly = margin * (base_path.revenue_lost - path.revenue_lost) + total_savings
+    cost = float(cons.costs[sel].sum()) if sel else 0.0
+    spend = _spend(sim, cons.costs[sel].sum(axis=0), cons.periods) if sel else np.zeros(H)
+    portfolio = {**_return_figures(monthly.sum(axis=1), cost, monthly, spend, H),
+                 "savings": summarise(total_savings.sum(axis=1)),
+                 "monthly_cost": spend.tolist()}
+    return {"margin": sc.scenario.margin, "basis": "margin" if sc.scenario.margin is not None else "revenue",
+            "initiatives": per, "portfolio": portfolio}
+
+
+# ---------------------------------------------------------------- quick wins and voices
+
+
+def quick_wins(sim: Simulation, selected, golive_p50: dict[str, float]) -> list[str]:
+    """Chosen initiatives live within the first quarter, likely delivered and cheaper than the median candidate."""
+    sc = sim.scenario
+    median = float(np.median([k.total_cost() for k in sc.initiatives])) if sc.initiatives else 0.0
+    out = []
+    for k in selected:
+        init = sc.initiatives[k]
+        if (golive_p50[init.id] <= QUICK_WIN_MONTH and init.success_probability >= QUICK_WIN_SUCCESS
+                and init.total_cost() < median):
+            out.append(init.id)
+    return out
+
+
+def voices(pain_points: list[dict], customers: int) -> list[dict]:
+    """Pains ranked by complaints (volume x complaint rate) beside by damage; the squeaky wheel flagged.
+
+    Squeaky wheel: in the top third by complaints and the bottom half by revenue at risk — the
+    loudest pain is not the costliest (the silent killer's mirror image).
+    """
+    heard = [p for p in pain_points if p.get("complaint_rate") is not None]
+    complaints = {p["id"]: p["volume_measured"] * p["complaint_rate"] * customers for p in heard}
+    order = sorted(heard, key=lambda p: -complaints[p["id"]])
+    rank_c = {p["id"]: i + 1 for i, p in enumerate(order)}
+    n = len(pain_points)
+    out = []
+    for p in sorted(pain_points, key=lambda p: p["rank_revenue"]):
+        rc = rank_c.get(p["id"])
+        squeaky = rc is not None and n >= 2 and rc <= max(1, n // 3) and p["rank_revenue"] > n / 2
+        out.append({"id": p["id"], "name": p["name"], "complaints": complaints.get(p["id"]),
+                    "rank_complaints": rc, "rank_revenue": p["rank_revenue"],
+                    "revenue_at_risk": p["revenue_at_risk"]["mean"], "squeaky_wheel": bool(squeaky),
+                    "silent_killer": p["silent_killer"]})
+    return out
