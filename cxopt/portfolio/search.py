@@ -127,6 +127,7 @@ def _no_good_walk(sim: Simulation, problem: PortfolioProblem, backend: Backend, 
     solve_seconds: list[float] = []
     cap = 5 * top
     stopped_by = "cap"  # how the walk ended: rule, exhausted, cap or error
+    max_gap, best_exact = 0.0, float("-inf")
 
     def settle() -> tuple[float, float]:
         """Exact values of the candidates not yet evaluated, in one batch (shared per-trial work)."""
@@ -151,6 +152,11 @@ def _no_good_walk(sim: Simulation, problem: PortfolioProblem, backend: Backend, 
             break
         statuses.append(outcome.status)
         sel, est = outcome.selected, outcome.value
+        # the surrogate already rules this one out (with the gaps seen so far): the solver's estimates
+        # only fall along the walk, so no later candidate can do better; it is not evaluated
+        if len(found) >= top and est + 2 * max_gap + 1e-9 * abs(est) < best_exact:
+            stopped_by = "rule"
+            break
         found.append((sel, est))
         problem.exclude(sel)  # no-good cut: exclude exactly this selection
         if len(found) >= top:
