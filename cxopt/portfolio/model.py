@@ -95,6 +95,11 @@ class PortfolioProblem:
         return cls(ValueTables(np.zeros(1), np.ones((K, 1)), np.zeros((0, 2), dtype=np.int64), np.zeros((0, 1))),
                    constraints)
 
+    @property
+    def program_is_exact(self) -> bool:
+        """True when the tables are the whole truth (no exact evaluation behind them)."""
+        return self._evaluate is None
+
     def exclude(self, selected: Sequence[int]) -> None:
         """A no-good cut: this exact selection is no longer allowed."""
         self.excluded.append(tuple(sorted(int(k) for k in selected)))

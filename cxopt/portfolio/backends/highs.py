@@ -66,6 +66,7 @@ class HighsSession:
 
         self.h = highspy.Highs()
         self.h.setOptionValue("output_flag", False)
+        self.h.setOptionValue("threads", 1)
         self.h.passModel(model.highs_lp())
         self.n_rows = len(model.rows)
         self.n_x = model.n_x
