@@ -64,8 +64,9 @@ class MatrixModel:
         return len(self.col_names)
 
     def add_row(self, index, value, lower: float, upper: float, name: str) -> int:
-        self.rows.append(Row(np.asarray(index, dtype=np.int32), np.asarray(value, dtype=np.float64), float(lower),
-                             float(upper), name))
+        index, value = np.asarray(index, dtype=np.int32), np.asarray(value, dtype=np.float64)
+        keep = value != 0.0  # no explicit zeros in the matrix (PuLP's writers drop them too)
+        self.rows.append(Row(index[keep], value[keep], float(lower), float(upper), name))
         return len(self.rows) - 1
 
     def add_cut(self, selected: tuple[int, ...]) -> int:
