@@ -143,6 +143,7 @@ SeedOpt = Annotated[Optional[int], typer.Option("--seed", min=0, help="Random se
 TrialsOpt = Annotated[Optional[int], typer.Option("--trials", min=1, help="Trials (default: the scenario's).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="numba threads (results do not depend on it).")]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Read the whole base again (skip the group statistics cache).")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite an existing output.")]
 ClusterOpt = Annotated[Optional[str], typer.Option(
     "--cluster", help="Run the passes over the base on Dask: local, local:WORKERS, tcp://HOST:PORT, or '' for "
@@ -163,7 +164,7 @@ def load(path: Path):
     return load_scenario(path)
 
 
-def customer_base(sc, customers, base, seed):
+def customer_base(sc, customers, base, seed, no_cache: bool = False):
     """The customer base the options name: ``--customers N`` (synthetic), ``--base FILE`` or the scenario's."""
     from cxopt.data.customers import CustomerBase
 
@@ -171,7 +172,9 @@ def customer_base(sc, customers, base, seed):
         from cxopt.errors import ArgumentError, Problem
 
         raise ArgumentError(Problem("", "--customers/--base", "give one of --customers and --base, not both"))
-    return CustomerBase.from_scenario(sc, customers=customers, base_path=base, seed=seed)
+    b = CustomerBase.from_scenario(sc, customers=customers, base_path=base, seed=seed)
+    b.use_cache = not no_cache
+    return b
 
 
 def executor_for(cluster: Optional[str]):
@@ -183,11 +186,11 @@ def executor_for(cluster: Optional[str]):
     return DaskExecutor(cluster)
 
 
-def simulate_with_progress(sc, customers, base, seed, trials, mode, quiet, cluster=None):
+def simulate_with_progress(sc, customers, base, seed, trials, mode, quiet, cluster=None, no_cache=False):
     """Build the base the options name and simulate it, with a progress bar on a terminal."""
     from cxopt.engine.simulation import simulate as run
 
-    b = customer_base(sc, customers, base, seed)
+    b = customer_base(sc, customers, base, seed, no_cache)
     bar, update = progress_bar(quiet)
     executor = executor_for(cluster)
     if bar:

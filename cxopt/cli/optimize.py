@@ -9,7 +9,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from cxopt.cli.common import (BaseOpt, ClusterOpt, CustomersOpt, ForceOpt, JsonOpt, MaxOpt, Mode, QuietOpt, RiskOpt,
+from cxopt.cli.common import (BaseOpt, ClusterOpt, CustomersOpt, ForceOpt, JsonOpt, MaxOpt, Mode, NoCacheOpt, QuietOpt,
+                              RiskOpt,
                               ScenarioArg, SeedOpt, SolverName, SolverOpt, ThreadsOpt, TimeOpt, TopOpt, TrialsOpt,
                               err, error_boundary, load, out_console, print_json, report_frontier, set_threads, simulate_with_progress)
 
@@ -22,7 +23,7 @@ def optimize(scenario: ScenarioArg,
              mode: Annotated[Mode, typer.Option("--mode")] = Mode.grouped, json_: JsonOpt = False,
              out: Annotated[Optional[Path], typer.Option("--out", help="Write the plan to this directory.")] = None,
              force: ForceOpt = False, quiet: QuietOpt = False, threads: ThreadsOpt = None,
-             cluster: ClusterOpt = None) -> None:
+             cluster: ClusterOpt = None, no_cache: NoCacheOpt = False) -> None:
     """Choose the portfolio (at most five initiatives) that keeps the most revenue within budget."""
     from cxopt.portfolio.search import optimize as run_optimize
     from cxopt.plan.build import build_plan
@@ -37,7 +38,7 @@ def optimize(scenario: ScenarioArg,
         if max_initiatives is not None and max_initiatives > 5:
             warnings.warn(f"--max-initiatives {max_initiatives} raises the focus limit above 5 on purpose")
         t0 = time.perf_counter()
-        sim = simulate_with_progress(sc, customers, base, seed, trials, mode, quiet, cluster)
+        sim = simulate_with_progress(sc, customers, base, seed, trials, mode, quiet, cluster, no_cache=no_cache)
         result = run_optimize(sim, budget=budget, max_initiatives=max_initiatives, risk=risk,
                               solver=solver.value, top=top, time_limit=time_limit)
         plan = build_plan(result)
@@ -64,7 +65,8 @@ def frontier(scenario: ScenarioArg,
              json_: JsonOpt = False, quiet: QuietOpt = False, threads: ThreadsOpt = None,
              hurdle: Annotated[float, typer.Option("--hurdle", min=0,
                                                    help="Mark budget steps whose extra gain (margin where given) "
-                                                        "per extra unit of cost is below this.")] = 1.0) -> None:
+                                                        "per extra unit of cost is below this.")] = 1.0,
+             no_cache: NoCacheOpt = False) -> None:
     """The best portfolio and its value at each budget: what the next dollar buys."""
     import numpy as np
 
@@ -83,7 +85,7 @@ def frontier(scenario: ScenarioArg,
             raise ArgumentError(Problem("", "--budgets", f"expected LOW:HIGH:STEPS with 0 <= LOW <= HIGH and STEPS >= 1, "
                                                         f"got {budgets!r}")) from None
         sc = load(scenario)
-        sim = simulate_with_progress(sc, customers, base, seed, trials, Mode.grouped, quiet)
+        sim = simulate_with_progress(sc, customers, base, seed, trials, Mode.grouped, quiet, no_cache=no_cache)
         grid = np.linspace(low_f, high_f, n) if n > 1 else np.array([high_f])
         results = run_frontier(sim, grid, max_initiatives=max_initiatives, risk=risk, solver=solver.value,
                                top=top, time_limit=time_limit)

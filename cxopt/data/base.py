@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
+from cxopt.data import cache
 from cxopt.data.chunk import DEFAULT_CHUNK, EXPOSED_PREFIX, REQUIRED_COLUMNS, CustomerChunk
 from cxopt.data.groups import GroupAccumulator, GroupStats, RawGroups
 from cxopt.data.readers import check_columns, chunk_from_batch, count_rows, iter_batches, resolve_paths
@@ -44,6 +45,7 @@ class CustomerBase:
         self.paths = tuple(paths)
         self._segments = tuple(segments)
         self._groups: GroupStats | None = None
+        self.use_cache = True  # file bases: read and write the group cache (cxopt.data.cache); --no-cache
 
     # -- construction ---------------------------------------------------------------
     @classmethod
@@ -153,13 +155,26 @@ class CustomerBase:
               progress: Callable[[int], None] | None = None) -> GroupStats:
         """One streaming pass: the base's :class:`GroupStats` (cached)."""
         if self._groups is None:
+            key = self._cache_key()
+            cached = cache.load_groups(key) if key is not None else None
+            if cached is not None:
+                self.adopt_groups(cached)  # a re-run on the same file: no pass over it (cxopt.data.cache)
+                return self._groups
             acc = GroupAccumulator(len(self.drivers))
             for chunk in self.iter_chunks(chunk_size):
                 acc.add_chunk(chunk)
                 if progress is not None:
                     progress(len(chunk))
             self.adopt_groups(self.finalise_groups(acc.raw(self._segments)))
+            if key is not None:
+                cache.store_groups(key, self._groups)
         return self._groups
+
+    def _cache_key(self) -> str | None:
+        """The group cache's key for a file base (None: synthetic, or ``use_cache`` off)."""
+        if self.kind != "file" or not self.use_cache:
+            return None
+        return cache.cache_key(self.paths, self.drivers, self.scenario.segment_ids)
 
     def raw_groups(self, chunk_size: int = DEFAULT_CHUNK) -> RawGroups:
         """The exact (fixed-point) group sums of this base, keyed by segment name: for merging

@@ -27,7 +27,7 @@ from cxopt.engine.paths import MonthlyPath, linear_metric, metric_names, monthly
 from cxopt.plan.schedule import add_months, golive_label, planned_metric
 from cxopt.portfolio.search import OptimizationResult
 from cxopt.plan.sensitivity import tornado
-from cxopt.plan.shapley import shapley  # noqa: E402  (re-exported: callers import it from here)
+from cxopt.plan.shapley import shapley, shapley_values  # noqa: F401  (shapley re-exported: callers import it here)
 
 __all__ = ["shapley", "Contribution", "Goal", "Action", "Plan", "build_plan", "PLAN_FORMAT_VERSION"]
 
@@ -294,16 +294,20 @@ def build_plan(result: OptimizationResult, *, goal_confidence: float = 0.5, expl
         raise ArgumentError("goal_confidence", f"must lie strictly between 0 and 1, got {goal_confidence}")
     sim = result.simulation
     sel = list(result.selected)
-    subsets = [frozenset(c) for r in range(len(sel) + 1) for c in itertools.combinations(sel, r)]
-    rev, cust = sim.evaluate([sorted(s) for s in subsets])
-    v_rev = {s: rev[i] for i, s in enumerate(subsets)}
-    # churn points saved = 100 * customers kept / N (a churn-rate reduction, in points)
-    v_churn = {s: 100.0 * cust[i] / sim.n_customers for i, s in enumerate(subsets)}
-    sh_rev = shapley(v_rev, sel)
-    sh_churn = shapley(v_churn, sel)
     names = metric_names(sim)
-    v_metric = {name: {s: linear_metric(sim, sorted(s), name) for s in subsets} for name in names}
-    sh_metric = {name: shapley(v_metric[name], sel) for name in names}
+
+    def evaluate(subsets):
+        rev, cust = sim.evaluate([sorted(s) for s in subsets])
+        # churn points saved = 100 * customers kept / N (a churn-rate reduction, in points)
+        out = {"revenue": rev, "churn": 100.0 * cust / sim.n_customers}
+        out.update({("metric", n): [linear_metric(sim, sorted(s), n) for s in subsets] for n in names})
+        return out
+
+    sh = shapley_values(evaluate, sel)  # exact up to EXACT_LIMIT chosen, estimated above (cxopt.plan.shapley)
+    v_rev, v_churn, sh_rev, sh_churn = sh.subset_values["revenue"], sh.subset_values["churn"], \
+        sh.values["revenue"], sh.values["churn"]
+    v_metric = {n: sh.subset_values[("metric", n)] for n in names}
+    sh_metric = {n: sh.values[("metric", n)] for n in names}
     empty = frozenset()
     contributions = []
     for k in sel:
@@ -343,4 +347,9 @@ def build_plan(result: OptimizationResult, *, goal_confidence: float = 0.5, expl
         metrics=metrics,
         subset_revenue=v_rev,
         explain=explained,
+        # said only when estimated, so that an exact plan's JSON is what it always was
+        extra={} if sh.exact else {"contribution_method": sh.method, "contribution_permutations": sh.permutations,
+                                   "contribution_standard_errors": {sim.scenario.initiatives[k].id: {
+                                       "revenue": sh.standard_error["revenue"][k],
+                                       "churn_points": sh.standard_error["churn"][k]} for k in sel}},
     )

@@ -5,9 +5,11 @@ interactions only, so the best M distinct solutions (no-good cuts) are re-evalua
 exactly on the simulation's draws and the best is returned, with the gap between the
 program's estimate and the exact value. The walk goes past M (up to 5M) while the next
 solution's estimate, widened by twice the largest estimate-vs-exact gap seen, is not
-clearly below the best exact value — a heuristic stopping rule, not a proof: the result is
-called ``optimal`` only when every solve was proven and the walk ended by that rule or ran
-out of portfolios. The exhaustive backend evaluates every feasible portfolio exactly
+clearly below the best exact value — a heuristic stopping rule, not a proof (its record
+on 500 random instances is in docs/decisions.md): the result is called ``optimal`` only
+when every solve was proven and the walk ran out of portfolios (every feasible one was
+evaluated exactly), or when the program is itself exact (no simulation behind its tables)
+so that the rule is a bound. The exhaustive backend evaluates every feasible portfolio exactly
 instead and is the reference in tests.
 
 The names callers have always imported from here are re-exported (the budget frontier
@@ -114,6 +116,13 @@ def optimize(
     t0 = time.perf_counter()
     backend = backend_for(solver)
     problem = PortfolioProblem.from_simulation(sim, cons, objective)
+    return solve_problem(sim, problem, backend, top=top, time_limit=time_limit, t0=t0)
+
+
+def solve_problem(sim: Simulation, problem: PortfolioProblem, backend: Backend, *, top: int = 10,
+                  time_limit: float | None = 60.0, t0: float | None = None) -> OptimizationResult:
+    """:func:`optimize` on a problem already built (the frontier re-uses one across budgets)."""
+    t0 = time.perf_counter() if t0 is None else t0
     if backend.EXACT:
         return _exact_search(sim, problem, backend, t0)
     return _no_good_walk(sim, problem, backend, top, time_limit, t0)
@@ -121,12 +130,19 @@ def optimize(
 
 def _no_good_walk(sim: Simulation, problem: PortfolioProblem, backend: Backend, top: int,
                   time_limit: float | None, t0: float) -> OptimizationResult:
+    best, candidates, proven, stopped_by, solve_seconds = no_good_walk(problem, backend, top, time_limit)
+    return _result(sim, problem, backend, best, candidates, proven, stopped_by, solve_seconds, t0)
+
+
+def no_good_walk(problem: PortfolioProblem, backend: Backend, top: int = 10, time_limit: float | None = 60.0):
+    """The walk on its own (no simulation needed): ``(best, candidates, proven, stopped_by, solve_seconds)``."""
     found: list[tuple[tuple[int, ...], float]] = []  # (selection, the program's estimate), in solve order
     exact_of: dict[tuple[int, ...], float] = {}
     statuses: list[str] = []
     solve_seconds: list[float] = []
     cap = 5 * top
     stopped_by = "cap"  # how the walk ended: rule, exhausted, cap or error
+    max_gap, best_exact = 0.0, float("-inf")
 
     def settle() -> tuple[float, float]:
         """Exact values of the candidates not yet evaluated, in one batch (shared per-trial work)."""
@@ -151,6 +167,11 @@ def _no_good_walk(sim: Simulation, problem: PortfolioProblem, backend: Backend, 
             break
         statuses.append(outcome.status)
         sel, est = outcome.selected, outcome.value
+        # the surrogate already rules this one out (with the gaps seen so far): the solver's estimates
+        # only fall along the walk, so no later candidate can do better; it is not evaluated
+        if len(found) >= top and est + 2 * max_gap + 1e-9 * abs(est) < best_exact:
+            stopped_by = "rule"
+            break
         found.append((sel, est))
         problem.exclude(sel)  # no-good cut: exclude exactly this selection
         if len(found) >= top:
@@ -161,10 +182,14 @@ def _no_good_walk(sim: Simulation, problem: PortfolioProblem, backend: Backend, 
     settle()
     candidates = [Candidate(sel, est, exact_of[sel]) for sel, est in found]
     best = max(candidates, key=lambda c: (c.exact, -len(c.selected)))
-    # proven only when every solve of the walk was proven (a later one may have hit the time
-    # limit) and the walk ended by its stopping rule or ran out of portfolios
-    proven = all(st == STATUS_OPTIMAL for st in statuses) and stopped_by in ("rule", "exhausted")
-    return _result(sim, problem, backend, best, tuple(candidates), proven, stopped_by, solve_seconds, t0)
+    problem.incumbent = best.selected  # the next walk on this model (a frontier step) starts from it
+    # proven only when every solve of the walk was proven (a later one may have hit the time limit)
+    # and either the walk ran out of portfolios (every feasible one evaluated exactly) or the program
+    # is itself exact (no simulation behind it) and its stopping rule is then a bound. The rule on a
+    # simulation's pairwise surrogate is a heuristic (measured in docs/decisions.md), not a proof.
+    proven = all(st == STATUS_OPTIMAL for st in statuses) and (
+        stopped_by == "exhausted" or (stopped_by == "rule" and problem.program_is_exact))
+    return best, tuple(candidates), proven, stopped_by, solve_seconds
 
 
 def _exact_search(sim: Simulation, problem: PortfolioProblem, backend: Backend, t0: float) -> OptimizationResult:

@@ -142,7 +142,7 @@ def replan(plan: StoredPlan | str | Path, actuals: Actuals | str | Path, *, budg
     rules = replace(rules, must=frozenset(rules.must - cancelled) | frozenset(kept),
                     forbid=frozenset(rules.forbid) | frozenset(cancelled))
     result = optimize(sim, constraints=rules, solver=solver, top=top, time_limit=time_limit)
-    new_plan = build_plan(result)
+    new_plan = build_plan(result, binding=False)  # the kept initiatives are must-includes: no limit study
 
     old = sorted(selected - cancelled)
     r_old, c_old = sim.evaluate([old])

@@ -19,7 +19,6 @@ facts. :func:`track`
 from __future__ import annotations
 
 import copy
-import itertools
 import math
 import warnings
 from dataclasses import dataclass, field, fields
@@ -31,7 +30,7 @@ from cxopt.engine.draws import Draws, TrialState, draws_from_state, prior_state
 from cxopt.engine.paths import monthly_path
 from cxopt.engine.summary import summarise
 from cxopt.errors import ArgumentError, PlanFileError, Problem
-from cxopt.plan.build import shapley
+from cxopt.plan.shapley import shapley_values
 from cxopt.plan.schedule import golive_label, planned_share
 from cxopt.plan.store import StoredPlan, load_plan
 from cxopt.tracking.actuals import Actuals, read_actuals
@@ -282,10 +281,11 @@ def _initiatives(plan: StoredPlan, actuals: Actuals, draws: Draws, w: np.ndarray
     """Per initiative: status, metric against its planned path, updated contribution, state; the wins."""
     sc = plan.scenario
     H = sc.horizon_months
-    subsets = [frozenset(c) for r in range(len(sel) + 1) for c in itertools.combinations(sel, r)]
-    rev, _ = sim.evaluate([sorted(s) for s in subsets], draws=draws)
-    values = {s: np.asarray(float(np.sum(w * rev[i]))) for i, s in enumerate(subsets)}
-    contrib = shapley(values, sel)
+    def weighted_revenue(subsets):
+        rev, _ = sim.evaluate([sorted(s) for s in subsets], draws=draws)
+        return {"revenue": [np.asarray(float(np.sum(w * rev[i]))) for i in range(len(subsets))]}
+
+    contrib = shapley_values(weighted_revenue, sel).values["revenue"]  # bounded: estimated above 10 chosen
     planned_contrib = plan.data.get("contributions", {})
     actions = {a["id"]: a for a in plan.data.get("actions", [])}
     initiatives, wins = {}, []

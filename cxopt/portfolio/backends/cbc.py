@@ -28,7 +28,7 @@ class CbcBackend(PulpBackend):
         (ST["Undefined"], SOL["NoSolutionFound"]): STATUS_ERROR,  # an unreadable first line
     }
 
-    def command(self, time_limit: float | None):
+    def command(self, time_limit: float | None, warm_start: bool = False):
         import pulp
 
-        return pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit)
+        return pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, warmStart=warm_start)

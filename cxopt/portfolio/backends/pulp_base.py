@@ -33,7 +33,7 @@ class PulpBackend(Backend):
     STATUS_MAP: ClassVar[dict[tuple[int, int], str]]
     OTHER: ClassVar[str]  # the backend to suggest when this one fails
 
-    def command(self, time_limit: float | None):
+    def command(self, time_limit: float | None, warm_start: bool = False):
         """The PuLP solver object (silent: solver chatter would corrupt ``--json`` output)."""
         raise NotImplementedError
 
@@ -56,7 +56,7 @@ class PulpBackend(Backend):
 
         try:
             prob.solve(command)
-        except pulp.PulpSolverError as exc:
+        except (pulp.PulpSolverError, RuntimeError) as exc:
             raise SolverError(f"the {self.name} solver failed: {exc}; try another solver "
                               f"(solver={self.OTHER!r})") from None
         return self.status_of(prob)
@@ -68,15 +68,59 @@ class PulpBackend(Backend):
         return f"{pulp.LpStatus.get(status, status)}, {pulp.LpSolution.get(sol_status, sol_status)}"
 
     def solve_problem(self, problem: PortfolioProblem, time_limit: float | None) -> SolveOutcome:
-        model = problem.pulp_model()
-        command = self.command(time_limit)
+        """Solve the problem's PuLP model, kept alive between solves: cuts and budget moves are written
+        into it, and the solve starts from :meth:`PortfolioProblem.warm_start` (PuLP's ``warmStart``)."""
+        model = problem.matrix_model()
+        session = problem.sessions.get(self.name)
+        if session is None:
+            session = problem.sessions[self.name] = PulpSession(model)
+        session.sync(model)
+        start = problem.warm_start()
+        session.set_start(start)
+        command = self.command(time_limit, start is not None)
         t0 = time.perf_counter()
-        word = self.solve_model(model.prob, command)
+        word = self.solve_model(session.prob, command)
         seconds = time.perf_counter() - t0
-        native = self.native_status(model.prob)
+        native = self.native_status(session.prob)
         if word not in SOLVED:
             return SolveOutcome(word, seconds=seconds, native=native)
-        selected = model.selection()
+        selected = session.selection()
         if selected is None:  # a status that claims a solution, and no values
             return SolveOutcome(STATUS_ERROR, seconds=seconds, native=native + ", no values")
+        problem.incumbent = selected
         return SolveOutcome(word, selected, problem.estimate(selected), seconds=seconds, native=native)
+
+
+class PulpSession:
+    """A PuLP problem kept in step with a :class:`~cxopt.portfolio.matrix.MatrixModel`."""
+
+    def __init__(self, model):
+        self.prob, self.cols = model.to_pulp()
+        self.x = self.cols[: model.n_x]
+        self.names = [r.name for r in model.rows]
+
+    def sync(self, model) -> None:
+        from cxopt.portfolio.matrix import append_pulp_row
+
+        while len(self.names) > len(model.rows):  # cuts dropped (a new walk)
+            del self.prob.constraints[self.names.pop()]
+        for r in model.rows[len(self.names):]:
+            append_pulp_row(self.prob, self.cols, r)
+            self.names.append(r.name)
+        for r in model.budget_rows.values():
+            row = model.rows[r]
+            self.prob.constraints[row.name].constant = -row.upper
+
+    def set_start(self, selected: tuple[int, ...] | None) -> None:
+        if selected is None:
+            return
+        chosen = set(selected)
+        for k, v in enumerate(self.x):
+            v.setInitialValue(1.0 if k in chosen else 0.0)
+
+    def selection(self) -> tuple[int, ...] | None:
+        """The chosen initiatives (values come back as floats: > 0.5), or None without values."""
+        values = [v.value() for v in self.x]
+        if any(v is None for v in values):
+            return None
+        return tuple(k for k, v in enumerate(values) if v > 0.5)
