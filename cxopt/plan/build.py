@@ -16,7 +16,6 @@ and the probability that the target is met.
 from __future__ import annotations
 
 import datetime as _dt
-import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
