@@ -54,8 +54,10 @@ def calibrate_command(
 
     with cli.error_boundary():
         sc = cli.load(scenario)
-        if out is not None and out.exists() and not force:
-            raise OutputExistsError(out)  # before any work
+        if out is not None:  # before any work
+            from cxopt.data.atomic import check_output
+
+            check_output(out, force=force)
         truth = None
         bar, update = cli.progress_bar(quiet)
         t0 = time.perf_counter()

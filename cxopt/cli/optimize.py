@@ -30,10 +30,10 @@ def optimize(scenario: ScenarioArg,
     with error_boundary():
         set_threads(threads)
         sc = load(scenario)
-        if out is not None and out.exists() and not force:
-            from cxopt.errors import OutputExistsError
+        if out is not None:  # before any work: refuse an existing output or one that cannot be written
+            from cxopt.report.plandir import check_plan_out
 
-            raise OutputExistsError(out)
+            check_plan_out(out, force=force)
         if max_initiatives is not None and max_initiatives > 5:
             warnings.warn(f"--max-initiatives {max_initiatives} raises the focus limit above 5 on purpose")
         t0 = time.perf_counter()

@@ -49,8 +49,9 @@ def report(
             raise ArgumentError(Problem("", "--frontier-steps",
                                         "a frontier needs at least 2 budgets (0 for none), got 1"))
         sc = cli.load(scenario)
-        if out.exists() and not force:  # before minutes of simulation, not after
-            raise OutputExistsError(out)
+        from cxopt.data.atomic import check_output
+
+        check_output(out, force=force)  # before minutes of simulation, not after
         from cxopt.report.html import plan_html
 
         t0 = time.perf_counter()

@@ -50,7 +50,10 @@ def generate(scenario: ScenarioArg,
     from cxopt.data.customers import CustomerBase, write_partitioned
 
     with error_boundary():
+        from cxopt.data.atomic import check_output
+
         sc = load(scenario)
+        check_output(out, force=force, directory=partitions is not None)  # before any work
         b = CustomerBase.synthetic(sc, n=customers, seed=seed)
         bar, update = progress_bar(quiet)
         t0 = time.perf_counter()

@@ -35,10 +35,13 @@ def track(plan_dir: Annotated[Path, typer.Argument(help="Plan directory (cxopt o
             if given:
                 err.print(f"note: {flag} has no purpose any more and is ignored: the posterior is rejuvenated "
                           "month by month (resample-move) and does not collapse onto a few trials", markup=False)
-        if html_out is not None and html_out.exists() and not force:  # before any work or other output
-            from cxopt.errors import OutputExistsError
+        from cxopt.data.atomic import check_output, recover_output
 
-            raise OutputExistsError(html_out)
+        recover_output(plan_dir)  # a plan directory whose forced replacement was killed mid-swap
+        if out is not None:  # before any work or other output
+            check_output(out, force=force)
+        if html_out is not None:
+            check_output(html_out, force=force, parameter="--html")
         result = run_track(plan_dir, actuals, dispersion=dispersion, metric_sd=metric_sd, particles=particles)
         data = result.to_dict()
         if out is not None:
@@ -71,10 +74,13 @@ def replan(plan_dir: Annotated[Path, typer.Argument(help="Plan directory (cxopt 
 
     with error_boundary():
         set_threads(threads)
-        if out is not None and out.exists() and not force:  # before any work
-            from cxopt.errors import OutputExistsError
+        from cxopt.data.atomic import recover_output
 
-            raise OutputExistsError(out)
+        recover_output(plan_dir)  # a plan directory whose forced replacement was killed mid-swap
+        if out is not None:  # before any work
+            from cxopt.report.plandir import check_plan_out
+
+            check_plan_out(out, force=force)
         result = run_replan(plan_dir, actuals, budget=budget, particles=particles)
         if out is not None:
             from cxopt.report.plandir import save_plan
