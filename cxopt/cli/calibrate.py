@@ -156,7 +156,7 @@ def print_calibration(data: dict, console: Console) -> None:
     console.print(t)
 
     conf = data["confounding"]
-    console.print(f"\n[bold yellow]Caution[/bold yellow]: {conf['warning']}", markup=True)
+    console.print(f"\n[bold yellow]Caution[/bold yellow]: {escape(conf['warning'])}", markup=True)
     if conf["correlations"]:
         t = Table(title="Exposures that travel together (phi, all customers)", title_justify="left")
         for col, just in [("pain point", "left"), ("with", "left"), ("phi", "right"),

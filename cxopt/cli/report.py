@@ -14,6 +14,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from cxopt.cli.common import finite
+
 __all__ = ["register", "report"]
 
 
@@ -21,7 +23,7 @@ def report(
     scenario: Annotated[Path, typer.Argument(help="Scenario file (TOML).", show_default=False)],
     out: Annotated[Path, typer.Option("--out", help="The HTML file to write.")] = Path("report.html"),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output.")] = False,
-    budget: Annotated[Optional[float], typer.Option("--budget", min=0,
+    budget: Annotated[Optional[float], typer.Option("--budget", min=0, callback=finite,
                                                     help="Total budget (overrides the scenario's).")] = None,
     trials: Annotated[Optional[int], typer.Option("--trials", min=1,
                                                   help="Trials (default: the scenario's).")] = None,

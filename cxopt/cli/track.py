@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cxopt.cli.common import ForceOpt, JsonOpt, ThreadsOpt, err, error_boundary, out_console, print_json, set_threads
+from cxopt.cli.common import ForceOpt, finite, JsonOpt, ThreadsOpt, err, error_boundary, out_console, print_json, set_threads
 
 
 def track(plan_dir: Annotated[Path, typer.Argument(help="Plan directory (cxopt optimize --out DIR).")],
@@ -17,11 +17,11 @@ def track(plan_dir: Annotated[Path, typer.Argument(help="Plan directory (cxopt o
           out: Annotated[Optional[Path], typer.Option("--out", help="Write the tracking result (JSON).")] = None,
           html_out: Annotated[Optional[Path], typer.Option("--html", help="Write the tracking page (self-contained HTML).")] = None,
           dispersion: Annotated[Optional[float], typer.Option(
-              "--dispersion", help="Negative binomial dispersion k of monthly losses (variance mu + mu^2/k). "
+              "--dispersion", callback=finite, help="Negative binomial dispersion k of monthly losses (variance mu + mu^2/k). "
                                    "Default: 200, estimated from the months once 6 are observed.")] = None,
-          metric_sd: Annotated[float, typer.Option("--metric-sd", help="Width of the process-metric likelihood (share of baseline-to-target).")] = 0.5,
+          metric_sd: Annotated[float, typer.Option("--metric-sd", callback=finite, help="Width of the process-metric likelihood (share of baseline-to-target).")] = 0.5,
           particles: Annotated[Optional[int], typer.Option("--particles", help="Particles carrying the posterior (default 1,000, at most the plan's trials).")] = None,
-          ess_threshold: Annotated[Optional[float], typer.Option("--ess-threshold", hidden=True)] = None,
+          ess_threshold: Annotated[Optional[float], typer.Option("--ess-threshold", callback=finite, hidden=True)] = None,
           resimulate: Annotated[bool, typer.Option("--resimulate", hidden=True)] = False,
           trials: Annotated[Optional[int], typer.Option("--trials", hidden=True)] = None,
           force: ForceOpt = False, threads: ThreadsOpt = None) -> None:
@@ -63,7 +63,7 @@ def track(plan_dir: Annotated[Path, typer.Argument(help="Plan directory (cxopt o
 def replan(plan_dir: Annotated[Path, typer.Argument(help="Plan directory (cxopt optimize --out DIR).")],
            actuals: Annotated[Path, typer.Argument(help="Actuals so far (CSV or Parquet).")],
            budget: Annotated[Optional[float], typer.Option(
-               "--budget", help="What is left to spend (default: the plan's budget less the cost of what was "
+               "--budget", callback=finite, help="What is left to spend (default: the plan's budget less the cost of what was "
                                 "started).")] = None,
            json_: JsonOpt = False,
            out: Annotated[Optional[Path], typer.Option("--out", help="Write the new plan directory (it records its parent).")] = None,
