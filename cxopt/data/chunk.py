@@ -12,11 +12,7 @@ import numpy as np
 __all__ = ["CustomerChunk", "DEFAULT_CHUNK", "EXPOSED_PREFIX", "REQUIRED_COLUMNS", "MAX_REVENUE",
            "MAX_TOTAL_REVENUE"]
 
-# Revenue enters the grouping kernels' fixed-point int64 sums (whole units + 2**-32 parts), which
-# wrap silently above ~9.2e18. A customer's yearly revenue above MAX_REVENUE, or a base whose
-# revenue adds up to more than MAX_TOTAL_REVENUE, is bad input, so the sums cannot wrap.
-MAX_REVENUE = 1e12
-MAX_TOTAL_REVENUE = 1e18
+from cxopt.model.crosscheck import MAX_REVENUE, MAX_TOTAL_REVENUE  # noqa: E402  (stated once, in the model)
 
 DEFAULT_CHUNK = 1 << 20  # rows per streamed chunk
 EXPOSED_PREFIX = "exposed_"  # a customer file's driver column: exposed_<driver id>

@@ -11,6 +11,12 @@ import numpy as np
 from cxopt.errors import Problem
 
 MAX_DRIVERS = 62  # bits of the exposure mask (pain points + delighters)
+# Revenue enters the grouping kernels' fixed-point int64 sums (whole units + 2**-32 parts), which
+# wrap silently above ~9.2e18. A customer's yearly revenue above MAX_REVENUE, or a base whose
+# revenue adds up to more than MAX_TOTAL_REVENUE, is bad input (a scenario's synthetic revenue
+# and a customer file's column alike), so the sums cannot wrap.
+MAX_REVENUE = 1e12
+MAX_TOTAL_REVENUE = 1e18
 
 
 def cross_check(sc) -> list[Problem]:
@@ -22,6 +28,17 @@ def cross_check(sc) -> list[Problem]:
 
     def bad(path: str, reason: str) -> None:
         out.append(Problem(src, path, reason))
+
+    # synthetic revenue within what the kernels' sums hold
+    if sc.customers.path is None:
+        rev = sc.customers.revenue
+        mult = max([s.revenue_multiplier for s in sc.customers.segments] or [1.0])
+        high = (rev.support()[1] if rev.is_fixed else float(rev.quantile(1 - 1e-9))) * mult
+        if not high <= MAX_REVENUE:
+            bad("customers.revenue", f"a customer's revenue reaches {high:g} (times the largest segment "
+                                     f"multiplier), above the maximum {MAX_REVENUE:g} a year")
+        elif sc.customers.count is not None and rev.mean() * mult * sc.customers.count > MAX_TOTAL_REVENUE:
+            bad("customers.revenue", f"the base's revenue would add up to more than {MAX_TOTAL_REVENUE:g}")
 
     # segments
     segs = sc.customers.segments

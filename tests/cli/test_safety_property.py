@@ -11,7 +11,7 @@ import math
 import tempfile
 from pathlib import Path
 
-import numpy as np
+import pytest
 import pyarrow as pa
 import pyarrow.parquet as pq
 from hypothesis import HealthCheck, given, settings
@@ -90,6 +90,7 @@ def finite(obj) -> None:
         assert math.isfinite(obj), obj
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(scenarios())
 def test_any_scenario_ends_cleanly_with_true_numbers(case):

@@ -91,3 +91,16 @@ def test_a_go_live_after_the_horizon_is_a_warning(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load(tmp_path, after(MINIMAL, INIT, "months_to_impact = 5\n"))
+
+
+@pytest.mark.parametrize("customers, reason", [
+    ("count = 1_000\nrevenue = 1e300", "above the maximum"),
+    ('count = 1_000\nrevenue = { dist = "lognormal", median = 1e10, sigma = 2.0 }', "above the maximum"),
+    ("count = 100_000_000\nrevenue = 1e11", "add up to more than"),
+], ids=["fixed", "lognormal-tail", "total"])
+def test_synthetic_revenue_the_int64_sums_cannot_hold_is_bad_input(tmp_path, customers, reason):
+    assert_rejected(tmp_path, edit(MINIMAL, "count = 1_000", customers), "customers.revenue", reason)
+
+
+def test_synthetic_revenue_of_a_large_company_is_fine(tmp_path):
+    load(tmp_path, edit(MINIMAL, "count = 1_000", 'count = 10_000_000\nrevenue = { dist = "lognormal", median = 900.0, sigma = 0.9 }'))
