@@ -89,3 +89,12 @@ def test_force_replaces_a_plan_directory_cxopt_wrote(small, plan_dir, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert json.loads((out / "plan.json").read_text())["selected"] == json.loads(result.stdout)["selected"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plan"]
+
+
+def test_the_core_install_carries_the_report():
+    """``pip install .`` (no extras) must give ``cxopt report`` and report.html in every plan."""
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())["project"]
+    core = {d.split(">")[0].split("[")[0].split("=")[0].strip().lower() for d in project["dependencies"]}
+    assert "matplotlib" in core
