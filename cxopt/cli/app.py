@@ -32,6 +32,14 @@ def _options(version: Annotated[bool, typer.Option(
     """Bottom-up customer-experience goals: quantify pains, simulate initiatives, pick the portfolio."""
 
 
+def _terminate(signum, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
-    """Console entry point."""
+    """Console entry point. SIGTERM raises ``SystemExit`` so that ``finally`` blocks run and
+    temporaries are removed, as on Ctrl-C (Python only does that for SIGINT by itself)."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
     app()

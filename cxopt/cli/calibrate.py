@@ -47,15 +47,16 @@ def calibrate_command(
 ) -> None:
     """Fit severities and baseline churn per segment to a customer history; write them into a new scenario."""
     from cxopt.cli import common as cli
-    from cxopt.errors import OutputExistsError
     from cxopt.data.atomic import write_text_atomic
     from cxopt.calibration.fit import calibrate
     from cxopt.data.history import synthetic_history
 
     with cli.error_boundary():
         sc = cli.load(scenario)
-        if out is not None and out.exists() and not force:
-            raise OutputExistsError(out)  # before any work
+        if out is not None:  # before any work
+            from cxopt.data.atomic import check_output
+
+            check_output(out, force=force)
         truth = None
         bar, update = cli.progress_bar(quiet)
         t0 = time.perf_counter()
@@ -154,7 +155,7 @@ def print_calibration(data: dict, console: Console) -> None:
     console.print(t)
 
     conf = data["confounding"]
-    console.print(f"\n[bold yellow]Caution[/bold yellow]: {conf['warning']}", markup=True)
+    console.print(f"\n[bold yellow]Caution[/bold yellow]: {escape(conf['warning'])}", markup=True)
     if conf["correlations"]:
         t = Table(title="Exposures that travel together (phi, all customers)", title_justify="left")
         for col, just in [("pain point", "left"), ("with", "left"), ("phi", "right"),

@@ -23,7 +23,7 @@ from rich.console import Console
 
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_INFEASIBLE = 0, 1, 2, 3
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)  # one line per message, never wrapped
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)  # one line per message, never wrapped
 
 
 class Mode(str, Enum):
@@ -39,7 +39,7 @@ class SolverName(str, Enum):
 
 
 def out_console() -> Console:
-    return Console(highlight=False, soft_wrap=False, width=max(100, Console().width))
+    return Console(highlight=False, soft_wrap=False, emoji=False, width=max(100, Console().width))
 
 
 def json_default(o):
@@ -134,6 +134,15 @@ def progress_bar(quiet: bool):
     return bar, update
 
 
+def finite(value: Optional[float]) -> Optional[float]:
+    """Option callback: nan and inf are bad input (no limit is spelled by leaving the option out)."""
+    import math
+
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"expected a finite number, got {value!r} (leave the option out for no limit)")
+    return value
+
+
 # shared options
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario file (TOML, or a .xlsx workbook).", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
@@ -154,7 +163,7 @@ RiskOpt = Annotated[Optional[str], typer.Option("--risk", help="cvar:ALPHA:BETA 
 SolverOpt = Annotated[SolverName, typer.Option("--solver", help="Integer-program solver.")]
 MaxOpt = Annotated[Optional[int], typer.Option("--max-initiatives", min=1, help="Focus limit (default 5; raising it is on purpose).")]
 TopOpt = Annotated[int, typer.Option("--top", min=1, help="Distinct solutions re-evaluated exactly (M).")]
-TimeOpt = Annotated[float, typer.Option("--time-limit", min=0.1, help="Seconds per solve.")]
+TimeOpt = Annotated[float, typer.Option("--time-limit", min=0.1, callback=finite, help="Seconds per solve.")]
 
 
 def load(path: Path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from pathlib import Path
@@ -12,11 +13,11 @@ import typer
 from cxopt.cli.common import (BaseOpt, ClusterOpt, CustomersOpt, ForceOpt, JsonOpt, MaxOpt, Mode, NoCacheOpt, QuietOpt,
                               RiskOpt,
                               ScenarioArg, SeedOpt, SolverName, SolverOpt, ThreadsOpt, TimeOpt, TopOpt, TrialsOpt,
-                              err, error_boundary, load, out_console, print_json, report_frontier, set_threads, simulate_with_progress)
+                              err, error_boundary, finite, load, out_console, print_json, report_frontier, set_threads, simulate_with_progress)
 
 
 def optimize(scenario: ScenarioArg,
-             budget: Annotated[Optional[float], typer.Option("--budget", min=0, help="Total budget (overrides the scenario's).")] = None,
+             budget: Annotated[Optional[float], typer.Option("--budget", min=0, callback=finite, help="Total budget (overrides the scenario's).")] = None,
              max_initiatives: MaxOpt = None, risk: RiskOpt = None, solver: SolverOpt = SolverName.auto,
              top: TopOpt = 10, time_limit: TimeOpt = 60.0,
              trials: TrialsOpt = None, seed: SeedOpt = None, customers: CustomersOpt = None, base: BaseOpt = None,
@@ -31,10 +32,10 @@ def optimize(scenario: ScenarioArg,
     with error_boundary():
         set_threads(threads)
         sc = load(scenario)
-        if out is not None and out.exists() and not force:
-            from cxopt.errors import OutputExistsError
+        if out is not None:  # before any work: refuse an existing output or one that cannot be written
+            from cxopt.report.plandir import check_plan_out
 
-            raise OutputExistsError(out)
+            check_plan_out(out, force=force)
         if max_initiatives is not None and max_initiatives > 5:
             warnings.warn(f"--max-initiatives {max_initiatives} raises the focus limit above 5 on purpose")
         t0 = time.perf_counter()
@@ -79,7 +80,7 @@ def frontier(scenario: ScenarioArg,
         try:
             low, high, steps = budgets.split(":")
             low_f, high_f, n = float(low), float(high), int(steps)
-            if not (0 <= low_f <= high_f and n >= 1):
+            if not (math.isfinite(low_f) and math.isfinite(high_f) and 0 <= low_f <= high_f and n >= 1):
                 raise ValueError
         except ValueError:
             raise ArgumentError(Problem("", "--budgets", f"expected LOW:HIGH:STEPS with 0 <= LOW <= HIGH and STEPS >= 1, "

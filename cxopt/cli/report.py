@@ -14,6 +14,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from cxopt.cli.common import finite
+
 __all__ = ["register", "report"]
 
 
@@ -21,7 +23,7 @@ def report(
     scenario: Annotated[Path, typer.Argument(help="Scenario file (TOML).", show_default=False)],
     out: Annotated[Path, typer.Option("--out", help="The HTML file to write.")] = Path("report.html"),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output.")] = False,
-    budget: Annotated[Optional[float], typer.Option("--budget", min=0,
+    budget: Annotated[Optional[float], typer.Option("--budget", min=0, callback=finite,
                                                     help="Total budget (overrides the scenario's).")] = None,
     trials: Annotated[Optional[int], typer.Option("--trials", min=1,
                                                   help="Trials (default: the scenario's).")] = None,
@@ -38,7 +40,6 @@ def report(
 ) -> None:
     """Write the plan as one self-contained HTML page: the goal, contributions, action plan and plots."""
     from cxopt.cli import common as cli
-    from cxopt.errors import OutputExistsError
     from cxopt.data.atomic import write_text_atomic
     from cxopt.portfolio.search import optimize as run_optimize
     from cxopt.plan.build import build_plan
@@ -49,8 +50,9 @@ def report(
             raise ArgumentError(Problem("", "--frontier-steps",
                                         "a frontier needs at least 2 budgets (0 for none), got 1"))
         sc = cli.load(scenario)
-        if out.exists() and not force:  # before minutes of simulation, not after
-            raise OutputExistsError(out)
+        from cxopt.data.atomic import check_output
+
+        check_output(out, force=force)  # before minutes of simulation, not after
         from cxopt.report.html import plan_html
 
         t0 = time.perf_counter()

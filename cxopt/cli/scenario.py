@@ -13,9 +13,11 @@ from cxopt.cli.common import (BaseOpt, CustomersOpt, ForceOpt, JsonOpt, QuietOpt
 
 
 def validate(scenario: ScenarioArg) -> None:
-    """Check a scenario file; print every problem (exit 2) or a one-line summary."""
+    """Check a scenario file and the customer file it names; print every problem (exit 2) or a one-line summary."""
     with error_boundary():
         sc = load(scenario)
+        if sc.customers.path is not None:  # what the scenario points to: read it through, as every command would
+            customer_base(sc, None, None, None).group()
         err.print(
             f"{scenario}: ok — {len(sc.pain_points)} pain points, {len(sc.delighters)} delighters, "
             f"{len(sc.initiatives)} initiatives, horizon {sc.horizon_months} months", markup=False)
@@ -50,7 +52,10 @@ def generate(scenario: ScenarioArg,
     from cxopt.data.customers import CustomerBase, write_partitioned
 
     with error_boundary():
+        from cxopt.data.atomic import check_output
+
         sc = load(scenario)
+        check_output(out, force=force, directory=partitions is not None)  # before any work
         b = CustomerBase.synthetic(sc, n=customers, seed=seed)
         bar, update = progress_bar(quiet)
         t0 = time.perf_counter()

@@ -27,10 +27,10 @@ def simulate(scenario: ScenarioArg, trials: TrialsOpt = None, seed: SeedOpt = No
     with error_boundary():
         set_threads(threads)
         sc = load(scenario)
-        if out is not None and out.exists() and not force:  # refuse before the work, not after
-            from cxopt.errors import OutputExistsError
+        if out is not None:
+            from cxopt.data.atomic import check_output
 
-            raise OutputExistsError(out)
+            check_output(out, force=force)  # refuse before the work, not after
         b = customer_base(sc, customers, base, seed)
         bar, update = progress_bar(quiet)
         t0 = time.perf_counter()

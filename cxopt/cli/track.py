@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cxopt.cli.common import ForceOpt, JsonOpt, ThreadsOpt, err, error_boundary, out_console, print_json, set_threads
+from cxopt.cli.common import ForceOpt, finite, JsonOpt, ThreadsOpt, err, error_boundary, out_console, print_json, set_threads
 
 
 def track(plan_dir: Annotated[Path, typer.Argument(help="Plan directory (cxopt optimize --out DIR).")],
@@ -17,11 +17,11 @@ def track(plan_dir: Annotated[Path, typer.Argument(help="Plan directory (cxopt o
           out: Annotated[Optional[Path], typer.Option("--out", help="Write the tracking result: JSON, or a workbook if the name ends in .xlsx.")] = None,
           html_out: Annotated[Optional[Path], typer.Option("--html", help="Write the tracking page (self-contained HTML).")] = None,
           dispersion: Annotated[Optional[float], typer.Option(
-              "--dispersion", help="Negative binomial dispersion k of monthly losses (variance mu + mu^2/k). "
+              "--dispersion", callback=finite, help="Negative binomial dispersion k of monthly losses (variance mu + mu^2/k). "
                                    "Default: 200, estimated from the months once 6 are observed.")] = None,
-          metric_sd: Annotated[float, typer.Option("--metric-sd", help="Width of the process-metric likelihood (share of baseline-to-target).")] = 0.5,
+          metric_sd: Annotated[float, typer.Option("--metric-sd", callback=finite, help="Width of the process-metric likelihood (share of baseline-to-target).")] = 0.5,
           particles: Annotated[Optional[int], typer.Option("--particles", help="Particles carrying the posterior (default 1,000, at most the plan's trials).")] = None,
-          ess_threshold: Annotated[Optional[float], typer.Option("--ess-threshold", hidden=True)] = None,
+          ess_threshold: Annotated[Optional[float], typer.Option("--ess-threshold", callback=finite, hidden=True)] = None,
           resimulate: Annotated[bool, typer.Option("--resimulate", hidden=True)] = False,
           trials: Annotated[Optional[int], typer.Option("--trials", hidden=True)] = None,
           force: ForceOpt = False, threads: ThreadsOpt = None) -> None:
@@ -35,10 +35,13 @@ def track(plan_dir: Annotated[Path, typer.Argument(help="Plan directory (cxopt o
             if given:
                 err.print(f"note: {flag} has no purpose any more and is ignored: the posterior is rejuvenated "
                           "month by month (resample-move) and does not collapse onto a few trials", markup=False)
-        if html_out is not None and html_out.exists() and not force:  # before any work or other output
-            from cxopt.errors import OutputExistsError
+        from cxopt.data.atomic import check_output, recover_output
 
-            raise OutputExistsError(html_out)
+        recover_output(plan_dir)  # a plan directory whose forced replacement was killed mid-swap
+        if out is not None:  # before any work or other output
+            check_output(out, force=force)
+        if html_out is not None:
+            check_output(html_out, force=force, parameter="--html")
         result = run_track(plan_dir, actuals, dispersion=dispersion, metric_sd=metric_sd, particles=particles)
         data = result.to_dict()
         if out is not None and out.suffix.lower() == ".xlsx":
@@ -64,7 +67,7 @@ def track(plan_dir: Annotated[Path, typer.Argument(help="Plan directory (cxopt o
 def replan(plan_dir: Annotated[Path, typer.Argument(help="Plan directory (cxopt optimize --out DIR).")],
            actuals: Annotated[Path, typer.Argument(help="Actuals so far (CSV or Parquet).")],
            budget: Annotated[Optional[float], typer.Option(
-               "--budget", help="What is left to spend (default: the plan's budget less the cost of what was "
+               "--budget", callback=finite, help="What is left to spend (default: the plan's budget less the cost of what was "
                                 "started).")] = None,
            json_: JsonOpt = False,
            out: Annotated[Optional[Path], typer.Option("--out", help="Write the new plan directory (it records its parent).")] = None,
@@ -75,10 +78,13 @@ def replan(plan_dir: Annotated[Path, typer.Argument(help="Plan directory (cxopt 
 
     with error_boundary():
         set_threads(threads)
-        if out is not None and out.exists() and not force:  # before any work
-            from cxopt.errors import OutputExistsError
+        from cxopt.data.atomic import recover_output
 
-            raise OutputExistsError(out)
+        recover_output(plan_dir)  # a plan directory whose forced replacement was killed mid-swap
+        if out is not None:  # before any work
+            from cxopt.report.plandir import check_plan_out
+
+            check_plan_out(out, force=force)
         result = run_replan(plan_dir, actuals, budget=budget, particles=particles)
         if out is not None:
             from cxopt.report.plandir import save_plan

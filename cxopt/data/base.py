@@ -14,13 +14,16 @@ import os
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
+import numpy as np
+
 from cxopt.data import cache
-from cxopt.data.chunk import DEFAULT_CHUNK, EXPOSED_PREFIX, REQUIRED_COLUMNS, CustomerChunk
+from cxopt.data.chunk import DEFAULT_CHUNK, EXPOSED_PREFIX, MAX_TOTAL_REVENUE, REQUIRED_COLUMNS, CustomerChunk
 from cxopt.data.groups import GroupAccumulator, GroupStats, RawGroups
 from cxopt.data.readers import check_columns, chunk_from_batch, count_rows, iter_batches, resolve_paths
 from cxopt.data.synthetic import SyntheticSpec, synthetic_chunks, synthetic_rows
+from cxopt.data.unique import DuplicateIds
 from cxopt.data.writers import write_parquet
-from cxopt.errors import ArgumentError, Problem, ScenarioError
+from cxopt.errors import ArgumentError, DataError, Problem, ScenarioError
 from cxopt.model.scenario import Scenario
 
 __all__ = ["CustomerBase", "prefetch"]
@@ -221,13 +224,23 @@ class CustomerBase:
         columns = [*REQUIRED_COLUMNS, *(EXPOSED_PREFIX + d for d in self.drivers)]
         seg_codes = {s: i for i, s in enumerate(self._segments)}
         declared = bool(self.scenario.segment_ids)
+        duplicates = DuplicateIds(self.n_customers)  # bounded memory: cxopt.data.unique
+        total = 0.0  # a float sum beside the kernels' int64 ones, so that those cannot wrap
         for path in self.paths:
             row0 = 0
             for batch in iter_batches(path, columns, chunk_size):
                 chunk = chunk_from_batch(batch, self.drivers, seg_codes, declared=declared, where=str(path),
                                          row0=row0)
+                duplicates.add(chunk.customer_id)
+                total += float(chunk.revenue.sum())
+                if total > MAX_TOTAL_REVENUE:
+                    raise DataError(Problem(str(path), "revenue", f"rows up to {row0 + len(chunk)}: the base's "
+                                            f"revenue adds up to more than {MAX_TOTAL_REVENUE:g}"))
                 row0 += batch.num_rows
                 yield chunk
+        duplicates.check(self.paths, lambda p: (np.asarray(b.column(0).to_numpy(zero_copy_only=False),
+                                                           dtype=np.int64)
+                                                for b in iter_batches(p, ["customer_id"], chunk_size)))
         if not declared:
             self._segments = tuple(seg_codes)
 

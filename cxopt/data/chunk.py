@@ -9,7 +9,10 @@ from typing import Iterable
 
 import numpy as np
 
-__all__ = ["CustomerChunk", "DEFAULT_CHUNK", "EXPOSED_PREFIX", "REQUIRED_COLUMNS"]
+__all__ = ["CustomerChunk", "DEFAULT_CHUNK", "EXPOSED_PREFIX", "REQUIRED_COLUMNS", "MAX_REVENUE",
+           "MAX_TOTAL_REVENUE"]
+
+from cxopt.model.crosscheck import MAX_REVENUE, MAX_TOTAL_REVENUE  # noqa: E402  (stated once, in the model)
 
 DEFAULT_CHUNK = 1 << 20  # rows per streamed chunk
 EXPOSED_PREFIX = "exposed_"  # a customer file's driver column: exposed_<driver id>

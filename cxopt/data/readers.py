@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from cxopt.data.chunk import DEFAULT_CHUNK, EXPOSED_PREFIX, REQUIRED_COLUMNS, CustomerChunk
+from cxopt.data.chunk import DEFAULT_CHUNK, EXPOSED_PREFIX, MAX_REVENUE, REQUIRED_COLUMNS, CustomerChunk
 from cxopt.errors import ArgumentError, DataError, Problem
 
 __all__ = ["resolve_paths", "is_csv", "schema_names", "count_rows", "iter_batches", "check_columns",
@@ -192,6 +192,10 @@ def chunk_from_batch(batch: pa.RecordBatch, drivers: Sequence[str], segment_code
     bad = revenue < 0
     if bad.any():
         fail("revenue", _first(bad), f"negative revenue {revenue[_first(bad)]:g}")
+    bad = revenue > MAX_REVENUE
+    if bad.any():
+        fail("revenue", _first(bad), f"revenue {revenue[_first(bad)]:g} above the maximum {MAX_REVENUE:g} "
+                                     "a customer may bring in a year")
     bad = ~np.isfinite(churn)
     if bad.any():
         fail("baseline_churn", _first(bad), "not a number")

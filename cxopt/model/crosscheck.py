@@ -4,10 +4,19 @@ budget periods, duplicate ids, shares that must sum to one."""
 
 from __future__ import annotations
 
+import warnings
+
+import numpy as np
 
 from cxopt.errors import Problem
 
 MAX_DRIVERS = 62  # bits of the exposure mask (pain points + delighters)
+# Revenue enters the grouping kernels' fixed-point int64 sums (whole units + 2**-32 parts), which
+# wrap silently above ~9.2e18. A customer's yearly revenue above MAX_REVENUE, or a base whose
+# revenue adds up to more than MAX_TOTAL_REVENUE, is bad input (a scenario's synthetic revenue
+# and a customer file's column alike), so the sums cannot wrap.
+MAX_REVENUE = 1e12
+MAX_TOTAL_REVENUE = 1e18
 
 
 def cross_check(sc) -> list[Problem]:
@@ -19,6 +28,17 @@ def cross_check(sc) -> list[Problem]:
 
     def bad(path: str, reason: str) -> None:
         out.append(Problem(src, path, reason))
+
+    # synthetic revenue within what the kernels' sums hold
+    if sc.customers.path is None:
+        rev = sc.customers.revenue
+        mult = max([s.revenue_multiplier for s in sc.customers.segments] or [1.0])
+        high = (rev.support()[1] if rev.is_fixed else float(rev.quantile(1 - 1e-9))) * mult
+        if not high <= MAX_REVENUE:
+            bad("customers.revenue", f"a customer's revenue reaches {high:g} (times the largest segment "
+                                     f"multiplier), above the maximum {MAX_REVENUE:g} a year")
+        elif sc.customers.count is not None and rev.mean() * mult * sc.customers.count > MAX_TOTAL_REVENUE:
+            bad("customers.revenue", f"the base's revenue would add up to more than {MAX_TOTAL_REVENUE:g}")
 
     # segments
     segs = sc.customers.segments
@@ -89,6 +109,12 @@ def cross_check(sc) -> list[Problem]:
                                           f"e.g. {{ {periods[0]} = {k.cost:g} }}")
         if k.start_month >= sc.horizon_months:
             bad(f"initiatives[{i}].start_month", f"starts after the {sc.horizon_months}-month horizon")
+        else:
+            earliest = k.start_month + k.months_to_impact.support()[0]
+            if earliest >= sc.horizon_months:
+                warnings.warn(f"{src}: initiatives[{i}].months_to_impact: {k.id!r} goes live at month "
+                              f"{earliest:g} at the earliest, after the {sc.horizon_months}-month horizon: "
+                              "it cannot change anything within the plan")
 
     # correlations between initiative effects
     for i, c in enumerate(sc.correlations):
@@ -100,6 +126,21 @@ def cross_check(sc) -> list[Problem]:
             bad(f"correlations[{i}].initiatives", "name at least two initiatives")
         elif c.rho < -1.0 / (n - 1):
             bad(f"correlations[{i}].rho", f"an equicorrelation among {n} initiatives must be >= {-1.0 / (n - 1):.4g}")
+        elif abs(c.rho) >= 1.0:
+            bad(f"correlations[{i}].rho", f"{c.rho:g} makes the initiatives' effects one and the same (a degenerate "
+                                          "copula): give a correlation strictly between -1 and 1")
+    if sc.correlations:  # blocks that are each fine may still clash where they overlap
+        index = {x: j for j, x in enumerate(init_ids)}
+        corr = np.eye(len(init_ids))
+        for c in sc.correlations:
+            ids = [index[x] for x in c.initiatives if x in index]
+            for a in ids:
+                for b in ids:
+                    if a != b:
+                        corr[a, b] = c.rho
+        if len(init_ids) and np.linalg.eigvalsh(corr).min() <= 1e-9:
+            bad("correlations", "the correlations between initiatives are not consistent (the matrix is not "
+                                "positive definite): loosen the blocks that share initiatives")
 
     # constraints
     cons = sc.constraints
@@ -118,6 +159,10 @@ def cross_check(sc) -> list[Problem]:
                 bad(f"constraints.requires.{a}", f"unknown initiative {b!r}")
             elif b == a:
                 bad(f"constraints.requires.{a}", "an initiative cannot require itself")
+    cycle = _requires_cycle({a: [bs] if isinstance(bs, str) else list(bs) for a, bs in cons.requires.items()})
+    if cycle:
+        bad(f"constraints.requires.{cycle[0]}", f"circular requirement {' -> '.join(cycle)}: none of them could "
+                                                "ever be chosen")
     for name in ("must", "forbid"):
         for j, k in enumerate(getattr(cons, name)):
             if k not in known:
@@ -126,6 +171,35 @@ def cross_check(sc) -> list[Problem]:
     for k in sorted(both):
         bad("constraints", f"initiative {k!r} is both in 'must' and in 'forbid'")
     return out
+
+
+def _requires_cycle(graph: dict[str, list[str]]) -> list[str]:
+    """A cycle of ``requires`` (longer than a self-loop, reported apart), as [a, b, ..., a], or []."""
+    state: dict[str, int] = {}  # 1 on the path, 2 done
+    path: list[str] = []
+
+    def visit(a: str) -> list[str]:
+        state[a] = 1
+        path.append(a)
+        for b in graph.get(a, []):
+            if b == a:
+                continue
+            if state.get(b) == 1:
+                return path[path.index(b):] + [b]
+            if b not in state:
+                found = visit(b)
+                if found:
+                    return found
+        path.pop()
+        state[a] = 2
+        return []
+
+    for a in graph:
+        if a not in state:
+            found = visit(a)
+            if found:
+                return found
+    return []
 
 
 def duplicates(ids: list[str], path: str, bad) -> None:

@@ -41,6 +41,24 @@ def number_field(lower: float = -math.inf, upper: float = math.inf, *, strict_lo
     return Annotated[float, BeforeValidator(convert)]
 
 
+def whole_number(lower: int | None = None, upper: int | None = None):
+    """An integer (``true``/``false`` and ``2.5`` are not), within [lower, upper]."""
+    def convert(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():  # 1e4 written as a float
+                value = int(value)
+            else:
+                raise ValueError(f"expected a whole number, got {value!r}")
+        if lower is not None and value < lower:  # pydantic's own wording, as before
+            raise ValueError(f"Input should be greater than or equal to {lower}, got {value}")
+        if upper is not None and value > upper:
+            raise ValueError(f"Input should be less than or equal to {upper}, got {value}")
+        return value
+
+    return Annotated[int, BeforeValidator(convert)]
+
+
+Finite = number_field()  # any finite number (nan and inf are bad input everywhere)
 Share = number_field(0.0, 1.0)
 NonNeg = number_field(0.0)
 Positive = number_field(0.0, strict_lower=True)
@@ -51,7 +69,7 @@ def share_or_table(value: Any) -> float | dict[str, float]:
     if isinstance(value, Mapping):
         out = {}
         for key, v in value.items():
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= float(v) <= 1.0:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= float(v) <= 1.0:  # nan fails too
                 raise ValueError(f"share for segment {key!r} must be a number in [0, 1], got {v!r}")
             out[str(key)] = float(v)
         if not out:

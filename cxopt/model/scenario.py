@@ -36,7 +36,7 @@ __all__ = [
 
 from cxopt.errors import Problem, ScenarioError  # noqa: E402  (re-exported: the names users import)
 from cxopt.model.crosscheck import MAX_DRIVERS, cross_check  # noqa: E402
-from cxopt.model.fields import (AmountOrTable, Identifier, Model, NonNeg, NonNegDist, Positive, Share, ShareDist, ShareOrTable, StartDate, Text, number_field)  # noqa: E402
+from cxopt.model.fields import (AmountOrTable, Identifier, Model, NonNeg, NonNegDist, Positive, Share, ShareDist, ShareOrTable, StartDate, Text, Finite, number_field, whole_number)  # noqa: E402
 
 DEFAULT_TRIALS = 10_000
 DEFAULT_SEED = 20261122
@@ -49,9 +49,9 @@ DEFAULT_MAX_INITIATIVES = 5
 class ScenarioMeta(Model):
     name: Text = "Unnamed scenario"
     currency: Text = "USD"
-    horizon_months: Annotated[int, Field(ge=1, le=120)] = 12
-    trials: Annotated[int, Field(ge=1)] = DEFAULT_TRIALS
-    seed: Annotated[int, Field(ge=0, lt=2**63)] = DEFAULT_SEED
+    horizon_months: whole_number(1, 120) = 12
+    trials: whole_number(1) = DEFAULT_TRIALS
+    seed: whole_number(0, 2**63 - 1) = DEFAULT_SEED
     start: StartDate | None = None
     description: str | None = None
     # contribution margin: every return figure counts margin on retained revenue (the objective stays revenue)
@@ -72,11 +72,11 @@ class Segment(Model):
 
 
 class Customers(Model):
-    count: Annotated[int, Field(ge=1)] | None = None
+    count: whole_number(1) | None = None
     path: Text | None = None
     revenue: NonNegDist = Field(default_factory=lambda: parse_distribution(1.0, lower=0.0))
     baseline_churn: ShareDist = Field(default_factory=lambda: parse_distribution(0.1, lower=0.0, upper=1.0))
-    exposure_correlation: Annotated[float, Field(ge=0.0, le=0.99)] = 0.0
+    exposure_correlation: Annotated[float, Field(ge=0.0, le=0.99, strict=True)] = 0.0
     segments: list[Segment] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -99,8 +99,8 @@ class PainPoint(Model):
     complaints: NonNeg | None = None
     severity: ShareDist
     complaint_rate: number_field(0.0, 1.0, strict_lower=True) | None = None
-    nps_impact: float | None = None
-    impacts: dict[str, float] = Field(default_factory=dict)
+    nps_impact: Finite | None = None
+    impacts: dict[str, Finite] = Field(default_factory=dict)
     owner: Text | None = None
 
     @model_validator(mode="after")
@@ -129,8 +129,8 @@ class Delighter(Model):
     name: Text | None = None
     reach: ShareOrTable
     lift: ShareDist
-    nps_impact: float | None = None
-    impacts: dict[str, float] = Field(default_factory=dict)
+    nps_impact: Finite | None = None
+    impacts: dict[str, Finite] = Field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -146,8 +146,8 @@ class Delighter(Model):
 class ProcessMetric(Model):
     name: Text
     unit: str = ""
-    baseline: float
-    target: float
+    baseline: Finite
+    target: Finite
 
 
 class Initiative(Model):
@@ -157,7 +157,7 @@ class Initiative(Model):
     cost: AmountOrTable
     success_probability: Share = 1.0
     months_to_impact: NonNegDist = Field(default_factory=lambda: parse_distribution(0.0, lower=0.0))
-    start_month: Annotated[int, Field(ge=0)] = 0
+    start_month: whole_number(0) = 0
     fixes: dict[str, ShareDist]
     segments: list[str] | None = None
     metric: ProcessMetric | None = None
@@ -181,8 +181,8 @@ class Initiative(Model):
 
 class Budget(Model):
     total: AmountOrTable | None = None
-    max_initiatives: Annotated[int, Field(ge=1)] = DEFAULT_MAX_INITIATIVES
-    owner_capacity: Annotated[int, Field(ge=1)] = 1
+    max_initiatives: whole_number(1) = DEFAULT_MAX_INITIATIVES
+    owner_capacity: whole_number(1) = 1
     # the first month of each budget period ("2027-07"): when its costs are spent (default: month 1)
     months: dict[str, StartDate] | None = None
 
@@ -347,7 +347,8 @@ def load_scenario(path: str | Path) -> Scenario:
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(Problem(source, "", f"not valid TOML: {exc}")) from None
     customers = data.get("customers")
-    if isinstance(customers, dict) and isinstance(customers.get("path"), str):
+    if isinstance(customers, dict) and isinstance(customers.get("path"), str) and customers["path"].strip():
+        # (a blank path stays blank and is refused: joined to the folder it would read every file there)
         p = Path(customers["path"])
         if not p.is_absolute():
             customers["path"] = str((path.parent / p))

@@ -39,6 +39,8 @@ def tornado(sc: Scenario, draws: Draws, portfolio: list[int], value: np.ndarray,
     """Rows ``{input, spearman, swing, low, high}`` for the inputs that move ``value`` most."""
     value = np.asarray(value, dtype=np.float64)
     rv = rankdata(value)
+    if np.ptp(value) == 0:  # nothing moves the value (no revenue, nobody exposed): no input matters
+        return []
     rows = []
     for name, x in input_columns(sc, draws, portfolio).items():
         if np.ptp(x) == 0:

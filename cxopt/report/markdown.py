@@ -11,6 +11,8 @@ a table to show they make the whole.
 
 from __future__ import annotations
 
+import re
+
 import datetime as _dt
 from dataclasses import dataclass, field
 
@@ -390,10 +392,19 @@ def plan_sections(d: dict, frontier: dict | None = None) -> list[Section]:
 # ---------------------------------------------------------------- Markdown
 
 
+# characters with a meaning in (GitHub) Markdown; "_" only at a word's edge (inside a word,
+# as in callback_sla, it never starts emphasis)
+# "(" and ")" are left as they are: with "[" and "]" escaped no link can form, and plans are
+# full of parentheses.
+_MD_SPECIAL = re.compile(r"([\\`*\[\]|~]|(?<!\w)_|_(?!\w))")
+
+
 def _md(text: str) -> str:
-    """Plain text safe in a Markdown table cell: no pipes, no line breaks, no raw HTML."""
-    return (str(text).replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
-            .replace("\r", " ").replace("\n", " "))
+    """Plain text that stays text in Markdown, table cells included: every character Markdown
+    gives a meaning (``[x](javascript:...)`` must not become a link, ``*x*`` not emphasis) is
+    backslash-escaped, raw HTML is entity-escaped, and line breaks become spaces."""
+    text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", text).replace("\r", " ").replace("\n", " ")
 
 
 def _md_table(t: Table) -> list[str]:

@@ -9,14 +9,53 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cxopt.data.atomic import atomic_dir
+import os
+
+from cxopt.data.atomic import atomic_dir, check_output
+from cxopt.errors import ArgumentError, Problem
 from cxopt.plan.store import write_plan_data
 from cxopt.report.html import plan_html
 from cxopt.report.markdown import plan_markdown
 from cxopt.report.workbook_plan import actuals_template, plan_workbook
 from cxopt.report.workbook_scenario import scenario_data
 
-__all__ = ["save_plan"]
+__all__ = ["save_plan", "check_plan_out", "PLAN_FILES"]
+
+#: Every file cxopt may write into a plan directory (data files: :mod:`cxopt.plan.store`; human
+#: files: here; spreadsheets: the report stage). ``force`` replaces a directory only when it
+#: holds plan.json and nothing but these.
+PLAN_FILES = frozenset({
+    "plan.json", "scenario.json", "scenario.toml", "groups.parquet", "trials.parquet",
+    "plan.md", "report.html", "plan.xlsx", "actuals-template.xlsx",
+})
+
+
+def check_plan_out(out: str | os.PathLike, *, force: bool = False, parameter: str = "out") -> Path:
+    """Check before any work that ``out`` can become a plan directory: absent, or (with
+    ``force``) a plan directory cxopt wrote with no one else's files in it.
+
+    Raises :class:`~cxopt.errors.OutputExistsError` without ``force``; :class:`ArgumentError`
+    naming the path and the files cxopt did not write (an owner's actuals, an editor's lock
+    file), or saying that the directory is not a plan, rather than delete them.
+    """
+    out = check_output(out, force=force, directory=True, parameter=parameter)
+    if force and os.path.lexists(out):
+        def bad(reason: str) -> ArgumentError:
+            return ArgumentError(Problem("", parameter, f"{out}: {reason}; --force replaces only a plan "
+                                                        "directory cxopt wrote, so nothing was changed"))
+
+        if out.is_symlink() or not out.is_dir():
+            if out.is_symlink() and not out.exists():
+                return out  # a dangling link: nothing of anyone's is lost by replacing it
+            raise bad("is not a plan directory")
+        names = sorted(e.name for e in os.scandir(out))
+        if "plan.json" not in names:
+            raise bad("is not a plan directory (no plan.json)")
+        foreign = [n for n in names if n not in PLAN_FILES or not (out / n).is_file() or (out / n).is_symlink()]
+        if foreign:
+            raise bad(f"holds files cxopt did not write: {', '.join(foreign)}; move them away first")
+    return out
+
 
 
 def save_plan(plan, out: str | Path, *, force: bool = False, frontier: dict | None = None) -> Path:
@@ -36,6 +75,7 @@ def save_plan(plan, out: str | Path, *, force: bool = False, frontier: dict | No
     Path
         ``out``.
     """
+    check_plan_out(out, force=force)
     sim = plan.simulation
     data = plan.to_dict()
     with atomic_dir(out, force=force) as tmp:

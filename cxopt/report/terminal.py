@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.text import Text
 from rich.table import Table
 
 from cxopt.plan.risk import RiskReport
 
 __all__ = ["print_risk", "money", "pct"]
+
+
+def _row(table, *cells) -> None:
+    """Add a row whose text cells are text, never markup: a name like ``Ops [/]`` or
+    ``CRM rebuild [phase 2]`` prints as written."""
+    table.add_row(*(escape(c) if isinstance(c, str) else c for c in cells))
 
 
 def money(x: float, currency: str = "") -> str:
@@ -30,7 +37,7 @@ def pct(x: float, digits: int = 1) -> str:
 
 def print_risk(report: RiskReport, console: Console) -> None:
     cur = report.currency
-    t = Table(title=f"Market at risk today — {report.scenario}", title_justify="left")
+    t = Table(title=f"Market at risk today — {escape(report.scenario)}", title_justify="left")
     for col, just in [("pain point", "left"), ("volume given", "right"), ("measured", "right"),
                       ("severity (P10–P90)", "right"), ("customers lost", "right"),
                       ("revenue at risk", "right"), ("rank vol/rev", "center"), ("flags", "left")]:
@@ -43,7 +50,7 @@ def print_risk(report: RiskReport, console: Console) -> None:
             flags.append("silent killer")
         given = "—" if p.volume_given is None else pct(p.volume_given)
         sev = f"{pct(p.severity['mean'])} ({pct(p.severity['p10'])}–{pct(p.severity['p90'])})"
-        t.add_row(p.name, given, pct(p.volume_measured), sev, f"{p.customers_lost['mean']:,.0f}",
+        _row(t, p.name, given, pct(p.volume_measured), sev, f"{p.customers_lost['mean']:,.0f}",
                   money(p.revenue_at_risk["mean"], cur), f"{p.rank_volume}/{p.rank_revenue}", ", ".join(flags))
     console.print(t)
     console.print(
@@ -54,9 +61,9 @@ def print_risk(report: RiskReport, console: Console) -> None:
         f"retained revenue {money(report.baseline_retained_revenue, cur)}."
     )
     by_volume = sorted(report.pain_points, key=lambda p: p.rank_volume)
-    console.print("Ranked by volume:  " + " > ".join(p.id for p in by_volume))
+    console.print(escape("Ranked by volume:  " + " > ".join(p.id for p in by_volume)))
     by_rev = sorted(report.pain_points, key=lambda p: p.rank_revenue)
-    console.print("Ranked by revenue: " + " > ".join(p.id for p in by_rev))
+    console.print(escape("Ranked by revenue: " + " > ".join(p.id for p in by_rev)))
     for x in report.delighters:
         by = ", ".join(x["delivered_by"]) or "no initiative"
         console.print(Text(f"Delighter {x['name']}: reach {pct(x['reach'])}, lift {pct(x['lift']['mean'])} "
@@ -71,7 +78,7 @@ def print_simulation(summary: dict, console: Console) -> None:
     cur = summary["currency"]
     b = summary["baseline"]
     console.print(
-        f"[bold]{summary['scenario']}[/bold] — {summary['customers']:,} customers, {summary['trials']:,} trials "
+        f"[bold]{escape(summary['scenario'])}[/bold] — {summary['customers']:,} customers, {summary['trials']:,} trials "
         f"({summary['mode']}), {summary['groups']:,} groups, {summary['seconds']:.2f} s"
     )
     console.print(f"Baseline retained revenue {_band(b['retained_revenue'], lambda x: money(x, cur))}; "
@@ -82,7 +89,7 @@ def print_simulation(summary: dict, console: Console) -> None:
         t.add_column(col, justify=just)
     rows = sorted(summary["initiatives"].items(), key=lambda kv: -kv[1]["gain"]["mean"])
     for kid, v in rows:
-        t.add_row(kid, v["owner"], money(v["cost"], cur), _band(v["gain"], lambda x: money(x, cur)),
+        _row(t, kid, v["owner"], money(v["cost"], cur), _band(v["gain"], lambda x: money(x, cur)),
                   f"{v['churn_points']['mean']:.2f}")
     console.print(t)
 
@@ -91,9 +98,9 @@ def print_plan(data: dict, console: Console) -> None:
     cur = data["currency"]
     fm = lambda x: money(x, cur)  # noqa: E731
     b, p = data["baseline"], data["portfolio"]
-    console.print(f"[bold]{data['scenario']}[/bold] — {data['customers']:,} customers, {data['trials']:,} trials")
+    console.print(f"[bold]{escape(data['scenario'])}[/bold] — {data['customers']:,} customers, {data['trials']:,} trials")
     if data.get("goal"):
-        console.print(f"[bold]Goal:[/bold] {data['goal']['statement']}", markup=True, highlight=False)
+        console.print(f"[bold]Goal:[/bold] {escape(data['goal']['statement'])}", markup=True, highlight=False)
     actions = {a["id"]: a for a in data.get("actions", [])}
     t = Table(title=f"Chosen portfolio (money in {cur})", title_justify="left")
     for col, just in [("initiative", "left"), ("owner", "left"), ("cost", "right"), ("go-live", "right"),
@@ -102,7 +109,7 @@ def print_plan(data: dict, console: Console) -> None:
     for kid, c in data["contribution_details"].items():
         gl = actions.get(kid, {}).get("golive_month", {})
         golive = "" if not gl else f"month {round(gl['p50'])}"
-        t.add_row(kid, c["owner"], money(c["cost"]), golive, money(c["standalone_revenue"]["mean"]),
+        _row(t, kid, c["owner"], money(c["cost"]), golive, money(c["standalone_revenue"]["mean"]),
                   money(c["revenue"]["mean"]), f"{c['churn_points']['mean']:.2f}")
     console.print(t)
     m = Table(title="Process metrics to watch", title_justify="left")
@@ -114,13 +121,13 @@ def print_plan(data: dict, console: Console) -> None:
         if metric:
             unit = metric.get("unit") or ""
             sep = "" if unit in ("%", "") else " "
-            m.add_row(kid, metric["name"], f"{metric['baseline']:g}{sep}{unit} → {metric['target']:g}{sep}{unit}",
+            _row(m, kid, metric["name"], f"{metric['baseline']:g}{sep}{unit} → {metric['target']:g}{sep}{unit}",
                       a.get("review", ""))
     if m.row_count:
         console.print(m)
     budget = data.get("budget")
     btxt = "no limit" if budget is None else ", ".join(f"{k} {fm(v)}" for k, v in budget.items())
-    console.print(f"Total cost {fm(data['total_cost'])} (budget: {btxt})")
+    console.print(escape(f"Total cost {fm(data['total_cost'])} (budget: {btxt})"))
     console.print(f"Retained revenue: baseline {_band(b['retained_revenue'], fm)} → portfolio "
                   f"{_band(p['retained_revenue'], fm)}  (mean, P10 – P90)")
     console.print(f"Churn: baseline {_band(b['churn_rate'], pct)} → portfolio {_band(p['churn_rate'], pct)}")
@@ -155,19 +162,19 @@ def print_explained(data: dict, console: Console) -> None:
 
 def print_frontier(data: dict, console: Console) -> None:
     cur = data["currency"]
-    t = Table(title=f"Budget frontier — {data['scenario']}", title_justify="left")
+    t = Table(title=f"Budget frontier — {escape(data['scenario'])}", title_justify="left")
     for col, just in [("budget", "right"), ("cost", "right"), ("gain", "right"), ("per extra unit", "right"),
                       ("initiatives", "left"), ("step return", "right"), ("hurdle", "left")]:
         t.add_column(col, justify=just)
     for r in data["frontier"]:
         if not r["feasible"]:
-            t.add_row(money(r["budget"], cur), "—", "infeasible", "", "", "", "")
+            _row(t, money(r["budget"], cur), "—", "infeasible", "", "", "", "")
             continue
         marginal = r.get("marginal_gain_per_unit")
         ret = r.get("return_per_cost")
-        t.add_row(money(r["budget"], cur), money(r["total_cost"], cur), money(r["gain"], cur),
-                  "" if marginal is None else f"{marginal:.2f}", ", ".join(r["selected"]),
-                  "" if ret is None else f"{ret:.2f}", "below hurdle" if r.get("below_hurdle") else "")
+        _row(t, money(r["budget"], cur), money(r["total_cost"], cur), money(r["gain"], cur),
+             "" if marginal is None else f"{marginal:.2f}", ", ".join(r["selected"]),
+             "" if ret is None else f"{ret:.2f}", "below hurdle" if r.get("below_hurdle") else "")
     console.print(t)
 
 
@@ -185,18 +192,18 @@ def print_tracking(data: dict, console: Console) -> None:
     for m in data["months"]:
         f = m["forecast_customers_lost"]
         actual = "" if m["actual_customers_lost"] is None else f"{m['actual_customers_lost']:,.0f}"
-        t.add_row(str(m["month"]), actual, f"{f['p50']:,.0f}", f"{f['p10']:,.0f} – {f['p90']:,.0f}")
+        _row(t, str(m["month"]), actual, f"{f['p50']:,.0f}", f"{f['p10']:,.0f} – {f['p90']:,.0f}")
     console.print(t)
     t = Table(title="Initiatives", title_justify="left")
     for col in ("initiative", "owner", "status", "state", "contribution now", "planned"):
         t.add_column(col)
     for kid, v in data["initiatives"].items():
         planned = v.get("planned_contribution")
-        t.add_row(kid, v["owner"], v["status"], v["state"].replace("_", " "), money(v["contribution"]),
+        _row(t, kid, v["owner"], v["status"], v["state"].replace("_", " "), money(v["contribution"]),
                   "" if planned is None else money(planned))
     console.print(t)
     for w in data["wins"]:
-        console.print(f"Win to announce: {w['initiative']} ({w['owner']}): {w['why']}")
+        console.print(escape(f"Win to announce: {w['initiative']} ({w['owner']}): {w['why']}"))
 
 
 def print_replan(data: dict, console: Console) -> None:
@@ -212,7 +219,7 @@ def print_replan(data: dict, console: Console) -> None:
         t.add_column(col)
     for name in ("old", "new"):
         side = data[name]
-        t.add_row(name, Text(", ".join(side["selected"]) or "none"), fm(side["cost_to_come"]),
+        _row(t, name, Text(", ".join(side["selected"]) or "none"), fm(side["cost_to_come"]),
                   _band(side["retained_revenue"], fm), _band(side["churn_rate"], pct))
     console.print(t)
     console.print(f"Gain of the new plan over carrying on: {_band(data['gain_over_old'], fm)}")

@@ -250,7 +250,21 @@ def read_actuals(path: str | Path, plan: StoredPlan) -> Actuals:
                                                                    f"{', '.join(STATUSES)}, got {v!r}"))
                 col.append(v)
             status[kid] = col
+    customers_lost, revenue_lost = numbers("customers_lost"), numbers("revenue_lost")
+    customers_active = numbers("customers_active")
+    # impossible actuals: more lost (in a month, or summed up to a month) than the base holds
+    base_customers, base_revenue = float(np.sum(plan.groups.customers)), float(np.sum(plan.groups.revenue))
+    for name, values, whole, what in (("customers_lost", customers_lost, base_customers, "customers"),
+                                      ("revenue_lost", revenue_lost, base_revenue, "revenue"),
+                                      ("customers_active", customers_active, base_customers, "customers")):
+        running = np.nancumsum(values) if name != "customers_active" else np.nan_to_num(values)
+        bad = running > whole * (1 + 1e-9) + 1e-9
+        if bad.any():
+            q = int(np.flatnonzero(bad)[0])
+            so_far = "" if name == "customers_active" or running[q] == values[q] else f" (up to this month: {running[q]:g})"
+            raise DataError(Problem(where, name, f"row {monthly[q][0]}: {values[q]:g}{so_far} is more than the "
+                                                 f"plan's base holds ({whole:g} {what})"))
     return Actuals(months=np.array([m for _, _, m in monthly], dtype=np.int64),
-                   customers_lost=numbers("customers_lost"), revenue_lost=numbers("revenue_lost"),
-                   customers_active=numbers("customers_active"), metric=metric, status=status, live_month=live,
+                   customers_lost=customers_lost, revenue_lost=revenue_lost,
+                   customers_active=customers_active, metric=metric, status=status, live_month=live,
                    readings=tuple(sorted(readings, key=lambda x: (x.time, x.initiative))), source=where)

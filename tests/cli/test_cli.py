@@ -345,10 +345,10 @@ def test_optimize_out_refuses_an_existing_directory_without_force(small, tmp_pat
     result = invoke("optimize", small, "--out", out, "--json", *SMALL_RUN)
     assert_clean_error(result, 2, str(out), "--force")
     assert [p.name for p in out.iterdir()] == ["notes.txt"]
+    # issue 16: --force replaces only a plan directory cxopt wrote, never someone's files
     result = invoke("optimize", small, "--out", out, "--force", "--json", *SMALL_RUN)
-    assert result.exit_code == 0, result.stderr
-    names = {p.name for p in out.iterdir()}
-    assert {"plan.json", "trials.parquet"} <= names and "notes.txt" not in names
+    assert_clean_error(result, 2, str(out), "plan")
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
     assert leftovers(tmp_path) == []
 
 
