@@ -17,7 +17,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from tests.cli.test_cli import SMALL
+from tests import builders
+from tests.cli.test_cli import small_data
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = ["--trials", "60", "--quiet"]
@@ -51,9 +52,7 @@ def kill_at_random(args, sig, delay) -> int:
 
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("kill") / "small.toml"
-    path.write_text(SMALL.replace("{constraints}", "").replace("count = 3_000", "count = 2_000"), encoding="utf-8")
-    return path
+    return builders.write(tmp_path_factory.mktemp("kill") / "small.toml", small_data({"customers.count": 2_000}))
 
 
 @pytest.mark.slow

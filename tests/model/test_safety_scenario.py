@@ -5,10 +5,94 @@ customer path, and a go-live after the horizon (a warning)."""
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import pytest
 
-from tests.model.test_scenario import MINIMAL, after, assert_rejected, edit, load
+from cxopt import ScenarioError, load_scenario
+
+
+# The minimal scenario as TOML text: these rejections are about TOML literals (nan, inf, true)
+# that a scenario dict cannot carry through the TOML writer unchanged.
+MINIMAL = """\
+[customers]
+count = 1_000
+
+[[pain_points]]
+id = "missed_delivery"
+volume = 0.2
+severity = 0.03
+
+[[pain_points]]
+id = "billing_error"
+volume = 0.1
+severity = { dist = "pert", low = 0.01, mode = 0.02, high = 0.05 }
+
+[[delighters]]
+id = "proactive_education"
+reach = 0.25
+lift = 0.1
+
+[[initiatives]]
+id = "courier_tracking"
+owner = "Head of Logistics"
+cost = 100_000
+fixes = { missed_delivery = 0.5 }
+
+[[initiatives]]
+id = "billing_audit"
+owner = "Head of Billing"
+cost = 50_000
+fixes = { billing_error = 0.4 }
+
+[[initiatives]]
+id = "onboarding_videos"
+owner = "Head of Marketing"
+cost = 20_000
+fixes = { proactive_education = 0.3 }
+"""
+
+
+def edit(text: str, old: str, new: str) -> str:
+    """``text`` with the single occurrence of ``old`` replaced by ``new``."""
+    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times"
+    return text.replace(old, new)
+
+
+def after(text: str, anchor: str, extra: str) -> str:
+    """``text`` with ``extra`` inserted after the single occurrence of ``anchor``."""
+    return edit(text, anchor, anchor + extra)
+
+
+def write(tmp_path: Path, text: str, name: str = "scenario.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def load(tmp_path: Path, text: str):
+    return load_scenario(write(tmp_path, text))
+
+
+def rejected(tmp_path: Path, text: str) -> tuple[ScenarioError, Path]:
+    path = write(tmp_path, text)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    return info.value, path
+
+
+def assert_reported(err: ScenarioError, file: Path, field: str, reason: str) -> None:
+    """One line of the message reads ``FILE: field: ...reason...``."""
+    lines = str(err).splitlines()
+    assert any(line.startswith(f"{file}: {field}: ") and reason in line for line in lines), str(err)
+
+
+def assert_rejected(tmp_path: Path, text: str, field: str, reason: str) -> ScenarioError:
+    err, path = rejected(tmp_path, text)
+    assert_reported(err, path, field, reason)
+    return err
+
+
 
 INIT = 'fixes = { missed_delivery = 0.5 }\n'
 PAIN = 'id = "missed_delivery"\nvolume = 0.2\nseverity = 0.03\n'
