@@ -24,8 +24,9 @@ import numpy as np
 
 from cxopt.engine.simulation import Simulation
 from cxopt.engine.summary import summarise
-from cxopt.engine.paths import MonthlyPath, linear_metric, metric_names, monthly_path
-from cxopt.plan.schedule import add_months, golive_label, planned_metric
+from cxopt.engine.levels import level_fields, metric_levels
+from cxopt.engine.paths import MonthlyPath, metric_names, monthly_path
+from cxopt.plan.schedule import golive_label, planned_metric
 from cxopt.portfolio.search import OptimizationResult
 from cxopt.plan.sensitivity import tornado
 
@@ -86,6 +87,8 @@ class Goal:
     retained_revenue_gain: dict[str, float]
     owners: dict[str, str]
     statement: str
+    expected_increment: float = 0.0  # mean over trials of portfolio minus baseline, in the goal metric
+    contributions: dict[str, float] = field(default_factory=dict)  # Shapley, adding up to expected_increment
 
 
 @dataclass(frozen=True)
@@ -206,35 +209,6 @@ def _start(sc) -> _dt.date | None:
     return sc.scenario.start
 
 
-def _goal(sim: Simulation, res: OptimizationResult, confidence: float) -> Goal:
-    sc = sim.scenario
-    base_churn = sim.churn_rate(sim.baseline_customers)
-    churn = sim.churn_rate(res.customers)
-    # the churn rate met with the stated confidence: P(churn <= target) = confidence
-    target = float(np.quantile(churn, confidence))
-    prob = float(np.mean(churn <= target + 1e-15))
-    start = _start(sc)
-    end = (add_months(start, sc.horizon_months) - _dt.timedelta(days=1)).isoformat() if start else \
-        f"the end of month {sc.horizon_months}"
-    owners = {sc.initiatives[k].id: sc.initiatives[k].owner for k in res.selected}
-    gain = summarise(res.revenue - sim.baseline_revenue)
-    cur = sc.scenario.currency
-    who = "; ".join(f"{sc.initiatives[k].label} ({sc.initiatives[k].owner})" for k in res.selected)
-    b50 = float(np.median(base_churn))
-    lo, hi = (float(x) for x in np.quantile(churn, [0.1, 0.9]))
-    better = float(np.mean(churn < base_churn))
-    statement = (
-        f"Reduce customer churn over the {sc.horizon_months} months to {end} from "
-        f"{100 * b50:.1f}% to {100 * target:.1f}% (P10–P90 {100 * lo:.1f}%–{100 * hi:.1f}%), "
-        f"keeping {gain['mean']:,.0f} {cur} more revenue (P10–P90 {gain['p10']:,.0f}–{gain['p90']:,.0f}), "
-        f"through {len(res.selected)} initiatives: {who or 'none'}. "
-        f"Probability the target is met: {100 * prob:.0f}%; probability churn ends below the baseline: {100 * better:.0f}%."
-    )
-    return Goal(metric="churn rate", baseline=b50, target=target, band=(lo, hi), date=end,
-                confidence=confidence, probability_met=prob, probability_better_than_baseline=better,
-                retained_revenue_gain=gain, owners=owners, statement=statement)
-
-
 def _actions(sim: Simulation, res: OptimizationResult, contributions: list[Contribution]) -> list[Action]:
     """The action plan, every month a label (DESIGN.md section 3: 1..H, go-live = first month live)."""
     sc = sim.scenario
@@ -266,20 +240,29 @@ def _actions(sim: Simulation, res: OptimizationResult, contributions: list[Contr
     return out
 
 
-def build_plan(result: OptimizationResult, *, goal_confidence: float = 0.5) -> Plan:
+def build_plan(result: OptimizationResult, *, goal_metric: str | None = None, confidence: float | None = None,
+               goal_confidence: float = 0.5, extra: dict | None = None) -> Plan:
     """The plan for an optimisation result: contributions, goal, actions, sensitivity, path.
 
     Parameters
     ----------
     result : OptimizationResult
+    goal_metric : str, optional
+        ``"churn"`` (default), ``"retained_revenue"`` or a CX metric of the scenario (:mod:`cxopt.plan.goal`).
+    confidence : float, optional
+        The target is the goal metric's value met in this share of trials (default 0.5: the P50).
     goal_confidence : float
-        The target is the churn rate met with this probability (0.5: the P50).
+        The former name of ``confidence`` (used when ``confidence`` is not given).
+    extra : dict, optional
+        Recorded as is in the plan's JSON (e.g. the chance-constrained ``target`` list).
     """
-    if not 0.0 < goal_confidence < 1.0:
-        from cxopt.errors import ArgumentError
+    from cxopt.plan.goal import check_confidence, check_goal_metric, goal_end, plan_goal
 
-        raise ArgumentError("goal_confidence", f"must lie strictly between 0 and 1, got {goal_confidence}")
     sim = result.simulation
+    if confidence is None:
+        confidence = check_confidence(goal_confidence, "goal_confidence")
+    confidence = check_confidence(confidence)
+    goal_metric = check_goal_metric(sim.scenario, goal_metric)
     sel = list(result.selected)
     subsets = [frozenset(c) for r in range(len(sel) + 1) for c in itertools.combinations(sel, r)]
     rev, cust = sim.evaluate([sorted(s) for s in subsets])
@@ -289,7 +272,8 @@ def build_plan(result: OptimizationResult, *, goal_confidence: float = 0.5) -> P
     sh_rev = shapley(v_rev, sel)
     sh_churn = shapley(v_churn, sel)
     names = metric_names(sim)
-    v_metric = {name: {s: linear_metric(sim, sorted(s), name) for s in subsets} for name in names}
+    # CX score levels in the horizon's last month (engine.levels: whom the level counts)
+    v_metric = {name: dict(zip(subsets, metric_levels(sim, [sorted(s) for s in subsets], name))) for name in names}
     sh_metric = {name: shapley(v_metric[name], sel) for name in names}
     empty = frozenset()
     contributions = []
@@ -304,15 +288,18 @@ def build_plan(result: OptimizationResult, *, goal_confidence: float = 0.5) -> P
         ))
     contributions.sort(key=lambda c: -c.revenue["mean"])
     full = frozenset(sel)
-    metrics = {name: {"baseline": summarise(v_metric[name][empty]), "portfolio": summarise(v_metric[name][full])}
-               for name in names}
+    metrics = {name: {"baseline": summarise(v_metric[name][empty]), "portfolio": summarise(v_metric[name][full]),
+                      **level_fields(sim.scenario, name)} for name in names}
+    goal_subsets = (v_rev if goal_metric == "retained_revenue" else v_metric[goal_metric] if goal_metric in names
+                    else {s: 1.0 - cust[i] / sim.n_customers for i, s in enumerate(subsets)})
     return Plan(
         result=result,
         contributions=contributions,
-        goal=_goal(sim, result, goal_confidence),
+        goal=plan_goal(sim, result, goal_metric, confidence, goal_subsets, goal_end(sim.scenario)),
         actions=_actions(sim, result, contributions),
         sensitivity=tornado(sim.scenario, sim.draws, sel, result.revenue),
         path=monthly_path(sim, sel),
         metrics=metrics,
         subset_revenue=v_rev,
+        extra=dict(extra or {}),
     )
