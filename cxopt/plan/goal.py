@@ -26,7 +26,7 @@ from cxopt.errors import ArgumentError
 from cxopt.plan.build import Goal, shapley
 from cxopt.plan.schedule import add_months
 
-__all__ = ["GOAL_METRICS", "check_goal_metric", "check_confidence", "goal_values", "plan_goal", "target_at",
+__all__ = ["GOAL_METRICS", "check_goal_metric", "check_confidence", "goal_values", "plan_goal", "target_at", "goal_brief",
            "lower_is_better"]
 
 GOAL_METRICS = ("churn", "retained_revenue")
@@ -124,3 +124,14 @@ def goal_end(sc) -> str:
     start = sc.scenario.start
     return (add_months(start, sc.horizon_months) - _dt.timedelta(days=1)).isoformat() if start else \
         f"the end of month {sc.horizon_months}"
+
+
+def goal_brief(sim, selected, metric: str, confidence: float) -> dict:
+    """The goal's numbers for one portfolio without contributions (a frontier row)."""
+    lower = lower_is_better(sim.scenario, metric)
+    base, port = goal_values(sim, [(), tuple(selected)], metric)
+    target, prob = target_at(port, confidence, lower)
+    better = float(np.mean(port < base)) if lower else float(np.mean(port > base))
+    return {"metric": metric, "baseline": float(np.median(base)), "target": target, "confidence": confidence,
+            "probability_met": prob, "probability_better_than_baseline": better,
+            "expected_increment": float(np.mean(port - base))}

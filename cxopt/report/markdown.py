@@ -138,6 +138,17 @@ def _header(d: dict) -> Section:
         align="lrrrlrr")
     owners = [f"{kid}: {owner}" for kid, owner in g.get("owners", {}).items()]
     blocks = [Paragraph(g["statement"], lead="Goal."), glance]
+    if g.get("contributions"):  # the goal built bottom-up: Shapley parts that add up to the increment
+        parts = " + ".join(f"{kid} {signed(v, gf)}" for kid, v in g["contributions"].items())
+        blocks.append(Paragraph(f"{parts} = {signed(g['expected_increment'], gf)} expected in {g['metric']} "
+                                f"(Shapley on the trials, so the parts add up).", lead="Contributions to the goal."))
+    for t in d.get("target", []):
+        blocks.append(Paragraph(f"{t['as_given']}: met in {pct(t['probability'], 1)} of trials against "
+                                f"{pct(t['confidence'], 0)} required ({'met' if t['met'] else 'not met'}).",
+                                lead="Target."))
+    for r in d.get("requirements", []):
+        blocks.append(Paragraph(f"{r['as_given']}: {r['actual']:.4g} ({'met' if r['met'] else 'not met'}).",
+                                lead="Requirement."))
     if owners:
         blocks.append(Paragraph("; ".join(owners) + ".", lead="Owners."))
     blocks.append(Paragraph(facts))
