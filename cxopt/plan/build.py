@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import itertools
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,34 +26,13 @@ from cxopt.engine.summary import summarise
 from cxopt.engine.levels import level_fields, metric_levels
 from cxopt.engine.paths import MonthlyPath, metric_names, monthly_path
 from cxopt.plan.schedule import golive_label, planned_metric
+from cxopt.plan.goal import Goal, check_confidence, check_goal_metric, goal_end, plan_goal, shapley
 from cxopt.portfolio.search import OptimizationResult
 from cxopt.plan.sensitivity import tornado
 
 __all__ = ["shapley", "Contribution", "Goal", "Action", "Plan", "build_plan", "PLAN_FORMAT_VERSION"]
 
 PLAN_FORMAT_VERSION = 2  # 2: every month a user reads is a label (1..H); see docs/plan-format.md
-
-
-def shapley(values: dict[frozenset, np.ndarray], players: list[int]) -> dict[int, np.ndarray]:
-    """Exact Shapley values from the value of every subset (arrays: per trial).
-
-    Parameters
-    ----------
-    values : {frozenset(subset): value}
-        Must hold every subset of ``players`` (the empty set included).
-    """
-    n = len(players)
-    out = {}
-    for k in players:
-        others = [p for p in players if p != k]
-        acc = 0.0
-        for size in range(n):
-            weight = math.factorial(size) * math.factorial(n - size - 1) / math.factorial(n)
-            for subset in itertools.combinations(others, size):
-                s = frozenset(subset)
-                acc = acc + weight * (values[s | {k}] - values[s])
-        out[k] = np.asarray(acc, dtype=np.float64)
-    return out
 
 
 @dataclass(frozen=True)
@@ -70,25 +48,6 @@ class Contribution:
     standalone_revenue: dict[str, float]
     standalone_churn_points: dict[str, float]
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Goal:
-    """The SMART goal: metric, baseline, target, band, date, owners, probability met."""
-
-    metric: str
-    baseline: float
-    target: float
-    band: tuple[float, float]
-    date: str
-    confidence: float
-    probability_met: float
-    probability_better_than_baseline: float
-    retained_revenue_gain: dict[str, float]
-    owners: dict[str, str]
-    statement: str
-    expected_increment: float = 0.0  # mean over trials of portfolio minus baseline, in the goal metric
-    contributions: dict[str, float] = field(default_factory=dict)  # Shapley, adding up to expected_increment
 
 
 @dataclass(frozen=True)
@@ -256,8 +215,6 @@ def build_plan(result: OptimizationResult, *, goal_metric: str | None = None, co
     extra : dict, optional
         Recorded as is in the plan's JSON (e.g. the chance-constrained ``target`` list).
     """
-    from cxopt.plan.goal import check_confidence, check_goal_metric, goal_end, plan_goal
-
     sim = result.simulation
     if confidence is None:
         confidence = check_confidence(goal_confidence, "goal_confidence")

@@ -17,19 +17,64 @@ baseline's in the same trial.
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
+import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from cxopt.engine.levels import metric_info, metric_levels
 from cxopt.engine.summary import summarise
 from cxopt.errors import ArgumentError
-from cxopt.plan.build import Goal, shapley
 from cxopt.plan.schedule import add_months
 
-__all__ = ["GOAL_METRICS", "check_goal_metric", "check_confidence", "goal_values", "plan_goal", "target_at", "goal_brief",
+__all__ = ["Goal", "shapley", "GOAL_METRICS", "check_goal_metric", "check_confidence", "goal_values", "plan_goal", "target_at", "goal_brief",
            "lower_is_better"]
 
 GOAL_METRICS = ("churn", "retained_revenue")
+
+
+def shapley(values: dict[frozenset, np.ndarray], players: list[int]) -> dict[int, np.ndarray]:
+    """Exact Shapley values from the value of every subset (arrays: per trial).
+
+    Parameters
+    ----------
+    values : {frozenset(subset): value}
+        Must hold every subset of ``players`` (the empty set included).
+    """
+    n = len(players)
+    out = {}
+    for k in players:
+        others = [p for p in players if p != k]
+        acc = 0.0
+        for size in range(n):
+            weight = math.factorial(size) * math.factorial(n - size - 1) / math.factorial(n)
+            for subset in itertools.combinations(others, size):
+                s = frozenset(subset)
+                acc = acc + weight * (values[s | {k}] - values[s])
+        out[k] = np.asarray(acc, dtype=np.float64)
+    return out
+
+
+@dataclass(frozen=True)
+class Goal:
+    """The SMART goal: metric, baseline, target, band, date, owners, probability met."""
+
+    metric: str
+    baseline: float
+    target: float
+    band: tuple[float, float]
+    date: str
+    confidence: float
+    probability_met: float
+    probability_better_than_baseline: float
+    retained_revenue_gain: dict[str, float]
+    owners: dict[str, str]
+    statement: str
+    expected_increment: float = 0.0  # mean over trials of portfolio minus baseline, in the goal metric
+    contributions: dict[str, float] = field(default_factory=dict)  # Shapley, adding up to expected_increment
+
+
 
 
 def check_goal_metric(sc, metric: str | None) -> str:
