@@ -166,6 +166,28 @@ TopOpt = Annotated[int, typer.Option("--top", min=1, help="Distinct solutions re
 TimeOpt = Annotated[float, typer.Option("--time-limit", min=0.1, callback=finite, help="Seconds per solve.")]
 
 
+class Objective(str, Enum):
+    revenue = "revenue"
+    cost = "cost"
+
+
+GoalMetricOpt = Annotated[Optional[str], typer.Option(
+    "--goal-metric", help="State the goal in churn (default), retained_revenue or a CX metric the scenario declares "
+                          "([metrics.<name>], e.g. csat).")]
+ConfidenceOpt = Annotated[Optional[float], typer.Option(
+    "--confidence", help="The goal's target is met in this share of trials (default 0.5; 0.8: in 80%); with "
+                         "--target, the probability the targets must reach.")]
+TargetOpt = Annotated[Optional[list[str]], typer.Option(
+    "--target", help="METRIC>=VALUE or METRIC<=VALUE (csat>=75, churn<=0.18, csat>=baseline+3: per trial against "
+                     "the same trial's baseline); repeatable, all must hold in the same trial. Chooses the best "
+                     "portfolio with P(met) >= --confidence; exit 3 when none reaches it.")]
+RequireOpt = Annotated[Optional[list[str]], typer.Option(
+    "--require", help="A percentile requirement METRIC.pQ<=VALUE or >=VALUE (churn.p90<=0.2); repeatable.")]
+ObjectiveOpt = Annotated[Objective, typer.Option(
+    "--objective", help="revenue: the most expected retained revenue (default); cost: the cheapest portfolio "
+                        "meeting --target/--require (only with them). Only these two for now.")]
+
+
 def load(path: Path):
     """The validated scenario at ``path``."""
     from cxopt.model.scenario import load_scenario

@@ -37,6 +37,10 @@ def report(
                                                 help="Budgets in the frontier plot, 0.25x to 2x the budget "
                                                      "(0: no frontier).")] = 6,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    goal_metric: Annotated[Optional[str], typer.Option(
+        "--goal-metric", help="State the goal in churn (default), retained_revenue or a declared CX metric.")] = None,
+    confidence: Annotated[Optional[float], typer.Option(
+        "--confidence", help="The goal's target is met in this share of trials (default 0.5).")] = None,
 ) -> None:
     """Write the plan as one self-contained HTML page: the goal, contributions, action plan and plots."""
     from cxopt.cli import common as cli
@@ -53,12 +57,16 @@ def report(
         from cxopt.data.atomic import check_output
 
         check_output(out, force=force)  # before minutes of simulation, not after
+        from cxopt.plan.goal import check_confidence, check_goal_metric
+
+        goal_metric = check_goal_metric(sc, goal_metric)
+        confidence = check_confidence(0.5 if confidence is None else confidence)
         from cxopt.report.html import plan_html
 
         t0 = time.perf_counter()
         sim = cli.simulate_with_progress(sc, customers, base, seed, trials, cli.Mode.grouped, quiet)
         result = run_optimize(sim, budget=budget)
-        plan = build_plan(result)
+        plan = build_plan(result, goal_metric=goal_metric, confidence=confidence)
         frontier = None
         if frontier_steps >= 2:
             frontier = cli.report_frontier(sim, result, None, cli.SolverName.auto, 10, 60.0,

@@ -67,13 +67,8 @@ def monthly_path(sim: Simulation, portfolio: list[int], draws: Draws | None = No
 
 
 def metric_names(sim: Simulation) -> list[str]:
-    """Names of the linear metrics the scenario gives impacts for (e.g. ``["nps"]``)."""
-    names: list[str] = []
-    for d in sim.scenario.drivers:
-        for name in d.metric_impacts():
-            if name not in names:
-                names.append(name)
-    return names
+    """Names of the CX metrics: declared in ``[metrics]`` or named by a driver's impacts (e.g. ``["nps"]``)."""
+    return sim.scenario.metric_names()
 
 
 def linear_metric(sim: Simulation, portfolio: list[int], name: str, draws: Draws | None = None) -> np.ndarray:

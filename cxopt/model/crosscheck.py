@@ -55,6 +55,11 @@ def cross_check(sc) -> list[Problem]:
                 bad("customers.segments", f"segment shares must sum to 1, got {sum(shares):.6g}")
     known_segments = set(seg_ids) if segs else ({"all"} if sc.customers.path is None else None)
 
+    # CX metrics: a name must not shadow the goal metrics the CLI knows by name
+    for name in sc.metrics:
+        if name in ("churn", "retained_revenue") or not name.isidentifier():
+            bad(f"metrics.{name}", "a metric's name must be an identifier other than 'churn' and 'retained_revenue'")
+
     # drivers
     driver_ids = sc.driver_ids
     if len(driver_ids) > MAX_DRIVERS:

@@ -187,6 +187,26 @@ class Budget(Model):
     months: dict[str, StartDate] | None = None
 
 
+class MetricLevel(Model):
+    """A CX score the company watches (NPS, CSAT, CES or its own): today's level, its unit and
+    direction. Drivers move it through their ``impacts`` (points an exposed or delighted
+    customer's score moves); see :mod:`cxopt.engine.levels` for whom the level counts."""
+
+    baseline: float
+    unit: str = "points"
+    higher_is_better: bool = True
+    name: Text | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _finite(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "baseline" in data:
+            v = data["baseline"]
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or v in (float("inf"), float("-inf")):
+                raise ValueError(f"baseline: expected a finite number (today's level), got {v!r}")
+        return data
+
+
 class Correlation(Model):
     initiatives: list[str]
     rho: Annotated[float, Field(ge=-1.0, le=1.0)]
@@ -211,6 +231,7 @@ class Scenario(Model):
     budget: Budget = Field(default_factory=Budget)
     constraints: Constraints = Field(default_factory=Constraints)
     correlations: list[Correlation] = Field(default_factory=list)
+    metrics: dict[str, MetricLevel] = Field(default_factory=dict)
 
     source: str = Field(default="<scenario>", exclude=True)
 
@@ -242,6 +263,13 @@ class Scenario(Model):
         if self.customers.segments:
             return [s.id for s in self.customers.segments]
         return [] if self.customers.path else ["all"]
+
+    def metric_names(self) -> list[str]:
+        """The CX metrics: declared ones first, then any a driver's ``impacts`` names."""
+        names = list(self.metrics)
+        for d in self.drivers:
+            names += [n for n in d.metric_impacts() if n not in names]
+        return names
 
     def initiative(self, initiative_id: str) -> Initiative:
         for k in self.initiatives:

@@ -22,8 +22,10 @@ import numpy as np
 
 from cxopt.engine.simulation import Simulation
 from cxopt.engine.summary import summarise
-from cxopt.engine.paths import MonthlyPath, linear_metric, metric_names, monthly_path
-from cxopt.plan.schedule import add_months, golive_label, planned_metric
+from cxopt.engine.levels import level_fields, metric_levels
+from cxopt.engine.paths import MonthlyPath, metric_names, monthly_path
+from cxopt.plan.goal import Goal, check_confidence, check_goal_metric, goal_end, plan_goal  # noqa: F401  (Goal re-exported)
+from cxopt.plan.schedule import golive_label, planned_metric
 from cxopt.portfolio.search import OptimizationResult
 from cxopt.plan.sensitivity import tornado
 from cxopt.plan.shapley import shapley, shapley_values  # noqa: F401  (shapley re-exported: callers import it here)
@@ -46,24 +48,6 @@ class Contribution:
     standalone_revenue: dict[str, float]
     standalone_churn_points: dict[str, float]
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Goal:
-    """The SMART goal: metric, baseline, target, band, date, owners, probability met."""
-
-    metric: str
-    baseline: float
-    target: float
-    band: tuple[float, float]
-    date: str
-    confidence: float
-    probability_met: float
-    probability_better_than_baseline: float
-    retained_revenue_gain: dict[str, float]
-    owners: dict[str, str]
-    statement: str
-    sponsor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -209,39 +193,6 @@ def _start(sc) -> _dt.date | None:
     return sc.scenario.start
 
 
-def _goal(sim: Simulation, res: OptimizationResult, confidence: float) -> Goal:
-    sc = sim.scenario
-    base_churn = sim.churn_rate(sim.baseline_customers)
-    churn = sim.churn_rate(res.customers)
-    # the churn rate met with the stated confidence: P(churn <= target) = confidence
-    target = float(np.quantile(churn, confidence))
-    prob = float(np.mean(churn <= target + 1e-15))
-    start = _start(sc)
-    end = (add_months(start, sc.horizon_months) - _dt.timedelta(days=1)).isoformat() if start else \
-        f"the end of month {sc.horizon_months}"
-    owners = {sc.initiatives[k].id: sc.initiatives[k].owner for k in res.selected}
-    gain = summarise(res.revenue - sim.baseline_revenue)
-    cur = sc.scenario.currency
-    who = "; ".join(f"{sc.initiatives[k].label} ({sc.initiatives[k].owner})" for k in res.selected)
-    b50 = float(np.median(base_churn))
-    lo, hi = (float(x) for x in np.quantile(churn, [0.1, 0.9]))
-    better = float(np.mean(churn < base_churn))
-    statement = (
-        f"Reduce customer churn over the {sc.horizon_months} months to {end} from "
-        f"{100 * b50:.1f}% to {100 * target:.1f}% (P10–P90 {100 * lo:.1f}%–{100 * hi:.1f}%), "
-        f"keeping {gain['mean']:,.0f} {cur} more revenue (P10–P90 {gain['p10']:,.0f}–{gain['p90']:,.0f}), "
-        f"through {len(res.selected)} initiatives: {who or 'none'}. "
-        f"Probability the target is met: {100 * prob:.0f}%; probability churn ends below the baseline: {100 * better:.0f}%."
-    )
-    sponsor = sc.scenario.sponsor
-    if sponsor:
-        statement += f" Sponsor: {sponsor}."
-    return Goal(metric="churn rate", baseline=b50, target=target, band=(lo, hi), date=end,
-                confidence=confidence, probability_met=prob, probability_better_than_baseline=better,
-                retained_revenue_gain=gain, owners=owners, statement=statement,
-                **({"sponsor": sponsor} if sponsor else {}))
-
-
 def _actions(sim: Simulation, res: OptimizationResult, contributions: list[Contribution]) -> list[Action]:
     """The action plan, every month a label (DESIGN.md section 3: 1..H, go-live = first month live)."""
     sc = sim.scenario
@@ -273,25 +224,32 @@ def _actions(sim: Simulation, res: OptimizationResult, contributions: list[Contr
     return out
 
 
-def build_plan(result: OptimizationResult, *, goal_confidence: float = 0.5, explain: bool = True,
-               binding: bool = True) -> Plan:
+def build_plan(result: OptimizationResult, *, goal_metric: str | None = None, confidence: float | None = None,
+               goal_confidence: float = 0.5, explain: bool = True, binding: bool = True,
+               extra: dict | None = None) -> Plan:
     """The plan for an optimisation result: contributions, goal, actions, sensitivity, path.
 
     Parameters
     ----------
     result : OptimizationResult
+    goal_metric : str, optional
+        ``"churn"`` (default), ``"retained_revenue"`` or a CX metric of the scenario (:mod:`cxopt.plan.goal`).
+    confidence : float, optional
+        The target is the goal metric's value met in this share of trials (default 0.5: the P50).
     goal_confidence : float
-        The target is the churn rate met with this probability (0.5: the P50).
+        The former name of ``confidence`` (used when ``confidence`` is not given).
     explain : bool
         Explain the plan (plan/explain.py): drivers, risk left, return, quick wins, voices.
     binding : bool
         Also re-solve with each limit relaxed one step (plan/binding.py): what binds.
+    extra : dict, optional
+        Recorded as is in the plan's JSON (e.g. the chance-constrained ``target`` list).
     """
-    if not 0.0 < goal_confidence < 1.0:
-        from cxopt.errors import ArgumentError
-
-        raise ArgumentError("goal_confidence", f"must lie strictly between 0 and 1, got {goal_confidence}")
     sim = result.simulation
+    if confidence is None:
+        confidence = check_confidence(goal_confidence, "goal_confidence")
+    confidence = check_confidence(confidence)
+    goal_metric = check_goal_metric(sim.scenario, goal_metric)
     sel = list(result.selected)
     names = metric_names(sim)
 
@@ -299,7 +257,10 @@ def build_plan(result: OptimizationResult, *, goal_confidence: float = 0.5, expl
         rev, cust = sim.evaluate([sorted(s) for s in subsets])
         # churn points saved = 100 * customers kept / N (a churn-rate reduction, in points)
         out = {"revenue": rev, "churn": 100.0 * cust / sim.n_customers}
-        out.update({("metric", n): [linear_metric(sim, sorted(s), n) for s in subsets] for n in names})
+        # CX score levels in the horizon's last month (engine.levels: whom the level counts)
+        out.update({("metric", n): list(metric_levels(sim, [sorted(s) for s in subsets], n)) for n in names})
+        out["goal"] = (rev if goal_metric == "retained_revenue" else out[("metric", goal_metric)]
+                       if goal_metric in names else 1.0 - cust / sim.n_customers)
         return out
 
     sh = shapley_values(evaluate, sel)  # exact up to EXACT_LIMIT chosen, estimated above (cxopt.plan.shapley)
@@ -320,8 +281,8 @@ def build_plan(result: OptimizationResult, *, goal_confidence: float = 0.5, expl
         ))
     contributions.sort(key=lambda c: -c.revenue["mean"])
     full = frozenset(sel)
-    metrics = {name: {"baseline": summarise(v_metric[name][empty]), "portfolio": summarise(v_metric[name][full])}
-               for name in names}
+    metrics = {name: {"baseline": summarise(v_metric[name][empty]), "portfolio": summarise(v_metric[name][full]),
+                      **level_fields(sim.scenario, name)} for name in names}
     path = monthly_path(sim, sel)
     actions = _actions(sim, result, contributions)
     explained = {}
@@ -339,7 +300,8 @@ def build_plan(result: OptimizationResult, *, goal_confidence: float = 0.5, expl
     return Plan(
         result=result,
         contributions=contributions,
-        goal=_goal(sim, result, goal_confidence),
+        goal=plan_goal(sim, result, goal_metric, confidence, sh.subset_values["goal"], goal_end(sim.scenario),
+                       contributions=sh.values["goal"]),
         actions=actions,
         sensitivity=tornado(sim.scenario, sim.draws, sel, result.revenue),
         path=path,
@@ -347,8 +309,8 @@ def build_plan(result: OptimizationResult, *, goal_confidence: float = 0.5, expl
         subset_revenue=v_rev,
         explain=explained,
         # said only when estimated, so that an exact plan's JSON is what it always was
-        extra={} if sh.exact else {"contribution_method": sh.method, "contribution_permutations": sh.permutations,
+        extra=dict(extra or {}) | ({} if sh.exact else {"contribution_method": sh.method, "contribution_permutations": sh.permutations,
                                    "contribution_standard_errors": {sim.scenario.initiatives[k].id: {
                                        "revenue": sh.standard_error["revenue"][k],
-                                       "churn_points": sh.standard_error["churn"][k]} for k in sel}},
+                                       "churn_points": sh.standard_error["churn"][k]} for k in sel}}),
     )

@@ -81,6 +81,24 @@ def _metric_label(name: str) -> str:
     return name.upper() if len(name) <= 4 else name.replace("_", " ")
 
 
+def _level_label(name: str, m: dict) -> str:
+    """A CX metric's row: its level (today's declared), or the change from today when none is declared."""
+    label = m.get("label") or _metric_label(name)
+    unit = m.get("unit") or "points"
+    if m.get("today") is None and "today" in m:
+        return f"{label}, change from today ({unit})"
+    return f"{label} level ({unit}; today {m['today']:g})" if m.get("today") is not None else label
+
+
+def _goal_format(g: dict):
+    """How the goal's numbers read: shares as percentages, money as money, scores with two decimals."""
+    if g.get("metric") in ("churn", "churn rate"):
+        return pct
+    if g.get("metric") == "retained_revenue":
+        return lambda x: f"{x:,.0f}"
+    return lambda x: f"{x:.2f}"
+
+
 def signed(x: float, fmt) -> str:
     return ("+" if x > 0 else "−" if x < 0 else "") + fmt(abs(x))
 
@@ -104,6 +122,7 @@ def _header(d: dict) -> Section:
     cur = d["currency"]
     fm = lambda x: money(x, cur)  # noqa: E731
     g = d["goal"]
+    gf = _goal_format(g)
     budget = d.get("budget")
     btxt = "no budget limit" if not budget else "budget " + "; ".join(
         (fm(v) if k == "total" else f"{k} {fm(v)}") for k, v in budget.items())
@@ -115,12 +134,23 @@ def _header(d: dict) -> Section:
     glance = Table(
         columns=["Metric", "Baseline (P50)", "Target", "Band (P10–P90)", "By", "Probability met",
                  "Retained revenue gain"],
-        rows=[[g["metric"], pct(g["baseline"]), pct(g["target"]),
-               f"{pct(g['band'][0])} – {pct(g['band'][1])}", g["date"], pct(g["probability_met"], 0),
+        rows=[[g["metric"], gf(g["baseline"]), gf(g["target"]),
+               f"{gf(g['band'][0])} – {gf(g['band'][1])}", g["date"], pct(g["probability_met"], 0),
                f"{fm(gain['mean'])} ({band(gain, fm)})"]],
         align="lrrrlrr")
     owners = [f"{kid}: {owner}" for kid, owner in g.get("owners", {}).items()]
     blocks = [Paragraph(g["statement"], lead="Goal."), glance]
+    if g.get("contributions"):  # the goal built bottom-up: Shapley parts that add up to the increment
+        parts = " + ".join(f"{kid} {signed(v, gf)}" for kid, v in g["contributions"].items())
+        blocks.append(Paragraph(f"{parts} = {signed(g['expected_increment'], gf)} expected in {g['metric']} "
+                                f"(Shapley on the trials, so the parts add up).", lead="Contributions to the goal."))
+    for t in d.get("target", []):
+        blocks.append(Paragraph(f"{t['as_given']}: met in {pct(t['probability'], 1)} of trials against "
+                                f"{pct(t['confidence'], 0)} required ({'met' if t['met'] else 'not met'}).",
+                                lead="Target."))
+    for r in d.get("requirements", []):
+        blocks.append(Paragraph(f"{r['as_given']}: {r['actual']:.4g} ({'met' if r['met'] else 'not met'}).",
+                                lead="Requirement."))
     if owners:
         blocks.append(Paragraph("; ".join(owners) + ".", lead="Owners."))
     blocks.append(Paragraph(facts))
@@ -145,7 +175,7 @@ def _outcome(d: dict) -> Section:
                      signed(ps["mean"] - bs["mean"], dfmt)])
     for name, m in d.get("metrics", {}).items():
         bs, ps = m["baseline"], m["portfolio"]
-        rows.append([_metric_label(name), two(bs["mean"]), band(bs, two), two(ps["mean"]), band(ps, two),
+        rows.append([_level_label(name, m), two(bs["mean"]), band(bs, two), two(ps["mean"]), band(ps, two),
                      signed(ps["mean"] - bs["mean"], two)])
     table = Table(["", "Baseline mean", "Baseline P10–P90", "Portfolio mean", "Portfolio P10–P90", "Change"],
                   rows)

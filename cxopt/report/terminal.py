@@ -101,6 +101,20 @@ def print_plan(data: dict, console: Console) -> None:
     console.print(f"[bold]{escape(data['scenario'])}[/bold] — {data['customers']:,} customers, {data['trials']:,} trials")
     if data.get("goal"):
         console.print(f"[bold]Goal:[/bold] {escape(data['goal']['statement'])}", markup=True, highlight=False)
+    for name, m in data.get("metrics", {}).items():  # CX scores: levels before and after, never points lost alone
+        bs, ps = m["baseline"], m["portfolio"]
+        what = f"{m.get('label', name)} level" if m.get("today") is not None else \
+            f"{m.get('label', name)} change from today"
+        console.print(f"{what} ({m.get('unit', 'points')}): baseline {bs['mean']:.2f} (P10–P90 {bs['p10']:.2f}–"
+                      f"{bs['p90']:.2f}) → portfolio {ps['mean']:.2f} (P10–P90 {ps['p10']:.2f}–{ps['p90']:.2f})",
+                      markup=False, highlight=False)
+    for t in data.get("target", []):
+        console.print(f"Target {t['as_given']}: probability {100 * t['probability']:.1f}% "
+                      f"(required {100 * t['confidence']:.0f}%): {'met' if t['met'] else 'NOT met'}",
+                      markup=False, highlight=False)
+    for r in data.get("requirements", []):
+        console.print(f"Requirement {r['as_given']}: actual {r['actual']:.4g}: {'met' if r['met'] else 'NOT met'}",
+                      markup=False, highlight=False)
     actions = {a["id"]: a for a in data.get("actions", [])}
     t = Table(title=f"Chosen portfolio (money in {cur})", title_justify="left")
     for col, just in [("initiative", "left"), ("owner", "left"), ("cost", "right"), ("go-live", "right"),

@@ -160,7 +160,10 @@ def track(plan: StoredPlan | str | Path, actuals: Actuals | str | Path, *, dispe
     sel = list(plan.selected)
     ids = sc.initiative_ids
     N = float(plan.groups.n_customers)
-    target = float(plan.data["goal"]["target"])
+    goal = plan.data["goal"]
+    # tracking follows churn: a goal stated in another metric is tracked at its confidence in churn
+    target = float(goal["target"]) if goal.get("metric", "churn") in ("churn", "churn rate") else \
+        float(np.quantile(1.0 - plan.customers / N, goal.get("confidence", 0.5), method="inverted_cdf"))
     draws_seed = int(plan.draws.seed)
     seed = draws_seed if seed is None else int(seed)  # the sampler's stream; the particles are the plan's trials
     churn_before = 1.0 - plan.customers / N
