@@ -272,6 +272,34 @@ def write_template(path: str | os.PathLike, *, force: bool = False) -> Path:
     return write_text_atomic(path, scenario_toml_template(), force=force)
 
 
+def workbook_losses(sc, data: dict) -> list[str]:
+    """The fields of ``sc`` a workbook written from ``data`` would not give back (dotted, top two levels)."""
+    import tempfile
+
+    from cxopt.model.scenario import load_scenario
+
+    with tempfile.TemporaryDirectory(prefix="cxopt-roundtrip-") as tmp:
+        probe = Path(tmp) / "probe.xlsx"
+        write_scenario_workbook(data, probe)
+        back = load_scenario(probe).to_data()
+    original = sc.to_data()
+    lost = []
+    for key in sorted(set(original) | set(back)):
+        a, b = original.get(key), back.get(key)
+        if a == b:
+            continue
+        if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+            for i, (x, y) in enumerate(zip(a, b)):
+                if x != y:
+                    fields = sorted(k for k in set(x) | set(y) if x.get(k) != y.get(k)) if isinstance(x, dict) else []
+                    lost += [f"{key}[{i}].{f}" for f in fields] or [f"{key}[{i}]"]
+        elif isinstance(a, dict) and isinstance(b, dict):
+            lost += [f"{key}.{k}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+        else:
+            lost.append(key)
+    return lost
+
+
 def convert_scenario(source: str | os.PathLike, out: str | os.PathLike, *, force: bool = False) -> Path:
     """Read the scenario ``source`` (TOML or workbook), validate it, and write it to ``out`` in the
     format its suffix names (``.xlsx`` or ``.toml``); a customer-file path is kept pointing at
@@ -285,6 +313,12 @@ def convert_scenario(source: str | os.PathLike, out: str | os.PathLike, *, force
     if path is not None:
         data["customers"]["path"] = os.path.relpath(path, os.path.abspath(out.parent))
     if out.suffix.lower() == ".xlsx":
+        lost = workbook_losses(sc, data)
+        if lost:  # never a silent loss: the workbook schema does not hold these fields yet
+            from cxopt.errors import Problem, ScenarioError
+
+            raise ScenarioError([Problem(str(source), field, "a scenario workbook cannot hold this field yet; "
+                                                             "keep this scenario in TOML") for field in lost])
         return write_scenario_workbook(data, out, force=force)
     header_lines = [f"Converted by cxopt from {Path(source).name}."]
     return write_text_atomic(out, dump_toml(data, {}, header_lines), force=force)

@@ -15,6 +15,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+import cxopt
+
 from cxopt.errors import ScenarioError
 from cxopt.model.scenario import load_scenario
 from cxopt.model.workbook_schema import EXAMPLE, SHEETS
@@ -24,7 +26,21 @@ ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = sorted((ROOT / "scenarios").glob("*.toml"))
 
 
-@pytest.mark.parametrize("toml", BUNDLED, ids=lambda p: p.stem)
+# scenarios using fields the workbook schema does not hold yet (CX metric levels and impacts):
+# converting them is refused, naming the fields, rather than losing them
+NOT_YET = {"article_goal"}
+
+
+def test_a_scenario_the_workbook_cannot_hold_is_refused_naming_the_fields(tmp_path):
+    source = ROOT / "scenarios" / "article_goal.toml"
+    with pytest.raises(cxopt.ScenarioError) as info:
+        convert_scenario(source, tmp_path / "s.xlsx")
+    assert all(p.source == str(source) and "cannot hold this field yet" in p.reason for p in info.value.problems)
+    assert any(p.path.startswith("metrics") or ".impacts" in p.path for p in info.value.problems)
+    assert not (tmp_path / "s.xlsx").exists()
+
+
+@pytest.mark.parametrize("toml", [p for p in BUNDLED if p.stem not in NOT_YET], ids=lambda p: p.stem)
 def test_bundled_scenario_round_trips_through_a_workbook(toml, tmp_path):
     xlsx, back = tmp_path / "s.xlsx", tmp_path / "s.toml"
     convert_scenario(toml, xlsx)
