@@ -92,7 +92,21 @@ class Market(Model):
     churn_multiplier: NonNegDist = Field(default_factory=lambda: parse_distribution(1.0, lower=0.0))
 
 
-class PainPoint(Model):
+class DriverModel(Model):
+    """What pain points and delighters share: a label and their CX metric impacts."""
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+    def metric_impacts(self) -> dict[str, float]:
+        out = dict(self.impacts)
+        if self.nps_impact is not None:
+            out["nps"] = float(self.nps_impact)
+        return out
+
+
+class PainPoint(DriverModel):
     id: Identifier
     name: Text | None = None
     volume: ShareOrTable | None = None
@@ -113,34 +127,14 @@ class PainPoint(Model):
             raise ValueError("'complaints' needs 'complaint_rate' (volume = complaints / complaint_rate)")
         return self
 
-    @property
-    def label(self) -> str:
-        return self.name or self.id
 
-    def metric_impacts(self) -> dict[str, float]:
-        out = dict(self.impacts)
-        if self.nps_impact is not None:
-            out["nps"] = float(self.nps_impact)
-        return out
-
-
-class Delighter(Model):
+class Delighter(DriverModel):
     id: Identifier
     name: Text | None = None
     reach: ShareOrTable
     lift: ShareDist
     nps_impact: Finite | None = None
     impacts: dict[str, Finite] = Field(default_factory=dict)
-
-    @property
-    def label(self) -> str:
-        return self.name or self.id
-
-    def metric_impacts(self) -> dict[str, float]:
-        out = dict(self.impacts)
-        if self.nps_impact is not None:
-            out["nps"] = float(self.nps_impact)
-        return out
 
 
 class ProcessMetric(Model):
