@@ -131,8 +131,83 @@ def upgrade_v1(data: dict, sc: Scenario) -> dict:
     return data
 
 
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PlanFileError(Problem(str(path), "", f"not readable as JSON: {exc}")) from None
+    if not isinstance(data, dict):
+        raise PlanFileError(Problem(str(path), "", f"expected a JSON object, got {type(data).__name__}"))
+    return data
+
+
+def _read_parquet(path: Path) -> pa.Table:
+    try:
+        return pq.read_table(path)
+    except (OSError, pa.ArrowException) as exc:  # truncated, corrupt or not Parquet
+        raise PlanFileError(Problem(str(path), "", f"not a readable Parquet file ({exc}); "
+                                    "write the plan again with cxopt optimize --out DIR")) from None
+
+
+def _column(table: pa.Table, path: Path, name: str, why: str = "") -> np.ndarray:
+    """A numeric column as a finite NumPy array, or a PlanFileError naming the file and column."""
+    if name not in table.column_names:
+        raise PlanFileError(Problem(str(path), name, "column missing" + (f" ({why})" if why else "")))
+    try:
+        out = table.column(name).to_numpy()
+    except (pa.ArrowException, ValueError) as exc:
+        raise PlanFileError(Problem(str(path), name, f"not readable as numbers ({exc})")) from None
+    if out.dtype.kind not in "biuf":
+        raise PlanFileError(Problem(str(path), name, f"expected numbers, got {table.schema.field(name).type}"))
+    if out.dtype.kind == "f" and not np.all(np.isfinite(out)):
+        raise PlanFileError(Problem(str(path), name, "holds a missing or non-finite value"))
+    return out
+
+
+def _check_plan_data(data: dict, sc: Scenario, where: Path) -> None:
+    """The keys of plan.json that reading and tracking rely on, each checked against the scenario."""
+    ids = set(sc.initiative_ids)
+    selected = data.get("selected")
+    if not isinstance(selected, list) or not all(isinstance(x, str) for x in selected):
+        raise PlanFileError(Problem(str(where), "selected", "expected a list of initiative ids"))
+    for k, x in enumerate(selected):
+        if x not in ids:
+            raise PlanFileError(Problem(str(where), f"selected[{k}]",
+                                        f"{x!r} is not an initiative of the plan's scenario.json"))
+    if len(set(selected)) != len(selected):
+        raise PlanFileError(Problem(str(where), "selected", "names an initiative twice"))
+    seed = data.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise PlanFileError(Problem(str(where), "seed", f"expected a whole number >= 0, got {seed!r}"))
+    goal = data.get("goal")
+    if not isinstance(goal, dict):
+        raise PlanFileError(Problem(str(where), "goal", "missing or not an object"))
+    target = goal.get("target")
+    if isinstance(target, bool) or not isinstance(target, (int, float)) or not np.isfinite(target):
+        raise PlanFileError(Problem(str(where), "goal.target", f"expected a finite number, got {target!r}"))
+    confidence = goal.get("confidence", 0.5)
+    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0.0 < confidence < 1.0:
+        raise PlanFileError(Problem(str(where), "goal.confidence", f"expected a number in (0, 1), got {confidence!r}"))
+    actions = data.get("actions", [])
+    if not isinstance(actions, list) or not all(isinstance(a, dict) and isinstance(a.get("id"), str)
+                                                for a in actions):
+        raise PlanFileError(Problem(str(where), "actions", "expected a list of objects, each with an id"))
+    for k, a in enumerate(actions):
+        gl = a.get("golive_month", {})
+        if not isinstance(gl, dict) or not all(not isinstance(v, bool) and isinstance(v, (int, float))
+                                               and np.isfinite(v) for v in gl.values()):
+            raise PlanFileError(Problem(str(where), f"actions[{k}].golive_month",
+                                        "expected an object of finite numbers (p10, p50, p90)"))
+
+
 def load_plan(path: str | Path) -> StoredPlan:
-    """Read a plan directory written by :func:`save_plan` (format version 1)."""
+    """Read a plan directory written by :func:`cxopt.report.plandir.save_plan`.
+
+    Every file is checked as it is read: a plan directory edited by hand, truncated or written by
+    another version raises :class:`~cxopt.errors.PlanFileError` naming the file, the field or
+    column, and the reason; a scenario.json that no longer validates raises the scenario's own
+    errors, naming scenario.json.
+    """
     path = Path(path)
     where = str(path)
     if not path.is_dir():
@@ -140,36 +215,36 @@ def load_plan(path: str | Path) -> StoredPlan:
     for name in ("plan.json", "scenario.json", "groups.parquet", "trials.parquet"):
         if not (path / name).is_file():
             raise PlanFileError(Problem(where, name, "missing from the plan directory"))
-    try:
-        data = json.loads((path / "plan.json").read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise PlanFileError(Problem(str(path / "plan.json"), "", f"not valid JSON: {exc}")) from None
+    data = _read_json(path / "plan.json")
     version = data.get("format_version")
     if version not in READABLE_VERSIONS:
         raise PlanFileError(Problem(str(path / "plan.json"), "format_version",
                                     f"this cxopt reads plan formats {', '.join(map(str, READABLE_VERSIONS))}, "
                                     f"got {version!r}"))
-    try:
-        scenario_data = json.loads((path / "scenario.json").read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise PlanFileError(Problem(str(path / "scenario.json"), "", f"not valid JSON: {exc}")) from None
-    sc = parse_scenario(scenario_data, source=str(path / "scenario.json"))
+    sc = parse_scenario(_read_json(path / "scenario.json"), source=str(path / "scenario.json"))
+    _check_plan_data(data, sc, path / "plan.json")
     if version == 1:
-        data = upgrade_v1(data, sc)
+        try:
+            data = upgrade_v1(data, sc)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PlanFileError(Problem(str(path / "plan.json"), "actions",
+                                        f"a format-1 plan that cannot be upgraded ({exc!r})")) from None
         warnings.warn(f"{path}: a plan of format 1 (months counted from 0), read as format {FORMAT_VERSION}: "
                       "go-live and checkpoint months are now month labels (1..H, go-live = first month live)")
-    gt = pq.read_table(path / "groups.parquet")
-    meta = gt.schema.metadata or {}
-    groups = GroupStats(
-        segment=gt.column("segment").to_numpy().astype(np.int32), mask=gt.column("mask").to_numpy().astype(np.uint64),
-        customers=gt.column("customers").to_numpy().astype(np.int64), revenue=gt.column("revenue").to_numpy(),
-        revenue_churn=gt.column("revenue_churn").to_numpy(), churn=gt.column("churn").to_numpy(),
-        max_churn=float(meta.get(b"cxopt.max_churn", b"0")),
-        segments=tuple(json.loads(meta[b"cxopt.segments"])), drivers=tuple(json.loads(meta[b"cxopt.drivers"])),
-    )
-    tt = pq.read_table(path / "trials.parquet")
-    col = lambda name: tt.column(name).to_numpy()  # noqa: E731
+    groups = _read_groups(path / "groups.parquet", sc)
+    tpath = path / "trials.parquet"
+    tt = _read_parquet(tpath)
     T = tt.num_rows
+    if T < 1:
+        raise PlanFileError(Problem(str(tpath), "", "holds no trials"))
+    trials = data.get("trials")
+    if isinstance(trials, int) and not isinstance(trials, bool) and trials != T:
+        raise PlanFileError(Problem(str(tpath), "", f"holds {T} trials but plan.json says {trials}"))
+    why = "trials.parquet does not match the plan's scenario.json"
+
+    def col(name: str) -> np.ndarray:
+        return _column(tt, tpath, name, why)
+
     n_p = len(sc.pain_points)
     strength = np.empty((T, len(sc.drivers)))
     for j, p in enumerate(sc.pain_points):
@@ -186,16 +261,20 @@ def load_plan(path: str | Path) -> StoredPlan:
             fix_driver.append(drivers.index(d))
             effects.append(col(f"effect.{init.id}.{d}"))
         fix_ptr[k + 1] = len(fix_driver)
+    H = sc.horizon_months
+    golive = np.column_stack([col(f"golive.{x}") for x in ids]) if K else np.zeros((T, 0))
+    if golive.size and (golive.min() < 0 or golive.max() > H + 1 or np.any(golive != np.round(golive))):
+        raise PlanFileError(Problem(str(tpath), "golive.*", f"go-live months must be whole numbers in 0..{H + 1}"))
     draws = Draws(
         seed=int(data.get("seed", 0)), market=np.ascontiguousarray(col("market_multiplier")),
         strength=np.ascontiguousarray(strength), fix_ptr=fix_ptr,
         fix_initiative=np.asarray(fix_initiative, dtype=np.int32), fix_driver=np.asarray(fix_driver, dtype=np.int32),
         effect=np.ascontiguousarray(np.column_stack(effects) if effects else np.zeros((T, 0))),
-        success=np.ascontiguousarray(np.column_stack([col(f"success.{x}") for x in ids]).astype(np.bool_)),
-        golive=np.ascontiguousarray(np.column_stack([col(f"golive.{x}") for x in ids]).astype(np.int32)),
-        latent=np.column_stack([col(f"latent.{x}") for x in ids]), horizon=sc.horizon_months,
+        success=np.ascontiguousarray((np.column_stack([col(f"success.{x}") for x in ids]) if K
+                                      else np.zeros((T, 0))).astype(np.bool_)),
+        golive=np.ascontiguousarray(golive.astype(np.int32)),
+        latent=np.column_stack([col(f"latent.{x}") for x in ids]) if K else np.zeros((T, 0)), horizon=H,
     )
-    H = sc.horizon_months
     return StoredPlan(
         path=path, data=data, scenario=sc, groups=groups, draws=draws,
         selected=[ids.index(x) for x in data["selected"]],
@@ -203,4 +282,34 @@ def load_plan(path: str | Path) -> StoredPlan:
         revenue=col("portfolio.retained_revenue"), customers=col("portfolio.customers_retained"),
         customers_lost=np.column_stack([col(f"month.{m + 1}.customers_lost") for m in range(H)]),
         revenue_lost=np.column_stack([col(f"month.{m + 1}.revenue_lost") for m in range(H)]),
+    )
+
+
+def _read_groups(gpath: Path, sc: Scenario) -> GroupStats:
+    """groups.parquet as :class:`GroupStats`, checked against the scenario's drivers and segments."""
+    gt = _read_parquet(gpath)
+    meta = gt.schema.metadata or {}
+    try:
+        segments = tuple(json.loads(meta[b"cxopt.segments"]))
+        drivers = tuple(json.loads(meta[b"cxopt.drivers"]))
+        max_churn = float(meta.get(b"cxopt.max_churn", b"0"))
+    except (KeyError, ValueError, TypeError) as exc:
+        raise PlanFileError(Problem(str(gpath), "metadata", f"missing or unreadable cxopt metadata ({exc!r})")) from None
+    if list(drivers) != list(sc.driver_ids):
+        raise PlanFileError(Problem(str(gpath), "metadata.drivers",
+                                    f"drivers {list(drivers)} do not match the plan's scenario.json "
+                                    f"{list(sc.driver_ids)}"))
+    if list(segments) != list(sc.segment_ids):
+        raise PlanFileError(Problem(str(gpath), "metadata.segments",
+                                    f"segments {list(segments)} do not match the plan's scenario.json "
+                                    f"{list(sc.segment_ids)}"))
+    col = lambda name: _column(gt, gpath, name)  # noqa: E731
+    seg = col("segment")
+    if seg.size and (seg.min() < 0 or seg.max() >= max(len(segments), 1)):
+        raise PlanFileError(Problem(str(gpath), "segment", f"segment indices must lie in 0..{len(segments) - 1}"))
+    return GroupStats(
+        segment=col("segment").astype(np.int32), mask=col("mask").astype(np.uint64),
+        customers=col("customers").astype(np.int64), revenue=col("revenue"),
+        revenue_churn=col("revenue_churn"), churn=col("churn"),
+        max_churn=max_churn, segments=segments, drivers=drivers,
     )
