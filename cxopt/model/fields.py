@@ -125,6 +125,25 @@ def text(value: Any) -> str:
 
 Text = Annotated[str, BeforeValidator(text)]
 
+CURRENCY_MAX_CHARS = 8
+
+
+def currency(value: Any) -> str:
+    """A currency code or symbol (``USD``, ``EUR``, ``€``, ``kr.``): letters, currency symbols and
+    dots, at most 8 characters, so that it reads the same in the terminal, Markdown, HTML and
+    spreadsheets (no markup characters can hide in it)."""
+    import unicodedata
+
+    value = text(value)
+    if len(value) > CURRENCY_MAX_CHARS or not all(
+            c.isalpha() or c == "." or unicodedata.category(c) == "Sc" for c in value):
+        raise ValueError(f"expected a currency code or symbol (letters, currency signs and dots, at most "
+                         f"{CURRENCY_MAX_CHARS} characters, e.g. USD or €), got {value!r}")
+    return value
+
+
+Currency = Annotated[str, BeforeValidator(currency)]
+
 
 def month_start(value: Any) -> _dt.date:
     if isinstance(value, _dt.datetime):

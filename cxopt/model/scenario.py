@@ -36,7 +36,7 @@ __all__ = [
 
 from cxopt.errors import Problem, ScenarioError  # noqa: E402  (re-exported: the names users import)
 from cxopt.model.crosscheck import MAX_DRIVERS, cross_check  # noqa: E402
-from cxopt.model.fields import (AmountOrTable, Identifier, Model, NonNeg, NonNegDist, Positive, Share, ShareDist, ShareOrTable, StartDate, Text, Finite, number_field, whole_number)  # noqa: E402
+from cxopt.model.fields import (AmountOrTable, Currency, Identifier, Model, NonNeg, NonNegDist, Positive, Share, ShareDist, ShareOrTable, StartDate, Text, Finite, number_field, whole_number)  # noqa: E402
 
 DEFAULT_TRIALS = 10_000
 DEFAULT_SEED = 20261122
@@ -48,7 +48,7 @@ DEFAULT_MAX_INITIATIVES = 5
 # --------------------------------------------------------------------------------------
 class ScenarioMeta(Model):
     name: Text = "Unnamed scenario"
-    currency: Text = "USD"
+    currency: Currency = "USD"
     horizon_months: whole_number(1, 120) = 12
     trials: whole_number(1) = DEFAULT_TRIALS
     seed: whole_number(0, 2**63 - 1) = DEFAULT_SEED

@@ -560,7 +560,19 @@ REJECTED = [
     ("cost period not in the budget", {**PER_PERIOD, "initiatives[0].cost": {"q1": 60_000, "q3": 40_000}},
      "initiatives[0].cost.q3", "the budget has no period 'q3' (periods: q1, q2)"),
     ("plain cost against a per-period budget", PER_PERIOD, "initiatives[2].cost", "per period"),
+    # a currency is a code or symbol: markup cannot hide in it (terminal, Markdown, HTML)
+    ("currency with rich markup", {"scenario.currency": "[red]USD"}, "scenario.currency", "currency code or symbol"),
+    ("currency with a link", {"scenario.currency": "](javascript:x)"}, "scenario.currency", "currency code or symbol"),
+    ("currency with html", {"scenario.currency": "<b>"}, "scenario.currency", "currency code or symbol"),
+    ("currency too long", {"scenario.currency": "DOLLARSXX"}, "scenario.currency", "at most 8"),
+    ("currency empty", {"scenario.currency": " "}, "scenario.currency", "non-empty"),
 ]
+
+
+@pytest.mark.parametrize("code", ["USD", "EUR", "€", "kr.", "CHF", "R$", "£"])
+def test_currency_codes_and_symbols_are_accepted(tmp_path, code):
+    sc = cxopt.parse_scenario(minimal({"scenario.currency": code}), source="x.toml")
+    assert sc.scenario.currency == code
 
 
 @pytest.mark.parametrize("changes, field, reason", [row[1:] for row in REJECTED], ids=[row[0] for row in REJECTED])
