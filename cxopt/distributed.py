@@ -398,7 +398,11 @@ def group_distributed(sc: Scenario, base: CustomerBase, client: "Client", chunk_
                 segments=base.declared_segments, declared=bool(sc.segment_ids),
                 chunk_size=int(chunk_size or DEFAULT_CHUNK))
     with _shared(client, ctx) as shared, _local_errors():
-        parts = client.gather(client.map(_group_fragment, fragments, ctx=shared, pure=True))
+        futures = client.map(_group_fragment, fragments, ctx=shared, pure=True)
+        # the duplicate-id check reads only customer_id, here, while the workers group the rows
+        # (the fragments are cut by row group, so no worker sees the whole base's ids)
+        base.check_customer_ids(ctx.chunk_size)
+        parts = client.gather(futures)
     # finalised and recorded as base.group() does, so the base behaves the same after either pass
     return base.adopt_groups(base.finalise_groups(RawGroups.merge(parts)))
 

@@ -206,6 +206,22 @@ def test_a_bad_row_read_on_a_worker_names_the_file_and_the_row(article, client, 
     assert "row 1235" in problem.reason and "negative revenue" in problem.reason
 
 
+def test_the_same_base_twice_is_refused_on_the_cluster_as_on_one_machine(article, client, tmp_path):
+    """Duplicate ids across fragments (no worker sees both) are found by the pass's id check."""
+    import shutil
+
+    source = write_partitioned(CustomerBase.synthetic(article, n=3_000, seed=SEED), tmp_path / "base", 1)
+    shutil.copy(source / "part-00000.parquet", source / "part-00001.parquet")
+    problems = []
+    for group in (lambda b: b.group(), lambda b: distributed.group_distributed(article, b, client)):
+        with pytest.raises(DataError) as info:
+            group(CustomerBase.from_file(article, source))
+        [problem] = info.value.problems
+        problems.append((Path(problem.source).name, problem.path, problem.reason))
+    assert problems[0] == problems[1]
+    assert problems[1][:2] == ("part-00001.parquet", "customer_id") and "appears twice" in problems[1][2]
+
+
 # --------------------------------------------------------------------------------------
 # simulation and optimisation
 # --------------------------------------------------------------------------------------

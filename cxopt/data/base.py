@@ -238,11 +238,29 @@ class CustomerBase:
                                             f"revenue adds up to more than {MAX_TOTAL_REVENUE:g}"))
                 row0 += batch.num_rows
                 yield chunk
-        duplicates.check(self.paths, lambda p: (np.asarray(b.column(0).to_numpy(zero_copy_only=False),
-                                                           dtype=np.int64)
-                                                for b in iter_batches(p, ["customer_id"], chunk_size)))
+        duplicates.check(self.paths, lambda p: self._id_batches(p, chunk_size))
         if not declared:
             self._segments = tuple(seg_codes)
+
+    def _id_batches(self, path: Path, chunk_size: int) -> Iterator[np.ndarray]:
+        for b in iter_batches(path, ["customer_id"], chunk_size):
+            yield np.asarray(b.column(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+    def check_customer_ids(self, chunk_size: int = DEFAULT_CHUNK) -> None:
+        """Raise :class:`~cxopt.errors.DataError` if a customer id appears twice in the base's files.
+
+        The same bounded-memory method as the grouping pass (:mod:`cxopt.data.unique`), over the
+        ``customer_id`` column alone: for passes that read the rows elsewhere (the Dask
+        workers), so that a file base is checked whichever path groups it. A synthetic base has
+        unique ids by construction.
+        """
+        if self.kind != "file":
+            return
+        duplicates = DuplicateIds(self.n_customers)
+        for path in self.paths:
+            for ids in self._id_batches(path, chunk_size):
+                duplicates.add(ids)
+        duplicates.check(self.paths, lambda p: self._id_batches(p, chunk_size))
 
     # -- writing ----------------------------------------------------------------------
     def write_parquet(self, path: str | os.PathLike, *, force: bool = False, chunk_size: int = DEFAULT_CHUNK,
