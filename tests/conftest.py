@@ -28,6 +28,20 @@ settings.register_profile("explore", deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache_dir(tmp_path_factory) -> Path:
+    """The grouped-statistics cache of file bases (cxopt.data.cache) in a temporary directory:
+    the tests never write to, or read stale entries from, the user's cache."""
+    path = tmp_path_factory.mktemp("cxopt-cache")
+    before = os.environ.get("CXOPT_CACHE_DIR")
+    os.environ["CXOPT_CACHE_DIR"] = str(path)
+    yield path
+    if before is None:
+        os.environ.pop("CXOPT_CACHE_DIR", None)
+    else:
+        os.environ["CXOPT_CACHE_DIR"] = before
+
+
 @pytest.fixture(scope="session")
 def article_path() -> Path:
     """``scenarios/bottom_up_article.toml`` (paths as constants: ``tests.builders.ARTICLE``...)."""

@@ -41,6 +41,8 @@ def report(
         "--goal-metric", help="State the goal in churn (default), retained_revenue or a declared CX metric.")] = None,
     confidence: Annotated[Optional[float], typer.Option(
         "--confidence", help="The goal's target is met in this share of trials (default 0.5).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Read the whole base again (skip the group "
+                                                              "statistics cache).")] = False,
 ) -> None:
     """Write the plan as one self-contained HTML page: the goal, contributions, action plan and plots."""
     from cxopt.cli import common as cli
@@ -64,7 +66,8 @@ def report(
         from cxopt.report.html import plan_html
 
         t0 = time.perf_counter()
-        sim = cli.simulate_with_progress(sc, customers, base, seed, trials, cli.Mode.grouped, quiet)
+        sim = cli.simulate_with_progress(sc, customers, base, seed, trials, cli.Mode.grouped, quiet,
+                                         no_cache=no_cache)
         result = run_optimize(sim, budget=budget)
         plan = build_plan(result, goal_metric=goal_metric, confidence=confidence)
         frontier = None

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cxopt.cli.common import (BaseOpt, CustomersOpt, ForceOpt, JsonOpt, QuietOpt, ScenarioArg, SeedOpt, ThreadsOpt, customer_base, err, error_boundary, load, out_console, print_json, progress_bar,
+from cxopt.cli.common import (BaseOpt, CustomersOpt, ForceOpt, JsonOpt, NoCacheOpt, QuietOpt, ScenarioArg, SeedOpt, ThreadsOpt, customer_base, err, error_boundary, load, out_console, print_json, progress_bar,
                               set_threads)
 
 
@@ -24,14 +24,15 @@ def validate(scenario: ScenarioArg) -> None:
 
 
 def risk(scenario: ScenarioArg, json_: JsonOpt = False, customers: CustomersOpt = None, base: BaseOpt = None,
-         seed: SeedOpt = None, quiet: QuietOpt = False, threads: ThreadsOpt = None) -> None:
+         seed: SeedOpt = None, quiet: QuietOpt = False, threads: ThreadsOpt = None,
+         no_cache: NoCacheOpt = False) -> None:
     """Market at risk today: each pain point's volume, severity, customers and revenue at risk."""
     from cxopt.plan.risk import market_at_risk
 
     with error_boundary():
         set_threads(threads)
         sc = load(scenario)
-        b = customer_base(sc, customers, base, seed)
+        b = customer_base(sc, customers, base, seed, no_cache)
         report = market_at_risk(sc, b.group())
         if json_:
             print_json(report.to_dict())

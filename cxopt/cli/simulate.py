@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from cxopt.cli.common import (BaseOpt, ClusterOpt, CustomersOpt, ForceOpt, JsonOpt, Mode, QuietOpt, ScenarioArg,
+from cxopt.cli.common import (BaseOpt, ClusterOpt, CustomersOpt, ForceOpt, JsonOpt, Mode, NoCacheOpt, QuietOpt,
+                              ScenarioArg,
                               SeedOpt, ThreadsOpt, TrialsOpt, customer_base, error_boundary, executor_for, load,
                               out_console, print_json, progress_bar, set_threads)
 
@@ -19,7 +20,7 @@ def simulate(scenario: ScenarioArg, trials: TrialsOpt = None, seed: SeedOpt = No
              json_: JsonOpt = False,
              out: Annotated[Optional[Path], typer.Option("--out", help="Write per-trial draws and values (Parquet).")] = None,
              force: ForceOpt = False, quiet: QuietOpt = False, threads: ThreadsOpt = None,
-             cluster: ClusterOpt = None) -> None:
+             cluster: ClusterOpt = None, no_cache: NoCacheOpt = False) -> None:
     """Simulate the base: baseline and each initiative's standalone gain, with bands."""
     from cxopt.engine.simulation import simulate as run
     from cxopt.report.summary import simulation_summary
@@ -31,7 +32,7 @@ def simulate(scenario: ScenarioArg, trials: TrialsOpt = None, seed: SeedOpt = No
             from cxopt.data.atomic import check_output
 
             check_output(out, force=force)  # refuse before the work, not after
-        b = customer_base(sc, customers, base, seed)
+        b = customer_base(sc, customers, base, seed, no_cache)
         bar, update = progress_bar(quiet)
         t0 = time.perf_counter()
         if bar:

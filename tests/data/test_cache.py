@@ -79,3 +79,43 @@ def test_no_cache_reads_the_base_and_synthetic_bases_are_not_cached(file_base, m
     before = sorted(private_cache.iterdir())
     CustomerBase.synthetic(make_scenario(count=500), seed=1).group()
     assert sorted(private_cache.iterdir()) == before
+
+
+@pytest.mark.parametrize("command", [["simulate", "--json", "--trials", "20"], ["risk", "--json"],
+                                     ["optimize", "--json", "--trials", "20"]])
+def test_every_command_that_reads_a_base_takes_no_cache(file_base, private_cache, tmp_path, command):
+    """A first run fills the cache; the same command again leaves it alone, and with --no-cache
+    reads the base again (the entry's file is rewritten: its modification time moves)."""
+    from typer.testing import CliRunner
+
+    from cxopt.cli.app import app
+    from tests import builders
+
+    sc, path = file_base
+    scenario = builders.write(tmp_path / "scenario.toml", sc.to_data())
+    run = lambda *extra: CliRunner().invoke(app, [command[0], str(scenario), "--base", str(path), *command[1:],  # noqa: E731
+                                                  *extra])
+    assert run().exit_code == 0
+    [entry] = [p for p in private_cache.rglob("*") if p.is_file()]
+    os.utime(entry, ns=(1, 1))
+    assert run().exit_code == 0
+    assert entry.stat().st_mtime_ns == 1  # read from the cache, not written again
+    result = run("--no-cache")
+    assert result.exit_code == 0, result.output
+    assert entry.stat().st_mtime_ns == 1  # --no-cache neither reads nor writes the cache
+    monkey = pytest.MonkeyPatch()
+    try:
+        monkey.setattr("cxopt.data.base.iter_batches", no_reading)
+        assert run("--no-cache").exit_code != 0  # it did read the base: the reader was called
+        assert run().exit_code == 0  # and without the flag the cache answers
+    finally:
+        monkey.undo()
+
+
+def test_report_takes_no_cache():
+    from typer.main import get_command
+
+    from cxopt.cli.app import app
+
+    params = {p.name for p in get_command(app).commands["report"].params}
+    assert "no_cache" in params

@@ -100,11 +100,18 @@ class HighsSession:
             h.setSolution(self.n_x, np.arange(self.n_x, dtype=np.int32), values)
         h.run()
         status = h.getModelStatus()
-        has_solution = h.getInfo().primal_solution_status == 2  # kSolutionStatusFeasible
         self.model_status = h.modelStatusToString(status)
+        if status.name == "kModelEmpty":  # no candidates: the empty portfolio, if the rows allow it
+            lp = h.getLp()
+            ok = bool(np.all(np.asarray(lp.row_lower_) <= 1e-9) and np.all(np.asarray(lp.row_upper_) >= -1e-9))
+            self.status, self.sol_status = pulp_pair("kOptimal" if ok else "kInfeasible", ok)
+            return
+        has_solution = h.getInfo().primal_solution_status == 2  # kSolutionStatusFeasible
         self.status, self.sol_status = pulp_pair(status.name, has_solution)
 
     def selection(self) -> tuple[int, ...]:
+        if self.n_x == 0:
+            return ()
         x = np.asarray(self.h.getSolution().col_value[: self.n_x])
         return tuple(int(k) for k in np.nonzero(x > 0.5)[0])
 
