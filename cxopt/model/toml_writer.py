@@ -84,12 +84,20 @@ def _is_table_array(v: Any) -> bool:
     return isinstance(v, list) and bool(v) and all(isinstance(x, Mapping) for x in v)
 
 
+# top-level sections that are tables of named tables: written as [metrics.<name>]
+NAMED_TABLES = ("metrics",)
+
+
 def dump_toml(data: Mapping[str, Any], comments: Mapping[tuple, list[str]] = {}, header: list[str] = ()) -> str:
-    """Scenario data as TOML: top-level tables, arrays of tables, inline values; ``comments`` by field path."""
+    """Scenario data as TOML: top-level tables, arrays of tables, inline values; ``comments`` by field path.
+
+    A section in :data:`NAMED_TABLES` (``metrics``) is written as one ``[metrics.<name>]`` table per
+    entry; its comments are keyed ``(section,)`` (above the first) and ``(section, name, key)``."""
     lines = [("# " + h).rstrip() for h in header]
 
-    def table(name: str, body: Mapping[str, Any], path: tuple, head: str) -> None:
-        lines.append("")
+    def table(name: str, body: Mapping[str, Any], path: tuple, head: str, blank: bool = True) -> None:
+        if blank:
+            lines.append("")
         lines.extend("# " + c for c in comments.get(path, []))
         lines.append(head)
         for k, v in body.items():
@@ -103,7 +111,13 @@ def dump_toml(data: Mapping[str, Any], comments: Mapping[tuple, list[str]] = {},
                     table(f"{name}.{_toml_key(k)}", item, path + (k, i), f"[[{name}.{_toml_key(k)}]]")
 
     for k, v in data.items():
-        if _is_table_array(v):
+        if k in NAMED_TABLES and isinstance(v, Mapping) and v and all(isinstance(x, Mapping) for x in v.values()):
+            lines.append("")
+            lines.extend("# " + c for c in comments.get((k,), []))  # the section's comment, above its first table
+            for i, (name, item) in enumerate(v.items()):
+                key = f"{_toml_key(k)}.{_toml_key(str(name))}"
+                table(key, item, (k, name), f"[{key}]", blank=i > 0)
+        elif _is_table_array(v):
             for i, item in enumerate(v):
                 table(_toml_key(k), item, (k, i), f"[[{_toml_key(k)}]]")
         elif isinstance(v, Mapping):

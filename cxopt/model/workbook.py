@@ -112,6 +112,15 @@ def _convert(kind: str, value: Any, choices: tuple[str, ...] = ()) -> Any:
         raise ValueError(f"expected a month as text YYYY-MM (e.g. 2027-01), got {value!r}")
     if kind == "ids":
         return [x.strip() for x in _text(value).split(",") if x.strip()]
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        text = _text(value).strip().lower()
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise ValueError(f"expected TRUE or FALSE, got {value!r}")
     if kind == "choice":
         text = _text(value).lower()
         if text not in choices:
@@ -276,13 +285,19 @@ class _Reader:
                                 table[k.split(".", 1)[1]] = v
                                 self.where.setdefault(path, cells[k][0])
                         if table and value is not None:
-                            self.bad(cells[c.name][0], f"give {c.name!r} or {c.name}.<segment> columns, not both")
+                            self.bad(cells[c.name][0], f"give {c.name!r} or {c.name}.<{c.key}> columns, not both")
                         value = table or value
                 if value is not None:
                     item[c.name] = value
             out.append((row, item, cells))
         self.where.setdefault(spec.section, cell_name(ws.title, "A2"))
         return out
+
+
+def _holds_impacts(ws) -> bool:
+    """A sheet whose header names the Impacts sheet's columns (driver, metric, impact)."""
+    names = {str(c.value).strip() for c in next(ws.iter_rows(min_row=1, max_row=1), ()) if c.value is not None}
+    return {"driver", "impact"} <= names
 
 
 def workbook_data(path: str | Path, source: str | None = None) -> tuple[dict, dict[str, str], list[Problem]]:
@@ -297,8 +312,12 @@ def workbook_data(path: str | Path, source: str | None = None) -> tuple[dict, di
     sheets = {}
     for ws in book.worksheets:
         spec = SHEET_BY_NAME.get(ws.title)
+        if spec is not None and spec.name == "Metrics" and _holds_impacts(ws):
+            spec = SHEET_BY_NAME["Impacts"]  # cxopt 0.2 wrote the impacts on a sheet named Metrics
         if spec is None:
             r.bad(ws.title, f"unknown sheet (expected {', '.join(s.name for s in SHEETS)})")
+        elif spec.name in sheets:
+            r.bad(ws.title, f"the impacts are given twice: on {sheets[spec.name].title!r} and here")
         else:
             sheets[spec.name] = ws
     data = assemble(r, sheets)

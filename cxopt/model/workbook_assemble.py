@@ -47,7 +47,8 @@ def assemble(r, sheets: dict) -> dict:
     for kind, rows in (("pain_points", pains), ("delighters", delighters)):
         for i, (_, item, _) in enumerate(rows):
             drivers.setdefault(item.get("id"), (f"{kind}[{i}]", item))
-    for _, item, cells in table("Metrics", lambda i: f"impacts[{i}]"):
+    metrics = _metrics(r, table("Metrics", lambda i: f"metrics[{i}]"))
+    for _, item, cells in table("Impacts", lambda i: f"impacts[{i}]"):
         driver, metric = item.get("driver"), item.get("metric")
         if driver not in drivers:
             if driver is not None:
@@ -112,13 +113,34 @@ def assemble(r, sheets: dict) -> dict:
     constraints = _constraints(r, table("Constraints", lambda i: f"constraint_rows[{i}]"))
     correlations = table("Correlations", lambda i: f"correlations[{i}]")
 
-    for key, value in (("scenario", meta), ("customers", customers), ("market", market),
+    for key, value in (("scenario", meta), ("customers", customers), ("market", market), ("metrics", metrics),
                        ("pain_points", [x for _, x, _ in pains]), ("delighters", [x for _, x, _ in delighters]),
                        ("initiatives", [x for _, x, _ in initiatives]), ("budget", budget),
                        ("constraints", constraints), ("correlations", [x for _, x, _ in correlations])):
         if value:
             data[key] = value
     return data
+
+
+def _metrics(r, rows) -> dict:
+    """The ``[metrics.<name>]`` tables from rows ``metric | name | baseline | unit | higher_is_better``;
+    each field's cell is recorded under ``metrics.<name>.<field>``."""
+    where = r.where
+    out: dict = {}
+    for i, (_, item, cells) in enumerate(rows):
+        name = item.pop("metric", None)
+        if name is None:  # a missing column was named at the header; an empty cell is named here
+            if "metric" in cells and cells["metric"][1] is None:
+                r.bad(cells["metric"][0], "required, but missing: the metric's name (e.g. csat)")
+            continue
+        if name in out:
+            r.bad(cells["metric"][0], f"the metric {name!r} is given twice")
+            continue
+        out[name] = item
+        for key in [k for k in where if k == f"metrics[{i}]" or k.startswith(f"metrics[{i}].")]:
+            where[f"metrics.{name}" + key[len(f"metrics[{i}]"):]] = where[key]
+        where[f"metrics.{name}"] = cells["metric"][0]
+    return out
 
 
 def _constraints(r, rows) -> dict:

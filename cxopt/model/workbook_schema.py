@@ -42,8 +42,10 @@ class Column:
     """One column of a table sheet, or one field (row) of a fields sheet.
 
     ``kind``: ``text``, ``id``, ``number``, ``integer``, ``date``, ``ids`` (comma-separated),
-    ``dist`` (the :data:`DIST_COLUMNS` group), ``choice`` (one of ``choices``).
-    ``per_key``: a table value may spread over ``name.<key>`` columns (or field rows).
+    ``dist`` (the :data:`DIST_COLUMNS` group), ``choice`` (one of ``choices``), ``boolean``
+    (TRUE or FALSE).
+    ``per_key``: a table value may spread over ``name.<key>`` columns (or field rows); ``key``
+    says what the key is (``segment``, ``period``).
     ``lower``/``upper``: the range the template's data validation enforces (the scenario's
     own validation is the authority).
     """
@@ -54,6 +56,7 @@ class Column:
     required: bool = False
     choices: tuple[str, ...] = ()
     per_key: bool = False
+    key: str = "key"
     lower: float | None = None
     upper: float | None = None
 
@@ -81,7 +84,8 @@ SHARE = dict(lower=0.0, upper=1.0)
 _ID = "identifier: no spaces or dots"
 
 SHEETS: tuple[Sheet, ...] = (
-    Sheet("Scenario", "fields", "scenario", "The scenario: its name, horizon, start month, trials and seed.", (
+    Sheet("Scenario", "fields", "scenario", "The scenario: its name, horizon, start month, trials, seed, "
+          "margin and sponsor.", (
         Column("name", "text", "name of the scenario"),
         Column("description", "text", "what the scenario is about"),
         Column("currency", "text", "currency of every amount (e.g. USD)"),
@@ -89,6 +93,9 @@ SHEETS: tuple[Sheet, ...] = (
         Column("start", "date", "month 0 of the horizon, as text YYYY-MM (e.g. 2027-01)"),
         Column("trials", "integer", "Monte Carlo trials", lower=1),
         Column("seed", "integer", "random seed (same seed, same numbers)", lower=0),
+        Column("margin", "number", "contribution margin in (0, 1]: return figures count margin on retained "
+                                   "revenue (empty: revenue itself)", **SHARE),
+        Column("sponsor", "text", "the plan's sponsor, named on the goal"),
     )),
     Sheet("Customers", "fields", "customers", "The customer base: a synthetic count or a customer file, "
           "revenue per customer and background churn.", (
@@ -109,27 +116,46 @@ SHEETS: tuple[Sheet, ...] = (
     Sheet("Market", "fields", "market", "The market: a multiplier on every churn rate.", (
         Column("churn_multiplier", "dist", "multiplier on churn next year (uncertain: dist columns)"),
     )),
+    Sheet("Metrics", "table", "metrics", "The CX metrics the company watches (NPS, CSAT, CES or its own): "
+          "today's level, unit and direction; drivers move them (Impacts sheet).", (
+        Column("metric", "id", "metric name, an identifier (e.g. csat); not churn or retained_revenue",
+               required=True),
+        Column("name", "text", "name to show (e.g. CSAT)"),
+        Column("baseline", "number", "the level today", required=True),
+        Column("unit", "text", "unit of the level (left empty: points)"),
+        Column("higher_is_better", "boolean", "TRUE when a higher level is better, FALSE when lower is (left empty: TRUE)",
+               choices=("TRUE", "FALSE")),
+    )),
     Sheet("Pain points", "table", "pain_points", "Points of pain: who meets them and how many leave because of them.", (
         Column("id", "id", f"pain point id ({_ID})", required=True),
         Column("name", "text", "what the customer meets"),
         Column("owner", "text", "who owns the pain"),
         Column("volume", "number", "share of customers exposed in a year; or volume.<segment> columns",
-               per_key=True, **SHARE),
+               per_key=True, key="segment", **SHARE),
         Column("complaints", "number", "complaints a year (instead of volume; needs complaint_rate)", lower=0.0),
         Column("complaint_rate", "number", "share of the exposed who complain, in (0, 1]", **SHARE),
-        Column("nps_impact", "number", "NPS points lost among exposed customers"),
+        Column("nps_impact", "number", "NPS points lost among exposed customers (negative); the same as "
+                                       "an 'nps' row on the Impacts sheet"),
         Column("severity", "dist", "chance an exposed customer leaves because of it (dist columns)", required=True),
     )),
     Sheet("Delighters", "table", "delighters", "Delighters: do nothing until an initiative delivers them.", (
         Column("id", "id", f"delighter id ({_ID})", required=True),
         Column("name", "text", "what the customer gets"),
         Column("reach", "number", "share of customers eligible; or reach.<segment> columns",
-               required=True, per_key=True, **SHARE),
-        Column("nps_impact", "number", "NPS points gained among those reached"),
+               required=True, per_key=True, key="segment", **SHARE),
+        Column("nps_impact", "number", "NPS points gained among those reached; the same as an 'nps' row on "
+                                       "the Impacts sheet"),
         Column("lift", "dist", "relative cut in background churn among those reached (dist columns)", required=True),
     )),
-    Sheet("Initiatives", "table", "initiatives", "Candidate initiatives, one row each (effects, costs per period "
-          "and metric impacts on their own sheets).", (
+    Sheet("Impacts", "table", "impacts", "Impacts of pain points and delighters on the CX metrics (besides "
+          "nps_impact), one row per driver and metric.", (
+        Column("driver", "id", "pain point or delighter id", required=True),
+        Column("metric", "id", "metric name (Metrics sheet, or any other identifier)", required=True),
+        Column("impact", "number", "points the metric moves among exposed (pain point, negative) or reached "
+                                   "(delighter) customers", required=True),
+    )),
+    Sheet("Initiatives", "table", "initiatives", "Candidate initiatives, one row each (effects and costs per "
+          "period on their own sheets).", (
         Column("id", "id", f"initiative id ({_ID})", required=True),
         Column("name", "text", "what will be done"),
         Column("owner", "text", "the one person accountable", required=True),
@@ -142,6 +168,9 @@ SHEETS: tuple[Sheet, ...] = (
         Column("metric_unit", "text", "unit of the metric (%, days, ...)"),
         Column("metric_baseline", "number", "the metric today"),
         Column("metric_target", "number", "the metric when the initiative works"),
+        Column("savings", "number", "operating savings a year once live (>= 0); or savings.<period> columns, "
+                                    "one per budget period (counted when delivered)", per_key=True, key="period",
+               lower=0.0),
         Column("months_to_impact", "dist", "go-live month from the start of the horizon (dist columns)"),
     )),
     Sheet("Effects", "table", "effects", "What each initiative does: one row per initiative and pain point "
@@ -157,9 +186,12 @@ SHEETS: tuple[Sheet, ...] = (
         Column("amount", "number", "cost in that period (>= 0)", required=True, lower=0.0),
     )),
     Sheet("Budget", "fields", "budget", "The budget and the focus limits.", (
-        Column("total", "number", "budget (or total.<period> rows, one per period)", per_key=True, lower=0.0),
+        Column("total", "number", "budget (or total.<period> rows, one per period)", per_key=True, key="period",
+               lower=0.0),
         Column("max_initiatives", "integer", "at most this many initiatives (5; raising it is on purpose)", lower=1),
         Column("owner_capacity", "integer", "initiatives one owner may lead", lower=1),
+        Column("months", "date", "months.<period> rows: the first month of each budget period, as text YYYY-MM "
+                                 "(when its costs are spent; needs the Scenario start)", per_key=True, key="period"),
     )),
     Sheet("Constraints", "table", "constraints", "Rules the portfolio obeys, one per row.", (
         Column("rule", "choice", "exclusive, requires, must or forbid", required=True, choices=RULES),
@@ -171,12 +203,6 @@ SHEETS: tuple[Sheet, ...] = (
         Column("initiatives", "ids", "two or more initiative ids, comma-separated", required=True),
         Column("rho", "number", "correlation in [-1, 1]", required=True, lower=-1.0, upper=1.0),
     )),
-    Sheet("Metrics", "table", "impacts", "Impacts of pain points and delighters on other metrics "
-          "(besides nps_impact), one row per driver and metric.", (
-        Column("driver", "id", "pain point or delighter id", required=True),
-        Column("metric", "id", "metric name", required=True),
-        Column("impact", "number", "points of the metric among exposed customers", required=True),
-    )),
 )
 
 SHEET_BY_NAME = {s.name: s for s in SHEETS}
@@ -184,7 +210,8 @@ SHEET_BY_NAME = {s.name: s for s in SHEETS}
 # A small complete scenario: the template's example rows (one per sheet) and the TOML template.
 EXAMPLE: dict = {
     "scenario": {"name": "My CX plan", "description": "Replace the example rows with your own.",
-                 "currency": "USD", "horizon_months": 12, "start": "2027-01", "trials": 10_000, "seed": 20261122},
+                 "currency": "USD", "horizon_months": 12, "start": "2027-01", "trials": 10_000, "seed": 20261122,
+                 "margin": 0.6, "sponsor": "Chief Customer Officer"},
     "customers": {"count": 200_000, "revenue": {"dist": "lognormal", "median": 600.0, "sigma": 0.8},
                   "baseline_churn": {"dist": "beta", "mean": 0.07, "sd": 0.03}, "exposure_correlation": 0.2,
                   "segments": [{"id": "consumer", "name": "Consumer", "share": 0.85},
@@ -192,23 +219,29 @@ EXAMPLE: dict = {
                                 "revenue_multiplier": 4.0,
                                 "baseline_churn": {"dist": "beta", "mean": 0.05, "sd": 0.02}}]},
     "market": {"churn_multiplier": {"dist": "triangular", "low": 0.9, "mode": 1.0, "high": 1.2}},
+    "metrics": {"nps": {"name": "NPS", "baseline": 20.0, "unit": "points", "higher_is_better": True},
+                "csat": {"name": "CSAT", "baseline": 4.1, "unit": "of 5", "higher_is_better": True},
+                "ces": {"name": "Customer effort", "baseline": 3.2, "unit": "of 7", "higher_is_better": False}},
     "pain_points": [{"id": "unreturned_sales_call", "name": "Unreturned sales call", "volume": 0.04,
-                     "complaint_rate": 0.25, "nps_impact": -25.0, "impacts": {"csat": -0.4},
+                     "complaint_rate": 0.25, "nps_impact": -25.0, "impacts": {"csat": -0.4, "ces": 1.1},
                      "severity": {"dist": "pert", "low": 0.3, "mode": 0.5, "high": 0.7}}],
     "delighters": [{"id": "proactive_education", "name": "Proactive education for new customers", "reach": 0.25,
+                    "nps_impact": 10.0, "impacts": {"csat": 0.3},
                     "lift": {"dist": "uniform", "low": 0.03, "high": 0.25}}],
     "initiatives": [
         {"id": "callback_sla", "name": "Sales call-back within 24 hours", "owner": "Head of Sales Operations",
          "cost": {"h1": 120_000.0, "h2": 60_000.0}, "success_probability": 0.9, "months_to_impact": 2.0,
          "fixes": {"unreturned_sales_call": {"dist": "beta", "mean": 0.6, "sd": 0.15}},
          "metric": {"name": "sales calls returned within 24h", "unit": "%", "baseline": 55.0, "target": 95.0},
-         "review": "weekly"},
+         "review": "weekly", "savings": 80_000.0},
         {"id": "welcome_program", "name": "Welcome programme", "owner": "Head of Customer Onboarding",
          "cost": {"h1": 100_000.0, "h2": 100_000.0}, "success_probability": 0.9,
          "months_to_impact": {"dist": "triangular", "low": 2.0, "mode": 3.0, "high": 5.0},
-         "fixes": {"proactive_education": {"dist": "beta", "mean": 0.7, "sd": 0.15}}, "review": "monthly"},
+         "fixes": {"proactive_education": {"dist": "beta", "mean": 0.7, "sd": 0.15}}, "review": "monthly",
+         "savings": {"h2": 30_000.0}},
     ],
-    "budget": {"total": {"h1": 200_000.0, "h2": 150_000.0}, "max_initiatives": 5, "owner_capacity": 1},
+    "budget": {"total": {"h1": 200_000.0, "h2": 150_000.0}, "max_initiatives": 5, "owner_capacity": 1,
+               "months": {"h1": "2027-01", "h2": "2027-07"}},
     "constraints": {"must": ["callback_sla"]},
     "correlations": [{"initiatives": ["callback_sla", "welcome_program"], "rho": 0.3}],
 }

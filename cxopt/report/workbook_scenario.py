@@ -72,7 +72,7 @@ def _text_cell(value: Any) -> Any:
 def _validate(ws, col: Column, ref: str) -> None:
     """Data validation for one column (``ref`` a range) from the column's kind and range."""
     dv = None
-    if col.kind == "choice":
+    if col.kind in ("choice", "boolean"):
         dv = DataValidation(type="list", formula1='"' + ",".join(col.choices) + '"', allow_blank=True)
     elif col.kind in ("number", "integer") and (col.lower is not None or col.upper is not None):
         kind = "whole" if col.kind == "integer" else "decimal"
@@ -179,11 +179,13 @@ def _rows_by_sheet(data: Mapping) -> dict[str, list[dict]]:
     customers = data.get("customers", {})
     rows: dict[str, list[dict]] = {"Segments": list(customers.get("segments", [])),
                                    "Pain points": [], "Delighters": [], "Initiatives": [], "Effects": [],
-                                   "Costs": [], "Constraints": [], "Correlations": [], "Metrics": []}
+                                   "Costs": [], "Constraints": [], "Correlations": [], "Impacts": [],
+                                   "Metrics": [{"metric": name, **level}
+                                               for name, level in data.get("metrics", {}).items()]}
     for kind, sheet in (("pain_points", "Pain points"), ("delighters", "Delighters")):
         for d in data.get(kind, []):
             rows[sheet].append(d)
-            rows["Metrics"] += [{"driver": d["id"], "metric": m, "impact": v} for m, v in d.get("impacts", {}).items()]
+            rows["Impacts"] += [{"driver": d["id"], "metric": m, "impact": v} for m, v in d.get("impacts", {}).items()]
     for k in data.get("initiatives", []):
         item = {key: v for key, v in k.items() if key not in ("fixes", "metric")}
         metric = k.get("metric") or {}
@@ -229,9 +231,10 @@ def write_scenario_workbook(data: Mapping, path: str | os.PathLike, *, force: bo
 
 def _template_comments() -> dict[tuple, list[str]]:
     out: dict[tuple, list[str]] = {}
+    first_metric = next(iter(EXAMPLE["metrics"]))
     where = {"customers.segments": ("customers", "segments", 0), "pain_points": ("pain_points", 0),
              "delighters": ("delighters", 0), "initiatives": ("initiatives", 0),
-             "correlations": ("correlations", 0)}
+             "correlations": ("correlations", 0), "metrics": ("metrics", first_metric)}
     for spec in SHEETS:
         if spec.layout == "fields":
             base = (spec.section,)
@@ -239,17 +242,27 @@ def _template_comments() -> dict[tuple, list[str]]:
             base = where[spec.section]
         else:
             continue
-        out[base] = wrap(f"{spec.name} sheet in a workbook: {spec.about}", 86)
+        head = (spec.section,) if spec.section == "metrics" else base
+        out[head] = wrap(f"{spec.name} sheet in a workbook: {spec.about}", 86)
         for col in spec.columns:
-            name = {"metric": "metric"}.get(col.name, col.name)
-            if not col.name.startswith("metric_"):
-                out.setdefault(base + (name,), []).extend(wrap(col.about, 86))
+            if not col.name.startswith("metric_") and not (spec.section == "metrics" and col.name == "metric"):
+                out.setdefault(base + (col.name,), []).extend(wrap(col.about, 86))
+    out[("metrics",)] += wrap("One [metrics.<name>] table per metric; the name (e.g. csat) is an identifier, "
+                              "not churn or retained_revenue.", 86)
     init = ("initiatives", 0)
     out[init + ("fixes",)] = wrap("{ driver = effect }: share of the pain's churn removed, or of the "
                                   "delighter's eligible reached (Effects sheet)", 86)
     out[init + ("cost",)] = wrap("a total, or { period = amount } over the budget's periods (Costs sheet)", 86)
     out[init + ("metric",)] = ["the process metric its owner moves: name, unit, baseline, target"]
-    out[("pain_points", 0, "impacts")] = ["{ metric = points } among exposed customers (Metrics sheet)"]
+    out[init + ("savings",)] = wrap("operating savings once live (>= 0): a year's amount, or { period = amount } "
+                                    "over the budget's periods, counted when delivered (Initiatives sheet: "
+                                    "savings or savings.<period> columns)", 86)
+    out[("pain_points", 0, "impacts")] = wrap("{ metric = points } a CX metric moves among exposed customers "
+                                              "(Impacts sheet); nps_impact is the same as nps here", 86)
+    out[("delighters", 0, "impacts")] = wrap("{ metric = points } a CX metric moves among those reached "
+                                             "(Impacts sheet)", 86)
+    out[("budget", "months")] = wrap("{ period = \"YYYY-MM\" }: the first month of each budget period, when its "
+                                     "costs are spent (needs [scenario] start; Budget sheet: months.<period> rows)", 86)
     out[("constraints",)] = wrap("exclusive = [[a, b]], requires = { a = b }, must = [a], forbid = [b] "
                                  "(Constraints sheet)", 86)
     return out

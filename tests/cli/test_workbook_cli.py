@@ -33,8 +33,8 @@ def test_init_writes_a_workbook_template_that_validates(template):
     result = cxopt("validate", template)
     assert result.exit_code == 0, result.output
     wb = openpyxl.load_workbook(template)
-    assert wb.sheetnames == ["Scenario", "Customers", "Segments", "Market", "Pain points", "Delighters",
-                             "Initiatives", "Effects", "Costs", "Budget", "Constraints", "Correlations", "Metrics"]
+    assert wb.sheetnames == ["Scenario", "Customers", "Segments", "Market", "Metrics", "Pain points", "Delighters",
+                             "Impacts", "Initiatives", "Effects", "Costs", "Budget", "Constraints", "Correlations"]
     for ws in wb.worksheets:
         assert ws.max_row >= 2, f"{ws.title}: an example row"
         assert any(c.comment for c in ws[1]), f"{ws.title}: header comments"
