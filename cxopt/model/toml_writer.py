@@ -20,27 +20,29 @@ from cxopt.model.distributions import Distribution
 __all__ = ["dist_dict", "dump_toml", "plain", "toml_value", "wrap"]
 
 
-def plain(model: BaseModel, keep: set[str] = frozenset()) -> dict:
-    """A validated model back to plain data (defaults left out; distributions kept as objects)."""
+def plain(model: BaseModel, keep: set[str] = frozenset(), *, as_given: bool = False) -> dict:
+    """A validated model back to plain data (distributions kept as objects), defaults left out
+    (``keep``: field names always written; ``as_given``: a default the file wrote is kept)."""
     out = {}
+    given = model.model_fields_set if as_given else set()
     for name, info in type(model).model_fields.items():
         if info.exclude:
             continue
         value = getattr(model, name)
-        if value is None or (name not in keep and not info.is_required()
+        if value is None or (name not in keep and name not in given and not info.is_required()
                              and value == info.get_default(call_default_factory=True)):
             continue
-        out[name] = _plain_value(value, keep)
+        out[name] = _plain_value(value, keep, as_given)
     return out
 
 
-def _plain_value(value: Any, keep: set[str]) -> Any:
+def _plain_value(value: Any, keep: set[str], as_given: bool) -> Any:
     if isinstance(value, BaseModel):
-        return plain(value, keep)
+        return plain(value, keep, as_given=as_given)
     if isinstance(value, (list, tuple)):
-        return [_plain_value(v, keep) for v in value]
+        return [_plain_value(v, keep, as_given) for v in value]
     if isinstance(value, dict):
-        return {k: _plain_value(v, keep) for k, v in value.items()}
+        return {k: _plain_value(v, keep, as_given) for k, v in value.items()}
     return value
 
 

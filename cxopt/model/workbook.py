@@ -251,6 +251,7 @@ class _Reader:
                 out.setdefault(col.name, {})[key] = value
                 self.where.setdefault(f"{spec.section}.{col.name}", where)
                 self.where[f"{spec.section}.{col.name}.{key}"] = self.where.pop(path)
+                self.where[f"{spec.section}.{col.name}.{key}#id"] = where  # the cell naming the key
             else:
                 out[name] = value
         self.where.setdefault(spec.section, cell_name(ws.title, "A2"))
@@ -326,8 +327,8 @@ def workbook_data(path: str | Path, source: str | None = None) -> tuple[dict, di
 
 def _locate(path: str, where: dict[str, str], reason: str) -> str:
     """The cell of a field path (or of its nearest enclosing field); an unknown or duplicate id
-    names the cell holding the id."""
-    if reason.startswith(("unknown", "duplicate")) and f"{path}#id" in where:
+    (or a key that is no budget period) names the cell holding it."""
+    if reason.startswith(("unknown", "duplicate", "not a budget period")) and f"{path}#id" in where:
         return where[f"{path}#id"]
     for key in re.findall(r"'([^']+)'", reason):  # "amount for 'h1' must be ...": the cell of that entry
         if f"{path}.{key}" in where:

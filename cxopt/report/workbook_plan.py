@@ -10,6 +10,7 @@ beside each, a ``Weekly metrics`` sheet for dated readings, and a ``Read me`` sh
 
 from __future__ import annotations
 
+import datetime as _dt
 from typing import Any, Mapping
 
 from openpyxl.chart import LineChart, Reference
@@ -146,6 +147,8 @@ def _flatten(value: Any, path: str, out: list) -> None:
             _flatten(v, f"{path}[{i}]", out)
     elif isinstance(value, (list, tuple)):
         out.append((path, ", ".join(str(v) if not isinstance(v, list) else "[" + ", ".join(v) + "]" for v in value)))
+    elif isinstance(value, _dt.date):  # a month as the label it was given (text, never an Excel date)
+        out.append((path, f"{value:%Y-%m}" if value.day == 1 else value.isoformat()))
     else:
         out.append((path, value if isinstance(value, (int, float, str)) or value is None else str(value)))
 

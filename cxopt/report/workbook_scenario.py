@@ -29,8 +29,9 @@ _KEEP = {"scenario", "name", "currency", "horizon_months", "trials", "seed"}
 
 
 def scenario_data(sc) -> dict:
-    """A validated scenario as plain data (defaults left out; distributions as objects)."""
-    return plain(sc, keep=_KEEP)
+    """A validated scenario as plain data, its fields as given (defaults it did not write left out;
+    distributions as objects): what convert writes and plan.xlsx's Assumptions list."""
+    return plain(sc, keep=_KEEP, as_given=True)
 
 
 def _exact(value: Any) -> Any:

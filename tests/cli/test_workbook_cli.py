@@ -141,9 +141,113 @@ def formula_without_value(wb):
     return f"Segments!{ws.cell(2, _col(ws, 'share')).coordinate}", "formula"
 
 
+def margin_out_of_range(wb):
+    ws = wb["Scenario"]
+    ws.cell(_field_row(ws, "margin"), 2).value = 1.2
+    return f"Scenario!B{_field_row(ws, 'margin')}", "(0, 1]"
+
+
+def margin_zero(wb):
+    ws = wb["Scenario"]
+    ws.cell(_field_row(ws, "margin"), 2).value = 0
+    return f"Scenario!B{_field_row(ws, 'margin')}", "(0, 1]"
+
+
+def higher_is_better_not_a_boolean(wb):
+    ws = wb["Metrics"]
+    ws.cell(3, _col(ws, "higher_is_better")).value = "mostly"
+    return f"Metrics!{ws.cell(3, _col(ws, 'higher_is_better')).coordinate}", "expected TRUE or FALSE"
+
+
+def metric_baseline_missing(wb):
+    ws = wb["Metrics"]
+    ws.cell(2, _col(ws, "baseline")).value = None
+    return f"Metrics!{ws.cell(2, _col(ws, 'baseline')).coordinate}", "required, but missing"
+
+
+def metric_baseline_not_a_number(wb):
+    ws = wb["Metrics"]
+    ws.cell(4, _col(ws, "baseline")).value = "about 3"
+    return f"Metrics!{ws.cell(4, _col(ws, 'baseline')).coordinate}", "expected a number"
+
+
+def metric_named_churn(wb):
+    ws = wb["Metrics"]
+    ws.cell(2, _col(ws, "metric")).value = "churn"
+    return f"Metrics!{ws.cell(2, _col(ws, 'metric')).coordinate}", "other than 'churn'"
+
+
+def metric_given_twice(wb):
+    ws = wb["Metrics"]
+    ws.cell(3, _col(ws, "metric")).value = ws.cell(2, _col(ws, "metric")).value
+    return f"Metrics!{ws.cell(3, _col(ws, 'metric')).coordinate}", "given twice"
+
+
+def metric_name_empty(wb):
+    ws = wb["Metrics"]
+    ws.cell(2, _col(ws, "metric")).value = None
+    return f"Metrics!{ws.cell(2, _col(ws, 'metric')).coordinate}", "the metric's name"
+
+
+def impact_of_unknown_driver(wb):
+    ws = wb["Impacts"]
+    ws.cell(2, _col(ws, "driver")).value = "ghost_pain"
+    return f"Impacts!{ws.cell(2, _col(ws, 'driver')).coordinate}", "unknown pain point or delighter 'ghost_pain'"
+
+
+def impact_not_a_number(wb):
+    ws = wb["Impacts"]
+    ws.cell(2, _col(ws, "impact")).value = "a lot"
+    return f"Impacts!{ws.cell(2, _col(ws, 'impact')).coordinate}", "expected a number"
+
+
+def negative_savings(wb):
+    ws = wb["Initiatives"]
+    ws.cell(2, _col(ws, "savings")).value = -5
+    return f"Initiatives!{ws.cell(2, _col(ws, 'savings')).coordinate}", ">= 0"
+
+
+def savings_in_an_unknown_period(wb):
+    ws = wb["Initiatives"]
+    col = ws.max_column + 1
+    ws.cell(1, col).value = "savings.h9"
+    ws.cell(3, col).value = 10
+    return f"Initiatives!{ws.cell(3, col).coordinate}", "not a budget period"
+
+
+def savings_total_and_per_period(wb):
+    ws = wb["Initiatives"]
+    ws.cell(3, _col(ws, "savings")).value = 10
+    return f"Initiatives!{ws.cell(3, _col(ws, 'savings')).coordinate}", "savings.<period> columns, not both"
+
+
+def budget_month_not_a_month(wb):
+    ws = wb["Budget"]
+    ws.cell(_field_row(ws, "months.h2"), 2).value = "July"
+    return f"Budget!B{_field_row(ws, 'months.h2')}", "expected a date"
+
+
+def budget_month_outside_the_horizon(wb):
+    ws = wb["Budget"]
+    ws.cell(_field_row(ws, "months.h2"), 2).value = "2029-07"
+    return f"Budget!B{_field_row(ws, 'months.h2')}", "outside the horizon"
+
+
+def budget_month_of_an_unknown_period(wb):
+    ws = wb["Budget"]
+    ws.cell(_field_row(ws, "months.h2"), 1).value = "months.h3"
+    return f"Budget!A{_field_row(ws, 'months.h3')}", "not a budget period"
+
+
 @pytest.mark.parametrize("spoil", [wrong_type, out_of_range, negative_cost, unknown_initiative, unknown_driver,
                                    unknown_distribution, missing_required_column, unknown_column, empty_sheet,
-                                   formula_without_value], ids=lambda f: f.__name__)
+                                   formula_without_value, margin_out_of_range, margin_zero,
+                                   higher_is_better_not_a_boolean, metric_baseline_missing,
+                                   metric_baseline_not_a_number, metric_named_churn, metric_given_twice,
+                                   metric_name_empty, impact_of_unknown_driver, impact_not_a_number, negative_savings,
+                                   savings_in_an_unknown_period, savings_total_and_per_period,
+                                   budget_month_not_a_month, budget_month_outside_the_horizon,
+                                   budget_month_of_an_unknown_period], ids=lambda f: f.__name__)
 def test_bad_cell_is_exit_2_naming_file_sheet_and_cell(spoil, template, tmp_path):
     wb = openpyxl.load_workbook(template)
     cell, reason = spoil(wb)
@@ -159,7 +263,9 @@ def test_bad_cell_is_exit_2_naming_file_sheet_and_cell(spoil, template, tmp_path
 
 def test_every_bad_cell_is_reported_at_once(template, tmp_path):
     wb = openpyxl.load_workbook(template)
-    cells = [f(wb)[0] for f in (wrong_type, out_of_range, unknown_initiative)]
+    cells = [f(wb)[0] for f in (wrong_type, out_of_range, unknown_initiative, margin_out_of_range,
+                                higher_is_better_not_a_boolean, impact_of_unknown_driver, negative_savings,
+                                budget_month_not_a_month)]
     wb.save(tmp_path / "bad.xlsx")
     result = cxopt("validate", tmp_path / "bad.xlsx")
     assert result.exit_code == 2
