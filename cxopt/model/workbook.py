@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from cxopt.errors import Problem, ScenarioError
-from cxopt.model.workbook_schema import DIST_COLUMNS, SHEET_BY_NAME, SHEETS, Sheet
+from cxopt.model.workbook_schema import DIST_COLUMNS, EMPTY_TEXT, SHEET_BY_NAME, SHEETS, Sheet
 
 __all__ = ["read_scenario_workbook", "workbook_data", "cell_name", "cell_value", "open_workbook"]
 
@@ -93,7 +93,10 @@ def _text(value: Any) -> str:
 
 
 def _convert(kind: str, value: Any, choices: tuple[str, ...] = ()) -> Any:
-    if kind in ("text", "id"):
+    if kind == "text":
+        text = _text(value)
+        return "" if text == EMPTY_TEXT else text
+    if kind == "id":
         return _text(value)
     if kind == "number":
         return _number(value)

@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from cxopt.model.distributions import PARAMETERS
 
 __all__ = ["Column", "Sheet", "DIST_COLUMNS", "DIST_KINDS", "SHEETS", "SHEET_BY_NAME", "RULES", "EXAMPLE",
-           "dist_params"]
+           "EMPTY_TEXT", "dist_params"]
 
 DIST_COLUMNS = ("value", "dist", "low", "mode", "high", "mean", "sd", "median", "sigma", "a", "b")
 DIST_KINDS = tuple(PARAMETERS)
 RULES = ("exclusive", "requires", "must", "forbid")
+EMPTY_TEXT = '""'  # a text cell holding an empty text (an empty cell means: not given)
 
 
 def dist_params(kind: str) -> tuple[tuple[str, ...], ...]:
@@ -122,7 +123,7 @@ SHEETS: tuple[Sheet, ...] = (
                required=True),
         Column("name", "text", "name to show (e.g. CSAT)"),
         Column("baseline", "number", "the level today", required=True),
-        Column("unit", "text", "unit of the level (left empty: points)"),
+        Column("unit", "text", 'unit of the level (left empty: points; "" for none)'),
         Column("higher_is_better", "boolean", "TRUE when a higher level is better, FALSE when lower is (left empty: TRUE)",
                choices=("TRUE", "FALSE")),
     )),
@@ -165,7 +166,7 @@ SHEETS: tuple[Sheet, ...] = (
         Column("segments", "ids", "segments it targets, comma-separated (empty: all)"),
         Column("review", "text", "review rhythm (weekly, monthly, ...)"),
         Column("metric", "text", "the process metric its owner moves"),
-        Column("metric_unit", "text", "unit of the metric (%, days, ...)"),
+        Column("metric_unit", "text", 'unit of the metric (%, days, ...; "" for none)'),
         Column("metric_baseline", "number", "the metric today"),
         Column("metric_target", "number", "the metric when the initiative works"),
         Column("savings", "number", "operating savings a year once live (>= 0); or savings.<period> columns, "

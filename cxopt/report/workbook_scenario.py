@@ -18,7 +18,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from cxopt.data.atomic import write_text_atomic
 from cxopt.model.distributions import Distribution, parse_distribution
 from cxopt.model.toml_writer import dump_toml, plain, wrap
-from cxopt.model.workbook_schema import DIST_COLUMNS, DIST_KINDS, EXAMPLE, SHEETS, Column, Sheet, dist_params
+from cxopt.model.workbook_schema import (DIST_COLUMNS, DIST_KINDS, EMPTY_TEXT, EXAMPLE, SHEETS, Column, Sheet,
+                                         dist_params)
 from cxopt.report.xlsx import fit_widths, header, new_workbook, put, save_workbook
 
 __all__ = ["scenario_workbook", "write_scenario_workbook", "scenario_toml_template", "write_template",
@@ -61,6 +62,8 @@ def _dist_about(about: str) -> dict[str, str]:
 
 
 def _text_cell(value: Any) -> Any:
+    if value == "":  # given as empty, not left out
+        return EMPTY_TEXT
     if isinstance(value, float):
         return _exact(value)
     if isinstance(value, _dt.date):

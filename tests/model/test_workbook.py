@@ -206,3 +206,144 @@ def test_single_requirement_kept_as_a_list_round_trips(tmp_path):
     sc = load_scenario(tmp_path / "s.xlsx")
     assert sc.constraints.requires == {"welcome_program": ["callback_sla"]}
     assert sc.to_data() == load_scenario(tmp_path / "s.toml").to_data()
+
+
+# -- the fields issues 14 and 15 added: CX metric levels and impacts, margin, sponsor, savings, budget months
+def _header(ws) -> dict[str, object]:
+    return {c.value: c for c in ws[1]}
+
+
+def _validations(ws) -> dict[str, object]:
+    """Data validations by the first cell they cover."""
+    return {str(v.sqref).split(":")[0].split()[0]: v for v in ws.data_validations.dataValidation}
+
+
+def test_template_has_the_new_columns_explained_and_guarded(example_xlsx):
+    wb = openpyxl.load_workbook(example_xlsx)
+    metrics = _header(wb["Metrics"])
+    assert list(metrics) == ["metric", "name", "baseline", "unit", "higher_is_better"]
+    assert all(c.comment and c.comment.text for c in metrics.values())
+    rule = _validations(wb["Metrics"])[f"{metrics['higher_is_better'].column_letter}2"]
+    assert rule.type == "list" and rule.formula1 == '"TRUE,FALSE"'
+    assert [r[4] for r in wb["Metrics"].iter_rows(min_row=2, values_only=True)] == [True, True, False]
+    impacts = _header(wb["Impacts"])
+    assert list(impacts) == ["driver", "metric", "impact"] and all(c.comment for c in impacts.values())
+    init = _header(wb["Initiatives"])
+    assert {"savings", "savings.h2"} <= set(init) and "savings" in init["savings"].comment.text
+    assert _validations(wb["Initiatives"])[f"{init['savings'].column_letter}2"].formula1 == "0.0"
+    scenario = {r[0].value: r for r in wb["Scenario"].iter_rows(min_row=2)}
+    margin = scenario["margin"][1]
+    rule = _validations(wb["Scenario"])[margin.coordinate]
+    assert (rule.type, rule.operator, rule.formula1, rule.formula2) == ("decimal", "between", "0.0", "1.0")
+    assert "margin" in scenario["margin"][-1].value and scenario["sponsor"][1].value == "Chief Customer Officer"
+    budget = {r[0].value: r for r in wb["Budget"].iter_rows(min_row=2)}
+    for period, month in (("h1", "2027-01"), ("h2", "2027-07")):
+        cell = budget[f"months.{period}"][1]
+        assert cell.value == month and cell.data_type == "s"  # a month label stays text
+
+
+def test_template_holds_the_example_s_new_fields():
+    """Checked against the example itself, field by field (not against another read of the workbook)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        write_template(Path(tmp) / "t.xlsx")
+        sc = load_scenario(Path(tmp) / "t.xlsx")
+    assert sc.scenario.margin == EXAMPLE["scenario"]["margin"]
+    assert sc.scenario.sponsor == EXAMPLE["scenario"]["sponsor"]
+    assert {k: v.model_dump() for k, v in sc.metrics.items()} == EXAMPLE["metrics"]
+    assert sc.pain_points[0].impacts == EXAMPLE["pain_points"][0]["impacts"]
+    assert sc.pain_points[0].metric_impacts() == {**EXAMPLE["pain_points"][0]["impacts"], "nps": -25.0}
+    assert sc.delighters[0].metric_impacts() == {"csat": 0.3, "nps": 10.0}
+    assert [k.savings for k in sc.initiatives] == [80_000.0, {"h2": 30_000.0}]
+    assert {k: f"{v:%Y-%m}" for k, v in sc.budget.months.items()} == EXAMPLE["budget"]["months"]
+    assert sc.period_month("h2") == 7
+
+
+def test_every_field_the_model_has_is_a_column_or_a_sheet():
+    """A field added to the scenario model without a place in the workbook fails here (and convert
+    would refuse a scenario using it)."""
+    from cxopt.model import scenario as model
+
+    placed = {"Scenario": model.ScenarioMeta, "Customers": model.Customers, "Segments": model.Segment,
+              "Market": model.Market, "Metrics": model.MetricLevel, "Pain points": model.PainPoint,
+              "Delighters": model.Delighter, "Initiatives": model.Initiative, "Budget": model.Budget,
+              "Correlations": model.Correlation}
+    elsewhere = {"Customers": {"segments"}, "Pain points": {"impacts"}, "Delighters": {"impacts"},
+                 "Initiatives": {"fixes", "metric"}, "Metrics": {"metric"}}  # other sheets, or the key column
+    by_name = {s.name: s for s in SHEETS}
+    for sheet, cls in placed.items():
+        columns = {c.name for c in by_name[sheet].columns} - {"metric_unit", "metric_baseline", "metric_target"}
+        fields = set(cls.model_fields) - {"source"}
+        assert fields - elsewhere.get(sheet, set()) == columns - elsewhere.get(sheet, set()), sheet
+    assert set(model.ProcessMetric.model_fields) == {"name", "unit", "baseline", "target"}
+    assert set(model.Constraints.model_fields) == set(by_name["Constraints"].columns[0].choices)
+    assert set(model.Scenario.model_fields) - {"source"} == {
+        "scenario", "customers", "market", "pain_points", "delighters", "initiatives", "budget", "constraints",
+        "correlations", "metrics"}
+
+
+def test_higher_is_better_reads_typed_as_text_or_a_number(tmp_path, example_xlsx):
+    wb = openpyxl.load_workbook(example_xlsx)
+    ws = wb["Metrics"]
+    ws["E2"], ws["E3"], ws["E4"] = "false", 0, "True"
+    wb.save(tmp_path / "t.xlsx")
+    sc = load_scenario(tmp_path / "t.xlsx")
+    assert [m.higher_is_better for m in sc.metrics.values()] == [False, False, True]
+
+
+def test_a_workbook_from_cxopt_0_2_with_impacts_on_its_metrics_sheet_still_reads(tmp_path, example_xlsx):
+    wb = openpyxl.load_workbook(example_xlsx)
+    del wb["Metrics"]
+    wb["Impacts"].title = "Metrics"  # 0.2 named the impacts sheet Metrics and had no metric levels
+    wb.save(tmp_path / "old.xlsx")
+    sc = load_scenario(tmp_path / "old.xlsx")
+    assert sc.metrics == {} and sc.pain_points[0].impacts == {"csat": -0.4, "ces": 1.1}
+
+
+def test_nps_as_an_impact_row_or_as_nps_impact_moves_the_same_metric(tmp_path):
+    """``nps_impact`` is the model's alias of an ``nps`` impact; each form round-trips as written."""
+    data = _example()
+    data["pain_points"][0].pop("nps_impact")
+    data["pain_points"][0]["impacts"] = {"nps": -25.0, "csat": -0.4, "ces": 1.1}
+    write_scenario_workbook(data, tmp_path / "row.xlsx")
+    write_scenario_workbook(_example(), tmp_path / "alias.xlsx")
+    row, alias = load_scenario(tmp_path / "row.xlsx"), load_scenario(tmp_path / "alias.xlsx")
+    assert row.pain_points[0].metric_impacts() == alias.pain_points[0].metric_impacts()
+    assert row.pain_points[0].nps_impact is None and alias.pain_points[0].impacts == {"csat": -0.4, "ces": 1.1}
+    convert_scenario(tmp_path / "row.xlsx", tmp_path / "row.toml")
+    assert load_scenario(tmp_path / "row.toml").to_data() == row.to_data()
+
+
+def test_convert_keeps_inputs_as_given_through_the_workbook(tmp_path):
+    """Defaults a file writes (unit = "points", higher_is_better = true) stay written; a per-period
+    saving and [budget.months] survive TOML -> xlsx -> TOML."""
+    source = tmp_path / "goal.toml"
+    text = (ROOT / "scenarios" / "article_goal.toml").read_text()
+    text = text.replace('seed = 20261202', 'seed = 20261202\nmargin = 0.35\nsponsor = "Chief Operating Officer"')
+    text = text.replace("total = 1_250_000", 'total = { y1 = 700_000, y2 = 550_000 }\nmonths = { y1 = "2027-01", '
+                                            'y2 = "2027-07" }')
+    text = text.replace("cost = 300_000", "cost = { y1 = 300_000 }\nsavings = { y2 = 120_000 }")
+    for n in ("450_000", "200_000", "250_000", "900_000"):
+        text = text.replace(f"cost = {n}", f"cost = {{ y1 = {n} }}\nsavings = 10_000")
+    source.write_text(text)
+    convert_scenario(source, tmp_path / "g.xlsx")
+    convert_scenario(tmp_path / "g.xlsx", tmp_path / "g.toml")
+    back = (tmp_path / "g.toml").read_text()
+    assert "[metrics.csat]" in back and 'unit = "points"' in back and "higher_is_better = true" in back
+    original = load_scenario(source).to_data()
+    assert load_scenario(tmp_path / "g.toml").to_data() == original
+    assert original["initiatives"][0]["savings"] == {"y2": 120_000.0} and original["budget"]["months"]["y2"] == "2027-07-01"
+
+
+def test_an_empty_unit_given_is_kept_apart_from_a_unit_left_out(tmp_path):
+    """A metric level whose unit is given empty (unitless) is not one left out (points): the cell holds ""."""
+    data = _example()
+    data["metrics"]["nps"]["unit"] = ""
+    del data["metrics"]["csat"]["unit"]
+    write_scenario_workbook(data, tmp_path / "s.xlsx")
+    sc = load_scenario(tmp_path / "s.xlsx")
+    assert (sc.metrics["nps"].unit, sc.metrics["csat"].unit) == ("", "points")
+    convert_scenario(tmp_path / "s.xlsx", tmp_path / "s.toml")
+    convert_scenario(tmp_path / "s.toml", tmp_path / "again.xlsx")
+    assert load_scenario(tmp_path / "again.xlsx").to_data() == sc.to_data()

@@ -236,3 +236,48 @@ def test_track_reads_the_filled_workbook_and_writes_xlsx_or_json_by_extension(pl
     assert close(months[0]["forecast P50"], from_json["months"][0]["forecast_customers_lost"]["p50"])
     states = {r["initiative"]: r["state"] for r in rows(openpyxl.load_workbook(tmp_path / "t.xlsx")["Initiatives"])}
     assert states == {k: v["state"] for k, v in from_json["initiatives"].items()}
+
+
+def _leaves(value, path: str = ""):
+    """The inputs of a TOML scenario as written: (dotted path, value); a distribution is one input."""
+    if isinstance(value, dict) and "dist" not in value:
+        for k, v in value.items():
+            yield from _leaves(v, f"{path}.{k}" if path else k)
+    elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        for i, v in enumerate(value):
+            yield from _leaves(v, f"{path}[{i}]")
+    else:
+        yield path, value
+
+
+def test_assumptions_list_every_input_as_given_including_metrics_margin_savings_and_months(data, tmp_path):
+    """Checked against the TOML file itself: every value it writes is a row, months as the text given."""
+    import tomllib
+
+    from cxopt.model.scenario import load_scenario
+    from cxopt.report.workbook_scenario import scenario_data
+
+    text = (ROOT / "scenarios" / "article_goal.toml").read_text()
+    text = text.replace("seed = 20261202", 'seed = 20261202\nmargin = 0.35\nsponsor = "Chief Operating Officer"')
+    text = text.replace("total = 1_250_000", 'total = { y1 = 700_000, y2 = 550_000 }\nmonths = { y1 = "2027-01", '
+                                            'y2 = "2027-07" }')
+    text = text.replace("cost = 300_000", "cost = { y1 = 300_000 }\nsavings = { y2 = 120_000 }")
+    for n in ("450_000", "200_000", "250_000", "900_000"):
+        text = text.replace(f"cost = {n}", f"cost = {{ y1 = {n} }}\nsavings = 10_000")
+    (tmp_path / "s.toml").write_text(text)
+    sc = load_scenario(tmp_path / "s.toml")
+    plan_workbook(data, scenario_data=scenario_data(sc)).save(tmp_path / "plan.xlsx")
+    given = {r["input"]: r["as given"] for r in rows(openpyxl.load_workbook(tmp_path / "plan.xlsx")["Assumptions"])}
+    expected = dict(_leaves(tomllib.loads(text)))
+    for path in ("metrics.csat.baseline", "metrics.csat.unit", "metrics.csat.higher_is_better", "scenario.margin",
+                 "scenario.sponsor", "pain_points[0].impacts.csat", "initiatives[0].savings.y2",
+                 "initiatives[1].savings", "budget.months.y2"):
+        assert path in expected  # the check below covers the new inputs
+    for path, value in expected.items():
+        assert path in given, path
+        if isinstance(value, dict):  # a distribution, described
+            assert given[path].startswith(value["dist"]), path
+        elif isinstance(value, list):
+            assert given[path] == ", ".join(value), path
+        else:  # (an empty text, unit = "", is an empty cell)
+            assert given[path] == (None if value == "" else value), path
