@@ -347,3 +347,12 @@ def test_an_empty_unit_given_is_kept_apart_from_a_unit_left_out(tmp_path):
     convert_scenario(tmp_path / "s.xlsx", tmp_path / "s.toml")
     convert_scenario(tmp_path / "s.toml", tmp_path / "again.xlsx")
     assert load_scenario(tmp_path / "again.xlsx").to_data() == sc.to_data()
+
+
+def test_the_workbook_doc_names_every_sheet_and_column():
+    text = (ROOT / "docs" / "scenario-workbook.md").read_text()
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| `")}
+    assert list(rows) == [f"`{s.name}`" for s in SHEETS]
+    for s in SHEETS:
+        for c in s.columns:
+            assert f"`{c.name}" in rows[f"`{s.name}`"], (s.name, c.name)
