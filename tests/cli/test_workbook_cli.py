@@ -47,6 +47,11 @@ def test_init_toml_writes_the_same_scenario_commented(template, tmp_path):
     assert result.exit_code == 0, result.output
     text = (tmp_path / "s.toml").read_text()
     assert text.count("\n# ") > 20
+    lines = text.splitlines()
+    for new in ("[metrics.nps]", "margin = ", "sponsor = ", "impacts = ", "savings = ", "months = ",
+                "higher_is_better = "):
+        at = next(i for i, line in enumerate(lines) if line.startswith(new))
+        assert lines[at - 1].startswith("# "), f"{new}: commented"
     assert load_scenario(tmp_path / "s.toml").to_data() == load_scenario(template).to_data()
 
 
