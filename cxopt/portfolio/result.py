@@ -68,6 +68,13 @@ class OptimizationResult:
     objective: str  # "mean" or "cvar:ALPHA:BETA"
     solver: dict
     candidates: tuple[Candidate, ...] = field(default=())
+    objective_name: str = "revenue"  # what was maximised: "revenue", "value" (or "cost" with a target)
+    value: np.ndarray | None = None  # (T,) the portfolio's value per trial (objective "value"); None otherwise
+
+    @property
+    def worth(self) -> np.ndarray:
+        """(T,) the portfolio per trial in the units it was chosen by: its value, else its retained revenue."""
+        return self.revenue if self.value is None else self.value
 
     @property
     def selected_ids(self) -> list[str]:
