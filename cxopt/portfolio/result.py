@@ -99,5 +99,7 @@ class OptimizationResult:
             "portfolio": {"retained_revenue": summarise(self.revenue),
                           "churn_rate": summarise(sim.churn_rate(self.customers))},
             "gain": summarise(self.revenue - sim.baseline_revenue),
+            "objective_name": self.objective_name,
+            **({} if self.value is None else {"value": summarise(self.value)}),
             "solver": self.solver,
         }

@@ -28,7 +28,7 @@ from cxopt.portfolio.constraints import Constraints
 from cxopt.portfolio.diagnosis import diagnose
 from cxopt.engine.summary import summarise
 from cxopt.portfolio.model import PortfolioProblem
-from cxopt.portfolio.objective import OBJECTIVE_NAMES, describe_objective
+from cxopt.portfolio.objective import check_objective, describe_objective
 from cxopt.portfolio.result import (
     STATUS_ERROR,
     STATUS_FEASIBLE,
@@ -65,9 +65,10 @@ def check_arguments(*, budget=None, max_initiatives=None, owner_capacity=None, r
         problems.append(Problem("", "top", f"must be at least 1, got {top}"))
     if time_limit is not None and not time_limit > 0:
         problems.append(Problem("", "time_limit", f"must be a positive number of seconds (or None), got {time_limit}"))
-    if objective not in OBJECTIVE_NAMES:
-        why = " (cost only with a target or requirement: the cheapest portfolio that meets it)" if objective == "cost" else ""
-        problems.append(Problem("", "objective", f"expected one of {', '.join(OBJECTIVE_NAMES)}, got {objective!r}{why}"))
+    try:
+        check_objective(objective)
+    except ArgumentError as exc:
+        problems += exc.problems
     if problems:
         raise ArgumentError(problems)
 
