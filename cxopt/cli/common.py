@@ -168,6 +168,7 @@ TimeOpt = Annotated[float, typer.Option("--time-limit", min=0.1, callback=finite
 
 class Objective(str, Enum):
     revenue = "revenue"
+    value = "value"
     cost = "cost"
 
 
@@ -184,8 +185,10 @@ TargetOpt = Annotated[Optional[list[str]], typer.Option(
 RequireOpt = Annotated[Optional[list[str]], typer.Option(
     "--require", help="A percentile requirement METRIC.pQ<=VALUE or >=VALUE (churn.p90<=0.2); repeatable.")]
 ObjectiveOpt = Annotated[Objective, typer.Option(
-    "--objective", help="revenue: the most expected retained revenue (default); cost: the cheapest portfolio "
-                        "meeting --target/--require (only with them). Only these two for now.")]
+    "--objective", help="revenue: the most expected retained revenue (default); value: the most expected value, "
+                        "margin x retained revenue + operating savings - cost ([scenario] margin, 1 when absent; "
+                        "--risk mixes in the CVaR of the value); cost: the cheapest portfolio meeting "
+                        "--target/--require (only with them).")]
 
 
 def load(path: Path):
@@ -230,8 +233,9 @@ def simulate_with_progress(sc, customers, base, seed, trials, mode, quiet, clust
     return run(sc, b, trials=trials, seed=seed, mode=mode.value, executor=executor)
 
 
-def report_frontier(sim, result, risk, solver, top, time_limit, steps: int = 6):
-    """A small budget frontier around the plan's budget, for the report's plot (None without a budget)."""
+def report_frontier(sim, result, risk, solver, top, time_limit, steps: int = 6, objective: str = "revenue"):
+    """A small budget frontier around the plan's budget, for the report's plot (None without a budget);
+    ``objective`` ``"value"`` chooses each budget's portfolio by value, as the plan was."""
     import numpy as np
 
     from cxopt.portfolio.frontier import frontier as run_frontier
@@ -244,5 +248,5 @@ def report_frontier(sim, result, risk, solver, top, time_limit, steps: int = 6):
     grid = np.linspace(0.25 * total, 2.0 * total, steps)
     results = run_frontier(sim, grid, max_initiatives=result.constraints.max_initiatives,
                            owner_capacity=result.constraints.owner_capacity, risk=risk,
-                           solver=solver.value, top=top, time_limit=time_limit)
+                           solver=solver.value, top=top, time_limit=time_limit, objective=objective)
     return frontier_summary(sim, grid, results)

@@ -27,7 +27,7 @@ def optimize(scenario: ScenarioArg,
              cluster: ClusterOpt = None, no_cache: NoCacheOpt = False, goal_metric: GoalMetricOpt = None,
              confidence: ConfidenceOpt = None, target: TargetOpt = None, require: RequireOpt = None,
              objective: ObjectiveOpt = Objective.revenue) -> None:
-    """Choose the portfolio (at most five initiatives) that keeps the most revenue within budget."""
+    """Choose the portfolio (at most five initiatives) that keeps the most revenue (or value) within budget."""
     from cxopt.portfolio.search import optimize as run_optimize
     from cxopt.plan.build import build_plan
 
@@ -47,14 +47,17 @@ def optimize(scenario: ScenarioArg,
             result, extra = choose_for_targets(sim, goal, json_, budget=budget, max_initiatives=max_initiatives)
         else:
             result, extra = run_optimize(sim, budget=budget, max_initiatives=max_initiatives, risk=risk,
-                                         solver=solver.value, top=top, time_limit=time_limit), {}
+                                         solver=solver.value, top=top, time_limit=time_limit,
+                                         objective=goal["objective"]), {}
         plan = build_plan(result, goal_metric=goal["metric"], confidence=goal["confidence"], extra=extra)
         data = plan.to_dict()
         data["seconds"] = time.perf_counter() - t0
         if out is not None:
             from cxopt.report.plandir import save_plan
 
-            save_plan(plan, out, force=force, frontier=report_frontier(sim, result, risk, solver, top, time_limit))
+            save_plan(plan, out, force=force, frontier=report_frontier(
+                sim, result, risk, solver, top, time_limit,
+                objective="value" if goal["objective"] == "value" else "revenue"))
             err.print(f"wrote the plan to {out}", markup=False)
         if json_:
             print_json(data)
@@ -74,7 +77,7 @@ def frontier(scenario: ScenarioArg,
                                                    help="Mark budget steps whose extra gain (margin where given) "
                                                         "per extra unit of cost is below this.")] = 1.0,
              no_cache: NoCacheOpt = False, goal_metric: GoalMetricOpt = None,
-             confidence: ConfidenceOpt = None) -> None:
+             confidence: ConfidenceOpt = None, objective: ObjectiveOpt = Objective.revenue) -> None:
     """The best portfolio and its value at each budget: what the next dollar buys."""
     import numpy as np
 
@@ -93,12 +96,16 @@ def frontier(scenario: ScenarioArg,
             raise ArgumentError(Problem("", "--budgets", f"expected LOW:HIGH:STEPS with 0 <= LOW <= HIGH and STEPS >= 1, "
                                                         f"got {budgets!r}")) from None
         sc = load(scenario)
-        goal_options(sc, goal_metric, confidence, None, None, Objective.revenue)  # bad input before the simulation
+        if objective == Objective.cost:
+            raise ArgumentError("objective", "cost needs a --target or --require, which the frontier does not take; "
+                                             "use revenue or value")
+        goal_options(sc, goal_metric, confidence, None, None, objective)  # bad input before the simulation
         sim = simulate_with_progress(sc, customers, base, seed, trials, Mode.grouped, quiet, no_cache=no_cache)
         grid = np.linspace(low_f, high_f, n) if n > 1 else np.array([high_f])
         results = run_frontier(sim, grid, max_initiatives=max_initiatives, risk=risk, solver=solver.value,
-                               top=top, time_limit=time_limit)
+                               top=top, time_limit=time_limit, objective=objective.value)
         data = frontier_summary(sim, grid, results, hurdle=hurdle)
+        add_frontier_objective(data, results, objective.value, risk)
         if goal_metric is not None or confidence is not None:  # each budget's goal in the planner's metric
             from cxopt.plan.goal import check_confidence, check_goal_metric, goal_brief
 
@@ -113,6 +120,20 @@ def frontier(scenario: ScenarioArg,
             from cxopt.report.terminal import print_frontier
 
             print_frontier(data, out_console())
+
+
+def add_frontier_objective(data: dict, results, objective: str, risk) -> None:
+    """The frontier's JSON says what each budget's portfolio was chosen by; with ``value``, each row's
+    expected value (margin x retained revenue + savings - cost) beside its retained revenue."""
+    from cxopt.portfolio.objective import describe_objective
+
+    data["objective"] = objective
+    data["objective_text"] = describe_objective(objective, risk or "mean")
+    if objective != "value":
+        return
+    for row, res in zip(data["frontier"], results):
+        if res is not None:
+            row["expected_value"] = res.solver["expected_value"]
 
 
 def goal_options(sc, goal_metric, confidence, target, require, objective) -> dict:

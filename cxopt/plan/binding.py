@@ -3,8 +3,9 @@ the optimum, and the gain with it relaxed one step, by re-solving on the same si
 
 One step: +10% of that budget period's limit, one more initiative, one more slot for that owner,
 the exclusion or prerequisite dropped, the must or forbid lifted. The gain is the re-solved
-portfolio's exact objective value (expected retained revenue, or the risk-adjusted objective the
-plan was chosen by) minus the plan's; the plan stays feasible when a limit is relaxed, so the gain
+portfolio's exact objective value minus the plan's, in the units of the objective the plan was
+chosen by (``objective``: expected retained revenue, or expected value — margin x retained revenue
++ savings - cost — with ``objective="value"``; risk-adjusted where the plan was); the plan stays feasible when a limit is relaxed, so the gain
 is never below 0 (a heuristic re-solve that finds less is reported as 0). A limit *binds* when
 relaxing it gains something.
 
@@ -73,28 +74,32 @@ def binding(result, *, solver: str = "auto", top: int = 3, time_limit: float | N
     optimize's default: one re-solve per limit (per owner initiative for a capacity) on a plan's
     build, and the walk still goes on while a next portfolio may beat the best.
 
-    Returns ``{"limits": [{limit, slack, binds, gain_if_relaxed, relaxed_selection}], "unspent": [...]}``.
+    Returns ``{"objective": "revenue" | "value", "limits": [{limit, slack, binds, gain_if_relaxed,
+    relaxed_selection, objective}], "unspent": [...]}``: every gain in that objective's units. A plan
+    chosen for the least cost meeting a target is studied in expected retained revenue.
     """
     sim = result.simulation
     cons = result.constraints
     objective = result.objective
+    name_of = "value" if result.objective_name == "value" else "revenue"
     risk = None if objective == "mean" else objective
-    here = risk_value(result.revenue, objective)
+    here = risk_value(result.worth, objective)
     limits = []
     for name, slack, relaxed in relaxations(cons, result.selected):
         best, best_sel = here, list(result.selected_ids)
         for rules in relaxed:
             try:
-                r = optimize(sim, constraints=rules, risk=risk, solver=solver, top=top, time_limit=time_limit)
+                r = optimize(sim, constraints=rules, risk=risk, solver=solver, top=top, time_limit=time_limit,
+                             objective=name_of)
             except InfeasibleError:  # cannot happen (the plan stays feasible); kept for safety
                 continue
-            value = risk_value(r.revenue, objective)
+            value = risk_value(r.worth, objective)
             if value > best:
                 best, best_sel = value, r.selected_ids
         gain = max(best - here, 0.0)
         limits.append({"limit": name, "slack": slack, "binds": bool(gain > 1e-9 * max(abs(here), 1.0)),
-                       "gain_if_relaxed": gain, "relaxed_selection": best_sel})
-    return {"limits": limits, "unspent": unspent(result)}
+                       "gain_if_relaxed": gain, "relaxed_selection": best_sel, "objective": name_of})
+    return {"objective": name_of, "limits": limits, "unspent": unspent(result)}
 
 
 def broken_limits(cons: Constraints, selected) -> list[str]:

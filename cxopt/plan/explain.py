@@ -19,7 +19,8 @@
   reaches the cumulative cost (spent in month 1, or in the month ``[budget.months]`` gives its
   period). An initiative's payback is that of the initiative on its own (its own path). A year's
   savings accrue monthly while the initiative is live; per-period savings count in the period's
-  month when the initiative is delivered. H + 1 stands for "not within the horizon".
+  month when the initiative is delivered (:func:`cxopt.engine.operating.monthly_savings`, the count
+  the optimiser's ``value`` objective uses too). H + 1 stands for "not within the horizon".
 * **Quick wins** and **the voices** (pains ranked by complaints beside by damage).
 """
 
@@ -30,6 +31,7 @@ import itertools
 import numpy as np
 
 from cxopt.engine.arrays import segment_targets
+from cxopt.engine.operating import monthly_savings
 from cxopt.engine.paths import MonthlyPath, live_matrix, monthly_path
 from cxopt.engine.simulation import Simulation
 from cxopt.engine.summary import summarise
@@ -218,25 +220,6 @@ def _spend(sim: Simulation, costs: np.ndarray, periods) -> np.ndarray:
     return out
 
 
-def _savings(sim: Simulation, k: int) -> np.ndarray:
-    """(T, H) operating savings of initiative k per month (0 before it is live)."""
-    sc = sim.scenario
-    d = sim.draws
-    H = sc.horizon_months
-    s = sc.initiatives[k].savings
-    out = np.zeros((d.trials, H))
-    if s is None:
-        return out
-    if isinstance(s, dict):
-        for period, amount in s.items():
-            m = min(max(sc.period_month(period), 1), H) - 1
-            out[:, m] += amount * d.success[:, k]
-        return out
-    for tau in range(H):
-        out[:, tau] = (s / 12.0) * (d.success[:, k] & (d.golive[:, k] <= tau))
-    return out
-
-
 def payback_month(monthly_gain: np.ndarray, monthly_cost: np.ndarray) -> np.ndarray:
     """(T,) first month label whose cumulative gain reaches the cumulative cost; H + 1: not within the horizon."""
     H = monthly_gain.shape[1]
@@ -267,7 +250,7 @@ def returns(sim: Simulation, result, shapley_revenue: dict[int, np.ndarray], pat
     total_savings = np.zeros((sim.trials, H))
     for k in sel:
         own = monthly_path(sim, [k])
-        sav = _savings(sim, k)
+        sav = monthly_savings(sc, sim.draws, k)
         total_savings += sav
         cost = float(cons.costs[k].sum())
         gain = margin * shapley_revenue[k] + sav.sum(axis=1)

@@ -5,14 +5,17 @@ trial's portfolio value with the same trial's baseline) must all hold in the sam
 percentile requirements (``churn.p90<=0.2``) hold on the portfolio's distribution over the
 trials. Among the feasible portfolios whose P(all targets met) >= ``confidence`` and that
 meet every requirement, :func:`choose_with_targets` returns the one with the most expected
-retained revenue (``objective="cost"``: the cheapest, then the most revenue; ties: the
-smaller portfolio). Everything is checked on the trials themselves.
+retained revenue (``objective="value"``: the most expected value, margin x retained revenue +
+savings - cost, as :mod:`cxopt.portfolio.objective` counts it; ``objective="cost"``: the
+cheapest, then the most revenue; ties: the smaller portfolio). Everything is checked on the
+trials themselves.
 
 Exact up to :data:`EXACT_CANDIDATES` candidates (initiatives not forbidden): every feasible
 portfolio is evaluated. Beyond, the stated method: keep the ``EXACT_CANDIDATES`` most
 promising candidates — every must-include, then round robin over the rankings by standalone
 expected increment in each target's and requirement's metric (in its better direction) and in
-retained revenue (ascending cost with ``objective="cost"``) — and enumerate exactly among them.
+retained revenue (ascending cost with ``objective="cost"``, and by standalone expected value with
+``objective="value"``) — and enumerate exactly among them.
 Its miss rate against brute force is measured in tests/portfolio/test_chance.py and stated in
 docs/decisions.md.
 """
@@ -29,14 +32,16 @@ from cxopt.engine.levels import metric_levels
 from cxopt.engine.simulation import Simulation
 from cxopt.errors import ArgumentError, InfeasibleError
 from cxopt.portfolio.backends.exhaustive import feasible_portfolios
+from cxopt.engine.summary import summarise
 from cxopt.portfolio.constraints import Constraints
+from cxopt.portfolio.objective import ObjectiveValue, describe_objective, objective_value
 from cxopt.portfolio.result import STATUS_FEASIBLE, STATUS_OPTIMAL, Candidate, OptimizationResult
 
 __all__ = ["Target", "Requirement", "parse_target", "parse_requirement", "choose_with_targets",
            "TargetUnreachableError", "EXACT_CANDIDATES", "OBJECTIVES", "portfolio_values", "target_report"]
 
 EXACT_CANDIDATES = 20
-OBJECTIVES = ("revenue", "cost")
+OBJECTIVES = ("revenue", "value", "cost")
 BATCH = 1024
 _TARGET = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=)\s*(baseline\s*(?:[+-]\s*[^\s].*)?|[^\s].*?)\s*$")
 _REQUIRE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\.p(\d{1,2}(?:\.\d+)?)\s*(>=|<=)\s*(.+?)\s*$")
@@ -142,7 +147,8 @@ def portfolio_values(sim: Simulation, portfolios: list, metrics: set[str]) -> di
     return out
 
 
-def _shortlist(sim: Simulation, cons: Constraints, metrics: list[str], objective: str, limit: int) -> list[int]:
+def _shortlist(sim: Simulation, cons: Constraints, metrics: list[str], objective: str, limit: int,
+               worth: ObjectiveValue | None = None) -> list[int]:
     """The ``limit`` most promising candidates (the stated method beyond :data:`EXACT_CANDIDATES`)."""
     sc = sim.scenario
     free = [k for k in range(len(cons.ids)) if k not in cons.forbid]
@@ -157,6 +163,9 @@ def _shortlist(sim: Simulation, cons: Constraints, metrics: list[str], objective
         rankings.append([free[i] for i in np.argsort(inc if lower else -inc, kind="stable")])
     if objective == "cost":
         rankings.append(sorted(free, key=lambda k: (float(cons.costs[k].sum()), k)))
+    if worth is not None and not worth.is_revenue:
+        v = worth.per_trial(singles, vals["retained_revenue"]).mean(axis=1)
+        rankings.append([free[i] for i in np.argsort(-(v[1:] - v[0]), kind="stable")])
     chosen = list(dict.fromkeys(sorted(cons.must)))
     # prerequisites of what is chosen come along, so a chosen initiative stays choosable
     pos = 0
@@ -184,10 +193,11 @@ def choose_with_targets(sim: Simulation, constraints: Constraints, *, targets: l
         raise ArgumentError("confidence", f"must lie strictly between 0 and 1, got {confidence!r}")
     t0 = time.perf_counter()
     cons = constraints
+    worth = objective_value(sim, "value" if objective == "value" else "revenue")
     metrics = list(dict.fromkeys([t.metric for t in targets] + [r.metric for r in requirements]))
     free = [k for k in range(len(cons.ids)) if k not in cons.forbid]
     exact = len(free) <= exact_candidates
-    keep = set(free if exact else _shortlist(sim, cons, metrics, objective, exact_candidates))
+    keep = set(free if exact else _shortlist(sim, cons, metrics, objective, exact_candidates, worth))
     # enumerate among the kept candidates only (the rest are forbidden for the enumeration)
     sub = replace(cons, forbid=frozenset(set(range(len(cons.ids))) - keep))
     portfolios = feasible_portfolios(sub)
@@ -198,6 +208,7 @@ def choose_with_targets(sim: Simulation, constraints: Constraints, *, targets: l
     prob = np.empty(len(portfolios))
     ok_req = np.empty(len(portfolios), dtype=bool)
     mean_rev = np.empty(len(portfolios))
+    mean_value = np.empty(len(portfolios))  # the objective's value (retained revenue unless "value")
     for start in range(0, len(portfolios), BATCH):
         part = portfolios[start: start + BATCH]
         vals = portfolio_values(sim, part, set(metrics))
@@ -208,6 +219,7 @@ def choose_with_targets(sim: Simulation, constraints: Constraints, *, targets: l
         ok_req[start: start + len(part)] = [all(r.met(vals[r.metric][i]) for r in requirements)
                                             for i in range(len(part))]
         mean_rev[start: start + len(part)] = vals["retained_revenue"].mean(axis=1)
+        mean_value[start: start + len(part)] = worth.per_trial(part, vals["retained_revenue"]).mean(axis=1)
     cost = np.array([cons.total_cost(p) for p in portfolios])
     size = np.array([len(p) for p in portfolios])
     qualifies = ok_req & (prob >= confidence - 1e-12) if targets else ok_req
@@ -226,19 +238,26 @@ def choose_with_targets(sim: Simulation, constraints: Constraints, *, targets: l
                                      {"requirements_met": bool(ok_req[i])})
     idx = np.flatnonzero(qualifies)
     order = (np.lexsort((size[idx], -mean_rev[idx], cost[idx])) if objective == "cost"
-             else np.lexsort((size[idx], -mean_rev[idx])))
+             else np.lexsort((size[idx], -mean_value[idx])))
     i = int(idx[order[0]])
     sel = tuple(portfolios[i])
     rev, cust = sim.evaluate([list(sel)])
+    value = None if worth.is_revenue else worth.per_trial([sel], rev)[0]
+    ranked = float(mean_value[i])
     info = {"name": "chance-constrained enumeration", "status": STATUS_OPTIMAL if exact else STATUS_FEASIBLE,
             "proven_optimal": exact, "stopped_by": "exhausted", "seconds": time.perf_counter() - t0,
             "first_solve_seconds": 0.0, "solve_seconds": 0.0, "candidates_evaluated": len(portfolios),
-            "estimate": float(mean_rev[i]), "exact": float(mean_rev[i]), "gap": 0.0, "objective": objective,
+            "estimate": ranked, "exact": ranked, "gap": 0.0, "objective": objective, "objective_name": objective,
+            "objective_text": describe_objective(objective),
             "method": "every feasible portfolio evaluated on the trials" if exact else
             f"the {len(keep)} most promising of {len(free)} candidates, every feasible portfolio among them "
             "evaluated on the trials", "probability": float(prob[i])}
-    return OptimizationResult(sim, cons, sel, rev[0], cust[0], "mean", info,
-                              (Candidate(sel, float(mean_rev[i]), float(mean_rev[i])),))
+    if value is not None:
+        info["expected_value"] = summarise(value)
+        info["baseline_value"] = summarise(worth.per_trial([()], sim.baseline_revenue[None, :])[0])
+        info["margin"] = worth.margin
+    return OptimizationResult(sim, cons, sel, rev[0], cust[0], "mean", info, (Candidate(sel, ranked, ranked),),
+                              objective_name=objective, value=value)
 
 
 def target_report(sim: Simulation, result: OptimizationResult, targets: list[Target],

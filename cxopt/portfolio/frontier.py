@@ -24,7 +24,8 @@ def frontier(sim: Simulation, budgets: Sequence[float], **kwargs) -> list[Optimi
     """The optimal portfolio at each budget (``None`` where no portfolio is feasible).
 
     ``kwargs`` are :func:`~cxopt.portfolio.search.optimize`'s (``max_initiatives``,
-    ``owner_capacity``, ``risk``, ``solver``, ``top``, ``time_limit``).
+    ``owner_capacity``, ``risk``, ``solver``, ``top``, ``time_limit``, ``objective``: ``"revenue"``
+    or ``"value"``, the same at every budget).
     """
     bad = [Problem("", "budgets", f"must be >= 0, got {b:g}") for b in budgets if not float(b) >= 0]
     if bad:
@@ -33,13 +34,14 @@ def frontier(sim: Simulation, budgets: Sequence[float], **kwargs) -> list[Optimi
     base = Constraints.from_scenario(sim.scenario, max_initiatives=kwargs.pop("max_initiatives", None),
                                      owner_capacity=kwargs.pop("owner_capacity", None))
     risk, solver = kwargs.pop("risk", None), kwargs.pop("solver", "auto")
-    check_arguments(risk=risk, solver=solver, **kwargs)
+    objective = kwargs.pop("objective", "revenue")
+    check_arguments(risk=risk, solver=solver, objective=objective, **kwargs)
     backend = backend_for(solver)
     problem = None  # one model for the whole sweep: each step drops the cuts and moves the budget's RHS
     for b in budgets:
         cons = base.with_budget(float(b))
         if problem is None:
-            problem = PortfolioProblem.from_simulation(sim, cons, risk or "mean")
+            problem = PortfolioProblem.from_simulation(sim, cons, risk or "mean", objective)
         else:
             problem.restart(cons)
         try:

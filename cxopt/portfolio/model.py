@@ -21,6 +21,7 @@ import numpy as np
 
 from cxopt.portfolio.constraints import Constraints
 from cxopt.portfolio.matrix import CVAR_PAIR_TERMS, MatrixModel, build_matrix_model
+from cxopt.portfolio.objective import ObjectiveValue, objective_value
 from cxopt.portfolio.risk import parse_risk, risk_value
 
 __all__ = ["ValueTables", "PortfolioProblem", "CVAR_PAIR_TERMS"]
@@ -28,7 +29,8 @@ __all__ = ["ValueTables", "PortfolioProblem", "CVAR_PAIR_TERMS"]
 
 @dataclass(frozen=True)
 class ValueTables:
-    """Per-trial baseline revenue (T,), standalone gains g (K, T), pairs (P, 2) and interactions w (P, T)."""
+    """Per-trial baseline (T,), standalone gains g (K, T), pairs (P, 2) and interactions w (P, T), in the
+    objective's units (retained revenue unless built with another :class:`ObjectiveValue`)."""
 
     baseline: np.ndarray
     gains: np.ndarray
@@ -36,11 +38,15 @@ class ValueTables:
     interactions: np.ndarray
 
     @classmethod
-    def from_simulation(cls, sim) -> "ValueTables":
+    def from_simulation(cls, sim, worth: ObjectiveValue | None = None) -> "ValueTables":
+        """The simulation's tables, mapped to ``worth``'s units (retained revenue when None)."""
         g = sim.single_revenue - sim.baseline_revenue[None, :]
         w = (sim.pair_revenue - sim.single_revenue[sim.pairs[:, 0]] - sim.single_revenue[sim.pairs[:, 1]]
              + sim.baseline_revenue[None, :]) if sim.pairs.size else np.zeros((0, sim.trials))
-        return cls(sim.baseline_revenue, g, np.asarray(sim.pairs).reshape(-1, 2), w)
+        base = sim.baseline_revenue
+        if worth is not None:
+            base, g, w = worth.tables(base, g, w)
+        return cls(base, g, np.asarray(sim.pairs).reshape(-1, 2), w)
 
     @property
     def trials(self) -> int:
@@ -51,7 +57,8 @@ class ValueTables:
         return {(int(a), int(b)): q for q, (a, b) in enumerate(self.pairs)}
 
     def revenue(self, selected: Sequence[int]) -> np.ndarray:
-        """The program's per-trial revenue of a selection: baseline + gains + pair interactions."""
+        """The program's per-trial value of a selection (in the tables' units): baseline + gains + pair
+        interactions."""
         s = sorted(selected)
         index = self.pair_index
         v = self.baseline + self.gains[s].sum(axis=0)
@@ -65,15 +72,20 @@ class ValueTables:
 class PortfolioProblem:
     """Maximise the program's value over the portfolios the rules allow, minus excluded ones.
 
-    ``evaluate`` gives the exact per-trial revenue of portfolios (``(n, T)``; the simulation's
-    ``evaluate``); without it the tables are taken as exact (the program has every interaction).
+    ``evaluate`` gives the exact per-trial value of portfolios (``(n, T)``, in the tables' units; the
+    simulation's ``evaluate`` through the objective's map); without it the tables are taken as exact
+    (the program has every interaction). ``objective`` is the risk form (``"mean"`` or
+    ``"cvar:ALPHA:BETA"``), ``objective_name`` what is maximised (``"revenue"`` or ``"value"``).
     """
 
     def __init__(self, tables: ValueTables, constraints: Constraints, objective: str = "mean",
-                 evaluate: Callable[[list[tuple[int, ...]]], np.ndarray] | None = None):
+                 evaluate: Callable[[list[tuple[int, ...]]], np.ndarray] | None = None,
+                 objective_name: str = "revenue"):
         if objective != "mean":
             parse_risk(objective)
         self.tables, self.constraints, self.objective = tables, constraints, objective
+        self.objective_name = objective_name
+        self.worth: ObjectiveValue | None = None  # the objective's map, when built from a simulation
         self.excluded: list[tuple[int, ...]] = []  # no-good cuts, in the order they were added
         self._evaluate = evaluate
         self._matrix: MatrixModel | None = None
@@ -84,9 +96,19 @@ class PortfolioProblem:
         self._base_mean = float(tables.baseline.mean())
 
     @classmethod
-    def from_simulation(cls, sim, constraints: Constraints, objective: str = "mean") -> "PortfolioProblem":
-        return cls(ValueTables.from_simulation(sim), constraints, objective,
-                   evaluate=lambda portfolios: sim.evaluate([list(p) for p in portfolios])[0])
+    def from_simulation(cls, sim, constraints: Constraints, objective: str = "mean",
+                        objective_name: str = "revenue") -> "PortfolioProblem":
+        """The problem on a simulation's tables; ``objective_name`` ``"value"`` maps the tables and every
+        exact re-evaluation through :func:`~cxopt.portfolio.objective.objective_value` (one map, one place)."""
+        worth = objective_value(sim, objective_name)
+
+        def evaluate(portfolios):
+            return worth.per_trial(portfolios, sim.evaluate([list(p) for p in portfolios])[0])
+
+        problem = cls(ValueTables.from_simulation(sim, worth), constraints, objective, evaluate=evaluate,
+                      objective_name=objective_name)
+        problem.worth = worth
+        return problem
 
     @classmethod
     def feasibility(cls, constraints: Constraints) -> "PortfolioProblem":
@@ -117,7 +139,8 @@ class PortfolioProblem:
         return value
 
     def exact_revenue(self, portfolios: list[tuple[int, ...]]) -> np.ndarray:
-        """Exact per-trial revenue ``(n, T)`` of each portfolio."""
+        """Exact per-trial value ``(n, T)`` of each portfolio, in the objective's units (retained revenue
+        unless ``objective_name`` is ``"value"``)."""
         if self._evaluate is not None:
             return self._evaluate(portfolios)
         return np.array([self.tables.revenue(p) for p in portfolios]).reshape(len(portfolios), self.tables.trials)

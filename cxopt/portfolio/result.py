@@ -68,6 +68,13 @@ class OptimizationResult:
     objective: str  # "mean" or "cvar:ALPHA:BETA"
     solver: dict
     candidates: tuple[Candidate, ...] = field(default=())
+    objective_name: str = "revenue"  # what was maximised: "revenue", "value" (or "cost" with a target)
+    value: np.ndarray | None = None  # (T,) the portfolio's value per trial (objective "value"); None otherwise
+
+    @property
+    def worth(self) -> np.ndarray:
+        """(T,) the portfolio per trial in the units it was chosen by: its value, else its retained revenue."""
+        return self.revenue if self.value is None else self.value
 
     @property
     def selected_ids(self) -> list[str]:
@@ -92,5 +99,7 @@ class OptimizationResult:
             "portfolio": {"retained_revenue": summarise(self.revenue),
                           "churn_rate": summarise(sim.churn_rate(self.customers))},
             "gain": summarise(self.revenue - sim.baseline_revenue),
+            "objective_name": self.objective_name,
+            **({} if self.value is None else {"value": summarise(self.value)}),
             "solver": self.solver,
         }

@@ -26,7 +26,9 @@ from cxopt.portfolio.backends import SOLVER_NAMES, Backend, backend_for
 from cxopt.portfolio.backends.exhaustive import EXHAUSTIVE_LIMIT, feasible_portfolios
 from cxopt.portfolio.constraints import Constraints
 from cxopt.portfolio.diagnosis import diagnose
+from cxopt.engine.summary import summarise
 from cxopt.portfolio.model import PortfolioProblem
+from cxopt.portfolio.objective import check_objective, describe_objective
 from cxopt.portfolio.result import (
     STATUS_ERROR,
     STATUS_FEASIBLE,
@@ -44,7 +46,7 @@ __all__ = ["optimize", "check_arguments", "Constraints", "Candidate", "Optimizat
 
 
 def check_arguments(*, budget=None, max_initiatives=None, owner_capacity=None, risk=None, solver="auto", top=1,
-                    time_limit=None) -> None:
+                    time_limit=None, objective="revenue") -> None:
     """Every problem with :func:`optimize`'s parameters at once, as one :class:`ArgumentError`."""
     problems = []
     if budget is not None and not budget >= 0:
@@ -63,6 +65,10 @@ def check_arguments(*, budget=None, max_initiatives=None, owner_capacity=None, r
         problems.append(Problem("", "top", f"must be at least 1, got {top}"))
     if time_limit is not None and not time_limit > 0:
         problems.append(Problem("", "time_limit", f"must be a positive number of seconds (or None), got {time_limit}"))
+    try:
+        check_objective(objective)
+    except ArgumentError as exc:
+        problems += exc.problems
     if problems:
         raise ArgumentError(problems)
 
@@ -78,8 +84,9 @@ def optimize(
     top: int = 10,
     time_limit: float | None = 60.0,
     constraints: Constraints | None = None,
+    objective: str = "revenue",
 ) -> OptimizationResult:
-    """Pick the portfolio that maximises expected (or risk-adjusted) retained revenue.
+    """Pick the portfolio that maximises expected (or risk-adjusted) retained revenue, or value.
 
     Parameters
     ----------
@@ -98,6 +105,9 @@ def optimize(
         Seconds per solve; a solve stopped early returns its best, marked not proven.
     constraints : Constraints, optional
         The rules, ready made (then ``budget``, ``max_initiatives`` and ``owner_capacity`` are not read).
+    objective : {"revenue", "value"}
+        What is maximised per trial before the mean (or the CVaR): retained revenue, or the value
+        ``margin x retained revenue + savings - cost`` (:mod:`cxopt.portfolio.objective`).
 
     Raises
     ------
@@ -109,13 +119,12 @@ def optimize(
         The solver failed or returned no portfolio (not infeasibility).
     """
     check_arguments(budget=budget, max_initiatives=max_initiatives, owner_capacity=owner_capacity, risk=risk,
-                    solver=solver, top=top, time_limit=time_limit)
+                    solver=solver, top=top, time_limit=time_limit, objective=objective)
     cons = constraints or Constraints.from_scenario(sim.scenario, budget=budget, max_initiatives=max_initiatives,
                                                     owner_capacity=owner_capacity)
-    objective = risk or "mean"
     t0 = time.perf_counter()
     backend = backend_for(solver)
-    problem = PortfolioProblem.from_simulation(sim, cons, objective)
+    problem = PortfolioProblem.from_simulation(sim, cons, risk or "mean", objective)
     return solve_problem(sim, problem, backend, top=top, time_limit=time_limit, t0=t0)
 
 
@@ -208,6 +217,9 @@ def _exact_search(sim: Simulation, problem: PortfolioProblem, backend: Backend, 
 def _result(sim, problem, backend, best: Candidate, candidates: tuple[Candidate, ...], proven: bool,
             stopped_by: str, solve_seconds: list[float], t0: float, evaluated: int | None = None) -> OptimizationResult:
     rev, cust = sim.evaluate([list(best.selected)])
+    name = problem.objective_name
+    value = None if problem.worth is None or problem.worth.is_revenue else \
+        problem.worth.per_trial([best.selected], rev)[0]
     info = {
         "name": backend.name,
         "status": STATUS_OPTIMAL if proven else STATUS_FEASIBLE,
@@ -221,6 +233,12 @@ def _result(sim, problem, backend, best: Candidate, candidates: tuple[Candidate,
         "exact": best.exact,
         "gap": best.estimate - best.exact,
         "objective": problem.objective,
+        "objective_name": name,
+        "objective_text": describe_objective(name, problem.objective),
     }
+    if value is not None:  # the value's figures (retained revenue is reported as before)
+        info["expected_value"] = summarise(value)
+        info["baseline_value"] = summarise(problem.worth.per_trial([()], sim.baseline_revenue[None, :])[0])
+        info["margin"] = problem.worth.margin
     return OptimizationResult(sim, problem.constraints, tuple(best.selected), rev[0], cust[0], problem.objective,
-                              info, candidates)
+                              info, candidates, objective_name=name, value=value)

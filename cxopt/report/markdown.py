@@ -395,17 +395,23 @@ def _solver(d: dict) -> Section:
     s = d.get("solver") or {}
     proven = "proven" if s.get("proven_optimal") else "not proven"
     solver = _SOLVER_NAMES.get(s.get("name", ""), s.get("name", "?"))
+    objective = s.get("objective_text") or s.get("objective", "mean")  # plans before the value objective: the risk form
     text = (f"Chosen by {solver}: {s.get('status', '?')} ({proven}) in {s.get('seconds', 0.0):.2f} s; "
-            f"objective: {s.get('objective', 'mean')}. Pair interactions are modelled and higher-order ones "
+            f"objective: {objective}. Pair interactions are modelled and higher-order ones "
             f"are not, so the {s.get('candidates_evaluated', 0)} best distinct portfolios were re-evaluated "
             f"exactly by simulation; the chosen one's estimate differs from its exact value by "
             f"{fm(s.get('gap', 0.0))}.")
+    if s.get("expected_value"):
+        v, b = s["expected_value"], s.get("baseline_value") or {}
+        text += (f" The portfolio's expected value is {fm(v['mean'])} (P10–P90 {fm(v['p10'])} – {fm(v['p90'])})"
+                 + (f", against {fm(b['mean'])} with no initiative" if b else "") + ".")
     blocks: list = [Paragraph(text)]
     cands = d.get("candidates") or []
     if len(cands) > 1:
         rows = [[str(i + 1), ", ".join(c["selected"]), fm(c["estimate"]), fm(c["exact"])]
                 for i, c in enumerate(cands[:5])]
-        blocks.append(Table(["#", "Portfolio", "Estimated retained revenue", "Exact (re-simulated)"], rows,
+        what = "value" if s.get("objective_name") == "value" else "retained revenue"
+        blocks.append(Table(["#", "Portfolio", f"Estimated {what}", "Exact (re-simulated)"], rows,
                             align="rlrr", caption="The best alternatives considered"))
     return Section("solver", "How the portfolio was chosen", blocks)
 

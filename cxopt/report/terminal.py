@@ -150,6 +150,10 @@ def print_plan(data: dict, console: Console) -> None:
     s = data["solver"]
     console.print(f"Solver {s['name']}: {s['status']}, {s['candidates_evaluated']} candidates re-evaluated exactly, "
                   f"estimate−exact gap {fm(s['gap'])}, {s['seconds']:.2f} s")
+    console.print(Text(f"objective: {s.get('objective_text') or s.get('objective', 'mean')}"))
+    if s.get("expected_value"):
+        console.print(Text(f"Expected value: baseline {_band(s['baseline_value'], fm)} → portfolio "
+                           f"{_band(s['expected_value'], fm)}  (mean, P10 – P90)"))
     print_explained(data, console)
 
 
@@ -190,6 +194,8 @@ def print_frontier(data: dict, console: Console) -> None:
              "" if marginal is None else f"{marginal:.2f}", ", ".join(r["selected"]),
              "" if ret is None else f"{ret:.2f}", "below hurdle" if r.get("below_hurdle") else "")
     console.print(t)
+    if data.get("objective_text"):
+        console.print(Text(f"objective: {data['objective_text']}"))
 
 
 def print_tracking(data: dict, console: Console) -> None:

@@ -199,7 +199,8 @@ def test_optimal_without_a_solution_status_is_not_called_optimal(small_sim, monk
 @pytest.mark.parametrize("solver", ["highs", "cbc", "exhaustive"])
 def test_every_backend_reports_the_same_solver_keys(small_sim, solver):
     keys = {"name", "status", "proven_optimal", "stopped_by", "seconds", "first_solve_seconds", "solve_seconds",
-            "candidates_evaluated", "estimate", "exact", "gap", "objective"}
+            "candidates_evaluated", "estimate", "exact", "gap", "objective",
+            "objective_name", "objective_text"}
     assert set(optimize(small_sim, solver=solver).solver) == keys
 
 
