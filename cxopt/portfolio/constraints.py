@@ -104,8 +104,11 @@ class Constraints:
             out.append(f"{len(s)} initiatives exceed the maximum of {self.max_initiatives}")
         if self.budget is not None:
             spend = self.costs[sorted(s)].sum(axis=0) if s else np.zeros(len(self.periods))
+            # tolerance in the costs' own units (a solver's 1e-7 on its scaled rows, with room):
+            # an absolute one would be a whole initiative when money is counted in millions
+            slack = 1e-6 * np.abs(self.costs).max(axis=0, initial=0.0)
             for p, name in enumerate(self.periods):
-                if spend[p] > self.budget[p] * (1 + 1e-9) + 1e-6:
+                if spend[p] > self.budget[p] * (1 + 1e-9) + slack[p]:
                     out.append(f"budget {name}: {spend[p]:,.0f} exceeds {self.budget[p]:,.0f}")
         counts: dict[str, int] = {}
         for k in s:

@@ -24,6 +24,7 @@ from cxopt.errors import SolverError
 from cxopt.portfolio.backends.pulp_base import LP_SOLUTION as SOL
 from cxopt.portfolio.backends.pulp_base import LP_STATUS as ST
 from cxopt.portfolio.backends.pulp_base import PulpBackend
+from cxopt.portfolio.backends.scaling import Scaling, csr_of
 from cxopt.portfolio.model import PortfolioProblem
 from cxopt.portfolio.result import SOLVED, STATUS_ERROR, STATUS_FEASIBLE, STATUS_INFEASIBLE, STATUS_OPTIMAL, \
     SolveOutcome
@@ -67,7 +68,8 @@ class HighsSession:
         self.h = highspy.Highs()
         self.h.setOptionValue("output_flag", False)
         self.h.setOptionValue("threads", 1)
-        self.h.passModel(model.highs_lp())
+        self.scaling = Scaling(model)  # well-scaled units (backends/scaling.py)
+        self.h.passModel(self.scaling.model(model).highs_lp())
         self.n_rows = len(model.rows)
         self.n_x = model.n_x
         # the two numbers a solved PuLP problem carries, so that ``status_of`` reads this route too
@@ -80,13 +82,13 @@ class HighsSession:
             self.h.deleteRows(self.n_rows - len(model.rows), np.arange(len(model.rows), self.n_rows, dtype=np.int32))
             self.n_rows = len(model.rows)
         if len(model.rows) > self.n_rows:
-            starts, index, value, lower, upper = model.csr(self.n_rows)
+            starts, index, value, lower, upper = csr_of(self.scaling.rows(model, self.n_rows))
             inf = highspy.kHighsInf
             self.h.addRows(len(lower), np.where(lower == -math.inf, -inf, lower), np.where(upper == math.inf, inf, upper),
                            int(index.size), starts[:-1].astype(np.int32), index, value)
             self.n_rows = len(model.rows)
         for r in model.budget_rows.values():
-            self.h.changeRowBounds(r, -highspy.kHighsInf, model.rows[r].upper)
+            self.h.changeRowBounds(r, -highspy.kHighsInf, self.scaling.budget_upper(model, r))
 
     def solve(self, run: HighsRun) -> None:
         import highspy

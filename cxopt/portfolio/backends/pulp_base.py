@@ -95,7 +95,10 @@ class PulpSession:
     """A PuLP problem kept in step with a :class:`~cxopt.portfolio.matrix.MatrixModel`."""
 
     def __init__(self, model):
-        self.prob, self.cols = model.to_pulp()
+        from cxopt.portfolio.backends.scaling import Scaling
+
+        self.scaling = Scaling(model)  # well-scaled units (backends/scaling.py)
+        self.prob, self.cols = self.scaling.model(model).to_pulp()
         self.x = self.cols[: model.n_x]
         self.names = [r.name for r in model.rows]
 
@@ -104,12 +107,11 @@ class PulpSession:
 
         while len(self.names) > len(model.rows):  # cuts dropped (a new walk)
             del self.prob.constraints[self.names.pop()]
-        for r in model.rows[len(self.names):]:
+        for r in self.scaling.rows(model, len(self.names)):
             append_pulp_row(self.prob, self.cols, r)
             self.names.append(r.name)
         for r in model.budget_rows.values():
-            row = model.rows[r]
-            self.prob.constraints[row.name].constant = -row.upper
+            self.prob.constraints[model.rows[r].name].constant = -self.scaling.budget_upper(model, r)
 
     def set_start(self, selected: tuple[int, ...] | None) -> None:
         if selected is None:
