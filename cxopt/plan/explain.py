@@ -26,7 +26,6 @@
 
 from __future__ import annotations
 
-import itertools
 
 import numpy as np
 
@@ -35,7 +34,7 @@ from cxopt.engine.operating import monthly_savings
 from cxopt.engine.paths import MonthlyPath, live_matrix, monthly_path
 from cxopt.engine.simulation import Simulation
 from cxopt.engine.summary import summarise
-from cxopt.plan.shapley import shapley
+from cxopt.plan.shapley import shapley_values
 
 __all__ = ["fixed_share", "driver_shares", "risk_left", "returns", "quick_wins", "voices",
            "QUICK_WIN_MONTH", "QUICK_WIN_SUCCESS"]
@@ -110,14 +109,21 @@ def driver_shares(sim: Simulation, portfolio) -> dict[str, list[dict]]:
     sel = sorted(int(k) for k in portfolio)
     n_p = len(sc.pain_points)
     W = _exposed_weights(sim, sim.groups.customers.astype(np.float64))
-    subsets = [frozenset(c) for r in range(len(sel) + 1) for c in itertools.combinations(sel, r)]
-    F = {s: fixed_share(sim, sorted(s)) for s in subsets}
-    removed = {s: _pain_risk(sim, F[frozenset()], W) - _pain_risk(sim, F[s], W) for s in subsets}
     eligible = W[:, n_p:].sum(axis=0)
-    delivered = {s: np.einsum("sj,tsj->tj", W[:, n_p:], F[s][:, :, n_p:]) for s in subsets}
-    base = _pain_risk(sim, F[frozenset()], W)
-    sh_removed = shapley(removed, sel) if sel else {}
-    sh_delivered = shapley(delivered, sel) if sel else {}
+    base = _pain_risk(sim, fixed_share(sim, []), W)
+
+    def evaluate(subsets: list[frozenset]) -> dict[str, list[np.ndarray]]:
+        out: dict[str, list[np.ndarray]] = {"removed": [], "delivered": []}
+        for s in subsets:
+            F = fixed_share(sim, sorted(s))
+            out["removed"].append(base - _pain_risk(sim, F, W))
+            out["delivered"].append(np.einsum("sj,tsj->tj", W[:, n_p:], F[:, :, n_p:]))
+        return out
+
+    # bounded like the revenue contributions: exact up to plan.shapley's limit, sampled above
+    sh = shapley_values(evaluate, sel) if sel else None  # the same orders as the revenue contributions
+    sh_removed = sh.values["removed"] if sh else {}
+    sh_delivered = sh.values["delivered"] if sh else {}
     out: dict[str, list[dict]] = {}
     for k in sel:
         acts_on = sorted({int(sim.draws.fix_driver[e]) for e in range(sim.draws.fix_ptr[k], sim.draws.fix_ptr[k + 1])})

@@ -107,7 +107,7 @@ def shapley_values(evaluate: Evaluate, players: Sequence[int], *, exact_limit: i
                 cur = v[frozenset(order[: i + 1])]
                 d = cur - prev
                 sums[k] = sums[k] + d
-                pair_means[k][o // 2] += 0.5 * float(np.mean(d))
+                pair_means[k][o // 2] += 0.5 * (float(np.mean(d)) if d.size else 0.0)  # a value with no columns
                 prev = cur
         values[name] = {k: np.asarray(sums[k] / len(orders), dtype=np.float64) for k in players}
         se[name] = {k: float(np.std(pair_means[k], ddof=1) / math.sqrt(permutations)) if permutations > 1

@@ -19,6 +19,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from cxopt.engine.arrays import interacting_pairs
 from cxopt.portfolio.constraints import Constraints
 from cxopt.portfolio.matrix import CVAR_PAIR_TERMS, MatrixModel, build_matrix_model
 from cxopt.portfolio.objective import ObjectiveValue, objective_value
@@ -105,8 +106,12 @@ class PortfolioProblem:
         def evaluate(portfolios):
             return worth.per_trial(portfolios, sim.evaluate([list(p) for p in portfolios])[0])
 
-        problem = cls(ValueTables.from_simulation(sim, worth), constraints, objective, evaluate=evaluate,
-                      objective_name=objective_name)
+        # no two candidates touch the same customer group: retained revenue is a sum over groups, each
+        # moved by one initiative at most, so the tables are the whole truth (no higher-order terms) and
+        # the program's optimum is proven, not only re-evaluated (grouped mode: exact expectations)
+        additive = sim.mode == "grouped" and interacting_pairs(sim.scenario, sim.groups).size == 0
+        problem = cls(ValueTables.from_simulation(sim, worth), constraints, objective,
+                      evaluate=None if additive else evaluate, objective_name=objective_name)
         problem.worth = worth
         return problem
 

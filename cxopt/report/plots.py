@@ -158,7 +158,8 @@ def waterfall_figure(d: dict) -> Figure:
     span = max(sum(abs(s) for s in steps), abs(port - base), 1e-9 * max(abs(base), 1.0), 1.0)
     floor = min(base, port) - 0.6 * span  # the axis starts near the baseline, not at zero
     with _style():
-        fig = Figure(figsize=(7.5, 4.0), layout="constrained")
+        # wider with more initiatives (up to max_initiatives = every candidate): a bar and its label each
+        fig = Figure(figsize=(max(7.5, 1.5 + 0.32 * len(labels)), 4.0), layout="constrained")
         ax = fig.add_subplot()
         x = np.arange(len(labels))
         ax.bar(x[0], base - floor, bottom=floor, color=BASELINE, width=0.6)
@@ -390,7 +391,8 @@ def forecast_figure(d: dict) -> Figure:
         top = max(float(p90.max()), b["p90"] / H)
         for m, ids in sorted(live.items()):
             ax.axvline(m + 0.5, color=ACCENT, lw=0.8, ls=":")
-            ax.text(m + 0.55, 0.03, ", ".join(ids), rotation=90, fontsize=7, color=ACCENT, va="bottom",
+            shown = ", ".join(ids[:3]) + (f" +{len(ids) - 3} more" if len(ids) > 3 else "")  # fits the axis
+            ax.text(m + 0.55, 0.03, shown, rotation=90, fontsize=7, color=ACCENT, va="bottom",
                     ha="left", transform=ax.get_xaxis_transform())
         labels = _month_labels(d)
         step = max(1, H // 12)
