@@ -67,10 +67,13 @@ class Tracking:
     draws: Draws | None = field(repr=False, default=None, compare=False)
     samples: dict = field(repr=False, default_factory=dict, compare=False)  # per particle: churn_rate, retained_revenue
     state: TrialState | None = field(repr=False, default=None, compare=False)  # the particles' standard inputs
+    # wall seconds of the sampler's parts (SmcResult.seconds) and its move count: benchmarks read them;
+    # not in the JSON (the same plan and actuals give the same JSON)
+    seconds: dict = field(repr=False, default_factory=dict, compare=False)
 
     def to_dict(self) -> dict:
         return {f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self)
-                if f.name not in ("weights", "draws", "samples", "state")}
+                if f.name not in ("weights", "draws", "samples", "state", "seconds")}
 
     def to_html(self, *, title: str | None = None) -> str:
         """The tracking page: one self-contained HTML page."""
@@ -186,6 +189,7 @@ def track(plan: StoredPlan | str | Path, actuals: Actuals | str | Path, *, dispe
         k, k_how, sampler = (DEFAULT_DISPERSION if dispersion is None else float(dispersion)), "unused", {
             "method": "none: no evidence, the plan's trials with the facts applied"}
         step_ess, unique = float(draws.trials), draws.trials
+        seconds = {}
         final_state = prior_state(sc, draws.trials, draws_seed)
     else:
         n = int(min(particles or DEFAULT_PARTICLES, plan.draws.trials))
@@ -236,8 +240,9 @@ def track(plan: StoredPlan | str | Path, actuals: Actuals | str | Path, *, dispe
 
         res = run_smc(state, _steps(actuals), evaluate, step_loglik, SmcSettings(moves=int(moves), seed=seed))
         draws, cust_lost, rev_lost, w = res.draws, res.customers_lost, res.revenue_lost, res.weights
-        r, c = sim.evaluate([sel], draws=draws)
-        rev_h, cust_h = r[0], c[0]
+        # the horizon's retained customers and revenue: the monthly path's average (DESIGN.md section 1)
+        cust_h, rev_h = N - cust_lost.sum(axis=1), plan.groups.total_revenue - rev_lost.sum(axis=1)
+        seconds = {**res.seconds, "moves_count": res.moves}
         step_ess = res.step_ess[-1] if res.step_ess else float(n)
         final_state = res.state
         unique = int(np.unique(np.column_stack([res.state.market, res.state.strength]), axis=0).shape[0])
@@ -275,7 +280,7 @@ def track(plan: StoredPlan | str | Path, actuals: Actuals | str | Path, *, dispe
         months=months, initiatives=initiatives, wins=wins, trials=int(plan.draws.trials),
         dispersion={"value": float(k), "how": k_how}, sampler=sampler,
         scenario=sc.name, currency=sc.scenario.currency, start=plan.data.get("start"), weights=w, draws=draws,
-        samples={"churn_rate": churn_now, "retained_revenue": revenue_now}, state=final_state,
+        samples={"churn_rate": churn_now, "retained_revenue": revenue_now}, state=final_state, seconds=seconds,
     )
 
 
