@@ -44,11 +44,13 @@ StepLoglik = Callable[["Step", Draws, np.ndarray, np.ndarray], np.ndarray]
 
 @dataclass(frozen=True)
 class Step:
-    """The evidence of one month: losses of month ``month`` and metric readings up to its end."""
+    """The evidence of one month: losses of month ``month``, process-metric readings up to its end
+    and the CX levels measured that month (``(metric, level)`` pairs)."""
 
     month: int
     losses: bool
     readings: tuple = ()
+    levels: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,10 @@ class SmcResult:
     resampled: int = 0
     moves: int = 0
     # wall seconds: "evaluate" the first evaluation of the particles, "moves" all the moves (proposal,
-    # evaluation, likelihood of every month so far, accept), "reweight" tempering and resampling
-    seconds: dict = field(default_factory=lambda: {"evaluate": 0.0, "moves": 0.0, "reweight": 0.0})
+    # evaluation, likelihood of every month so far, accept), "reweight" tempering and resampling;
+    # "moves_cpu" the moves' CPU seconds (this process, all threads)
+    seconds: dict = field(default_factory=lambda: {"evaluate": 0.0, "moves": 0.0, "moves_cpu": 0.0,
+                                                   "reweight": 0.0})
 
     @property
     def weights(self) -> np.ndarray:
@@ -194,7 +198,7 @@ def run_smc(state: TrialState, steps: list[Step], evaluate: Evaluate, step_logli
             done, inc = done[idx], inc[idx]
             res.log_weights = np.zeros(n)
             res.resampled += 1
-            now = time.perf_counter()
+            now, cpu = time.perf_counter(), time.process_time()
             res.seconds["reweight"] += now - clock
             for _ in range(settings.moves):
                 proposal = _propose(res.state, b, rng)
@@ -216,6 +220,7 @@ def run_smc(state: TrialState, steps: list[Step], evaluate: Evaluate, step_logli
                     b = min(b * 1.6, 1.0)
             clock = time.perf_counter()
             res.seconds["moves"] += clock - now
+            res.seconds["moves_cpu"] += time.process_time() - cpu
         res.seconds["reweight"] += time.perf_counter() - clock
         done = done + inc
     return res
