@@ -158,3 +158,9 @@ def test_the_cli_takes_the_level_sd(goal):
     result = CliRunner().invoke(app, ["track", str(goal.dir), str(path), "--json", "--level-sd", "csat=0.5"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["levels"]["csat"]["level_sd"] == 0.5
+
+
+def test_the_tracking_page_shows_the_level_measured_beside_its_forecast(goal):
+    r = goal.track(goal.actuals(6, {6: round(goal.planned_level(6) + 3.0, 3)}))
+    html = r.to_html()
+    assert "CSAT month by month" in html and "above the forecast band" in html
