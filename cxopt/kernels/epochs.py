@@ -135,6 +135,32 @@ def epoch_change(mode, t, n_t, t_drivers, n_cls, live, n_live, aff, groups, n_pa
     return d_rev, d_cust
 
 
+@njit(**JIT)
+def pain_factors(g_mask, n_pains, sev, P0):
+    """:func:`baseline_factors` into ``P0[:G]``, through a table of every pain subset's product when
+    ``P0`` holds room for one after the groups (``P0[G:G + 2**n_pains]``, :func:`trial_scratch`).
+
+    The table multiplies each subset's factors in ascending driver order, as the loop does (a
+    factor of exactly 1 for a pain not met changes nothing): the same bits, in 2**n_pains + G
+    steps instead of G x n_pains.
+    """
+    G = g_mask.shape[0]
+    size = 1 << n_pains
+    if n_pains >= 31 or P0.shape[0] - G < size:
+        baseline_factors(g_mask, n_pains, sev, P0)
+        return
+    table = P0[G:G + size]
+    table[0] = 1.0
+    high = -1
+    for m in range(1, size):
+        if m == 1 << (high + 1):
+            high += 1
+        table[m] = table[m ^ (1 << high)] * (1.0 - sev[high])
+    bits = np.uint64(size - 1)
+    for g in range(G):
+        P0[g] = table[np.int64(g_mask[g] & bits)]
+
+
 # --------------------------------------------------------------------------------------
 # the per-trial driver
 # --------------------------------------------------------------------------------------
@@ -142,7 +168,9 @@ def epoch_change(mode, t, n_t, t_drivers, n_cls, live, n_live, aff, groups, n_pa
 def trial_scratch(mode, G, n_seg, D, kmax, max_t, max_aff):
     """Per-thread buffers of :func:`value_trial`, allocated once per chunk of trials (only
     those the mode uses have their full size)."""
-    P0 = np.empty(G)
+    # after the groups' factors, room for the table of pain-subset products when it is the cheaper way
+    # (pain_factors; 2**D bounds 2**n_pains)
+    P0 = np.empty(G + ((1 << D) if D < 31 and (1 << D) <= 2 * G else 0))
     W = np.empty((G if mode == BY_CLASS else 0, 4))
     base_rev = np.empty(0 if mode == FACTORS else G)
     base_cust = np.empty(0 if mode == FACTORS else G)
@@ -175,7 +203,7 @@ def value_trial(mode, t, t0, p0, p1, portfolios, port_set, set_ptr, set_drivers,
     pain_f, delight_f, acc_a, acc_b = per_aff[0], per_aff[1], per_aff[2], per_aff[3]
     G = g_seg.shape[0]
     tt = t - t0
-    baseline_factors(g_mask, n_pains, strength[t], P0)
+    pain_factors(g_mask, n_pains, strength[t], P0)
     m_t = market[t]
     r0 = 0.0
     c0 = 0.0
@@ -296,7 +324,7 @@ def value_path(mode, t, p, portfolios, port_set, set_ptr, set_drivers, aff_ptr, 
     """
     strength, market, fix_ptr, fix_driver, effect, seg_target, success, golive = draws
     P0, W, base_rev, base_cust, cls_acc, not_f, touched, live, months, per_aff = scratch
-    baseline_factors(groups[1], n_pains, strength[t], P0)
+    pain_factors(groups[1], n_pains, strength[t], P0)
     r0, c0 = baseline_sums(mode, groups, P0, market[t], W, base_rev, base_cust)
     n_m = golive_months(portfolios, p, t, success, golive, horizon, months)
     first = months[0] if n_m > 0 else horizon

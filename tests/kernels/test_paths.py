@@ -79,3 +79,21 @@ def test_the_path_does_not_depend_on_the_thread_count():
     finally:
         numba.set_num_threads(before)
     assert np.array_equal(one[0], many[0]) and np.array_equal(one[1], many[1])
+
+
+@pytest.mark.parametrize("n_pains", [0, 1, 3, 6])
+def test_pain_factors_by_table_are_the_loops_bits(n_pains):
+    from cxopt.kernels.epochs import baseline_factors, pain_factors
+
+    w = random_world(7 + n_pains, n_pains=max(n_pains, 1), n_delighters=2, n_groups=60)
+    sev = w["strength"][0]
+    sev[0] = 1.0  # a severity of exactly 1 too
+    G = w["g_mask"].size
+    loop = np.empty(G)
+    baseline_factors(w["g_mask"], n_pains, sev, loop)
+    by_table = np.full(G + (1 << n_pains), np.nan)
+    pain_factors(w["g_mask"], n_pains, sev, by_table)
+    assert np.array_equal(by_table[:G], loop)
+    no_room = np.empty(G)  # no room for the table: the loop itself
+    pain_factors(w["g_mask"], n_pains, sev, no_room)
+    assert np.array_equal(no_room, loop)
