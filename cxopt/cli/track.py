@@ -20,6 +20,9 @@ def track(plan_dir: Annotated[Path, typer.Argument(help="Plan directory (cxopt o
               "--dispersion", callback=finite, help="Negative binomial dispersion k of monthly losses (variance mu + mu^2/k). "
                                    "Default: 200, estimated from the months once 6 are observed.")] = None,
           metric_sd: Annotated[float, typer.Option("--metric-sd", callback=finite, help="Width of the process-metric likelihood (share of baseline-to-target).")] = 0.5,
+          level_sd: Annotated[Optional[list[str]], typer.Option(
+              "--level-sd", help="Survey noise (sd, in points) of a measured CX level column: one number for every "
+                                 "declared metric, or NAME=SD (repeatable). Default 1 point.")] = None,
           particles: Annotated[Optional[int], typer.Option("--particles", help="Particles carrying the posterior (default 1,000, at most the plan's trials).")] = None,
           ess_threshold: Annotated[Optional[float], typer.Option("--ess-threshold", callback=finite, hidden=True)] = None,
           resimulate: Annotated[bool, typer.Option("--resimulate", hidden=True)] = False,
@@ -42,7 +45,8 @@ def track(plan_dir: Annotated[Path, typer.Argument(help="Plan directory (cxopt o
             check_output(out, force=force)
         if html_out is not None:
             check_output(html_out, force=force, parameter="--html")
-        result = run_track(plan_dir, actuals, dispersion=dispersion, metric_sd=metric_sd, particles=particles)
+        result = run_track(plan_dir, actuals, dispersion=dispersion, metric_sd=metric_sd,
+                           level_sd=level_sds(level_sd), particles=particles)
         data = result.to_dict()
         if out is not None and out.suffix.lower() == ".xlsx":
             from cxopt.report.workbook_tracking import write_tracking_workbook
@@ -62,6 +66,28 @@ def track(plan_dir: Annotated[Path, typer.Argument(help="Plan directory (cxopt o
             from cxopt.report.terminal import print_tracking
 
             print_tracking(data, out_console())
+
+
+def level_sds(given: list[str] | None) -> float | dict[str, float] | None:
+    """``--level-sd`` values: one number (every declared metric) or NAME=SD pairs."""
+    from cxopt.errors import ArgumentError
+
+    if not given:
+        return None
+    pairs, bare = {}, []
+    for text in given:
+        name, eq, value = text.rpartition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            raise ArgumentError("level_sd", f"expected a number or NAME=SD, got {text!r}") from None
+        if eq:
+            pairs[name.strip()] = number
+        else:
+            bare.append(number)
+    if bare and (pairs or len(bare) > 1):
+        raise ArgumentError("level_sd", "give one number for every declared metric, or NAME=SD per metric, not both")
+    return bare[0] if bare else pairs
 
 
 def replan(plan_dir: Annotated[Path, typer.Argument(help="Plan directory (cxopt optimize --out DIR).")],

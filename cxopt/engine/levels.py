@@ -15,6 +15,11 @@ re-weighted out of the panel: the level then moves only through what the initiat
 never because unhappy customers left (which a survivor survey would show as a gain even with
 no initiative). A metric that drivers name in ``impacts`` but no ``[metrics]`` table declares
 has no known level today: it is reported as the change from today (``L0 = 0``).
+
+The level in an earlier month m (:func:`metric_levels_in_month`, :func:`metric_level_path`) is
+the same sum with the initiatives live in month m: what a survey of the panel at the end of
+month m measures, and what tracking holds a measured level (the actuals' ``<metric>``
+column) against.
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ from cxopt.engine.arrays import segment_targets
 from cxopt.engine.draws import Draws
 from cxopt.engine.simulation import Simulation
 
-__all__ = ["MetricInfo", "metric_info", "level_fields", "metric_levels", "metric_level"]
+__all__ = ["MetricInfo", "metric_info", "level_fields", "metric_levels", "metric_level", "metric_levels_in_month",
+           "metric_level_path"]
 
 
 @dataclass(frozen=True)
@@ -76,14 +82,25 @@ def _weights(sim: Simulation, name: str) -> np.ndarray:
 def metric_levels(sim: Simulation, portfolios: Sequence[Iterable[int]], name: str,
                   draws: Draws | None = None) -> np.ndarray:
     """(P, T): the metric's level in the horizon's last month for each portfolio on every trial."""
+    return metric_levels_in_month(sim, portfolios, name, sim.scenario.horizon_months - 1, draws)
+
+
+def metric_levels_in_month(sim: Simulation, portfolios: Sequence[Iterable[int]], name: str, month: int,
+                           draws: Draws | None = None) -> np.ndarray:
+    """(P, T): the metric's level in month index ``month`` (0-based: month label ``month + 1``) for
+    each portfolio on every trial: the initiatives live in that month fix (reach) their share.
+
+    The same grouped statistics and formula as the horizon's level (module docstring), with
+    the live set of that month: the level a survey at the end of month label ``month + 1``
+    measures (tracking holds measured levels against it).
+    """
     d = draws or sim.draws
     sc = sim.scenario
     info = metric_info(sc, name)
     today = 0.0 if info.today is None else float(info.today)
     w = _weights(sim, name)
     target = segment_targets(sc, sim.groups)
-    last = sc.horizon_months - 1
-    live = d.success & (d.golive <= last)  # (T, K)
+    live = d.success & (d.golive <= int(month))  # (T, K)
     # per initiative, its (driver, segment-weight) terms: not-fixed factor per trial
     terms: dict[int, list[tuple[int, np.ndarray]]] = {}
     out = np.full((len(portfolios), d.trials), today)
@@ -102,6 +119,15 @@ def metric_levels(sim: Simulation, portfolios: Sequence[Iterable[int]], name: st
         for (s, j), nf in not_f.items():
             out[q] += w[s, j] * (1.0 - nf)
     return out
+
+
+def metric_level_path(sim: Simulation, portfolio: Iterable[int], name: str, draws: Draws | None = None
+                      ) -> np.ndarray:
+    """(T, H): the metric's level in each month of the horizon for one portfolio (the last column
+    is :func:`metric_level`, the same bits)."""
+    p = [sorted(int(k) for k in portfolio)]
+    H = sim.scenario.horizon_months
+    return np.column_stack([metric_levels_in_month(sim, p, name, m, draws)[0] for m in range(H)])
 
 
 def metric_level(sim: Simulation, portfolio: Iterable[int], name: str, draws: Draws | None = None) -> np.ndarray:

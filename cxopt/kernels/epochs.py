@@ -8,6 +8,10 @@ Which value is taken is a mode (:data:`cxopt.kernels.config.BY_GROUP`, ``BY_CLAS
 ``FACTORS``): numba cannot pass a valuer in as a closure across ``prange``, so the driver
 branches on an integer; the thin entry points (:mod:`grouped`, :mod:`classes`,
 :mod:`sampled`) fix the mode and the output arrays.
+
+The monthly path (:func:`value_paths`) walks the same epochs but keeps each month's value
+instead of the horizon's average: one call gives every month of every trial of a portfolio
+(tracking evaluates its particles' paths with it, once per move).
 """
 
 from __future__ import annotations
@@ -85,6 +89,78 @@ def baseline_factors(g_mask, n_pains, sev, P0):
         P0[g] = f
 
 
+@njit(**JIT)
+def baseline_sums(mode, groups, P0, m_t, W, base_rev, base_cust):
+    """Per group, the baseline retained revenue and customers (and BY_CLASS: the baseline-weighted
+    sums ``W``) of a trial whose pain factors are ``P0``; returns their totals (r0, c0)."""
+    g_seg, g_mask, g_n, g_a, g_b, g_c = groups
+    r0 = 0.0
+    c0 = 0.0
+    if mode == BY_CLASS:
+        for g in range(g_seg.shape[0]):
+            W[g, 0] = P0[g] * g_a[g]
+            W[g, 1] = P0[g] * g_b[g]
+            W[g, 2] = P0[g] * g_n[g]
+            W[g, 3] = P0[g] * g_c[g]
+            base_rev[g] = W[g, 0] - m_t * W[g, 1]
+            base_cust[g] = W[g, 2] - m_t * W[g, 3]
+            r0 += base_rev[g]
+            c0 += base_cust[g]
+    else:
+        for g in range(g_seg.shape[0]):
+            base_rev[g] = P0[g] * (g_a[g] - m_t * g_b[g])
+            base_cust[g] = P0[g] * (g_n[g] - m_t * g_c[g])
+            r0 += base_rev[g]
+            c0 += base_cust[g]
+    return r0, c0
+
+
+@njit(**JIT)
+def epoch_change(mode, t, n_t, t_drivers, n_cls, live, n_live, aff, groups, n_pains, n_seg, draws, scratch):
+    """Change in retained revenue and customers from trial t's baseline while ``live[:n_live]`` is in
+    force (BY_CLASS: by the class sums in the scratch, per group where a severity is exactly 1)."""
+    g_seg, g_mask, g_n, g_a, g_b, g_c = groups
+    strength, market, fix_ptr, fix_driver, effect, seg_target, success, golive = draws
+    P0, W, base_rev, base_cust, cls_acc, not_f, touched, live_buf, months, per_aff = scratch
+    d_rev = 0.0
+    d_cust = 0.0
+    ok = False
+    if mode == BY_CLASS:
+        d_rev, d_cust, ok = class_value(n_t, t_drivers, n_cls, cls_acc, live, n_live, t, n_pains, n_seg,
+                                        strength, market[t], fix_ptr, fix_driver, effect, seg_target, not_f)
+    if not ok:  # per group (BY_CLASS: a severity of exactly 1, where the ratio form fails)
+        d_rev, d_cust = live_value(live, n_live, t, g_seg, g_mask, g_n, g_a, g_b, g_c, aff, n_pains,
+                                   n_seg, strength, market, fix_ptr, fix_driver, effect, seg_target,
+                                   P0, not_f, touched, base_rev, base_cust)
+    return d_rev, d_cust
+
+
+@njit(**JIT)
+def pain_factors(g_mask, n_pains, sev, P0):
+    """:func:`baseline_factors` into ``P0[:G]``, through a table of every pain subset's product when
+    ``P0`` holds room for one after the groups (``P0[G:G + 2**n_pains]``, :func:`trial_scratch`).
+
+    The table multiplies each subset's factors in ascending driver order, as the loop does (a
+    factor of exactly 1 for a pain not met changes nothing): the same bits, in 2**n_pains + G
+    steps instead of G x n_pains.
+    """
+    G = g_mask.shape[0]
+    size = 1 << n_pains
+    if n_pains >= 31 or P0.shape[0] - G < size:
+        baseline_factors(g_mask, n_pains, sev, P0)
+        return
+    table = P0[G:G + size]
+    table[0] = 1.0
+    high = -1
+    for m in range(1, size):
+        if m == 1 << (high + 1):
+            high += 1
+        table[m] = table[m ^ (1 << high)] * (1.0 - sev[high])
+    bits = np.uint64(size - 1)
+    for g in range(G):
+        P0[g] = table[np.int64(g_mask[g] & bits)]
+
+
 # --------------------------------------------------------------------------------------
 # the per-trial driver
 # --------------------------------------------------------------------------------------
@@ -92,7 +168,9 @@ def baseline_factors(g_mask, n_pains, sev, P0):
 def trial_scratch(mode, G, n_seg, D, kmax, max_t, max_aff):
     """Per-thread buffers of :func:`value_trial`, allocated once per chunk of trials (only
     those the mode uses have their full size)."""
-    P0 = np.empty(G)
+    # after the groups' factors, room for the table of pain-subset products when it is the cheaper way
+    # (pain_factors; 2**D bounds 2**n_pains)
+    P0 = np.empty(G + ((1 << D) if D < 31 and (1 << D) <= 2 * G else 0))
     W = np.empty((G if mode == BY_CLASS else 0, 4))
     base_rev = np.empty(0 if mode == FACTORS else G)
     base_cust = np.empty(0 if mode == FACTORS else G)
@@ -125,7 +203,7 @@ def value_trial(mode, t, t0, p0, p1, portfolios, port_set, set_ptr, set_drivers,
     pain_f, delight_f, acc_a, acc_b = per_aff[0], per_aff[1], per_aff[2], per_aff[3]
     G = g_seg.shape[0]
     tt = t - t0
-    baseline_factors(g_mask, n_pains, strength[t], P0)
+    pain_factors(g_mask, n_pains, strength[t], P0)
     m_t = market[t]
     r0 = 0.0
     c0 = 0.0
@@ -138,22 +216,8 @@ def value_trial(mode, t, t0, p0, p1, portfolios, port_set, set_ptr, set_drivers,
             for pp in range(p1 - p0):
                 coef_a[tt, g, pp] = a0
                 coef_b[tt, g, pp] = b0
-    elif mode == BY_CLASS:
-        for g in range(G):
-            W[g, 0] = P0[g] * g_a[g]
-            W[g, 1] = P0[g] * g_b[g]
-            W[g, 2] = P0[g] * g_n[g]
-            W[g, 3] = P0[g] * g_c[g]
-            base_rev[g] = W[g, 0] - m_t * W[g, 1]
-            base_cust[g] = W[g, 2] - m_t * W[g, 3]
-            r0 += base_rev[g]
-            c0 += base_cust[g]
     else:
-        for g in range(G):
-            base_rev[g] = P0[g] * (g_a[g] - m_t * g_b[g])
-            base_cust[g] = P0[g] * (g_n[g] - m_t * g_c[g])
-            r0 += base_rev[g]
-            c0 += base_cust[g]
+        r0, c0 = baseline_sums(mode, groups, P0, m_t, W, base_rev, base_cust)
     current = -1
     n_t = 0
     n_cls = 0
@@ -199,16 +263,8 @@ def value_trial(mode, t, t0, p0, p1, portfolios, port_set, set_ptr, set_drivers,
                     acc_a[q] += length * pain_f[q]
                     acc_b[q] += length * (m_t * delight_f[q] * pain_f[q])
                 continue
-            d_rev = 0.0
-            d_cust = 0.0
-            ok = False
-            if mode == BY_CLASS:
-                d_rev, d_cust, ok = class_value(n_t, t_drivers, n_cls, cls_acc, live, n_live, t, n_pains, n_seg,
-                                                strength, m_t, fix_ptr, fix_driver, effect, seg_target, not_f)
-            if not ok:  # per group (BY_CLASS: a severity of exactly 1, where the ratio form fails)
-                d_rev, d_cust = live_value(live, n_live, t, g_seg, g_mask, g_n, g_a, g_b, g_c, aff, n_pains,
-                                           n_seg, strength, market, fix_ptr, fix_driver, effect, seg_target,
-                                           P0, not_f, touched, base_rev, base_cust)
+            d_rev, d_cust = epoch_change(mode, t, n_t, t_drivers, n_cls, live, n_live, aff, groups, n_pains, n_seg,
+                                         draws, scratch)
             acc_rev += length * (r0 + d_rev)
             acc_cust += length * (c0 + d_cust)
         if mode == FACTORS:
@@ -252,3 +308,69 @@ def value_trials(mode, t0, t1, p0, p1, portfolios, port_set, set_ptr, set_driver
         for t in range(t0 + c * chunk, min(t1, t0 + (c + 1) * chunk)):
             value_trial(mode, t, t0, p0, p1, portfolios, port_set, set_ptr, set_drivers, aff_ptr, aff_idx,
                         aff_cls, groups, n_pains, n_seg, draws, horizon, out, scratch)
+
+
+# --------------------------------------------------------------------------------------
+# the monthly path: every month of one trial in one call
+# --------------------------------------------------------------------------------------
+@njit(**JIT)
+def value_path(mode, t, p, portfolios, port_set, set_ptr, set_drivers, aff_ptr, aff_idx, aff_cls,
+               groups, n_pains, n_seg, draws, horizon, path_rev, path_cust, scratch):
+    """Trial ``t`` of portfolio ``p``: the retained revenue and customers *in force* in each month
+    (``path_rev[t, tau]``, ``path_cust[t, tau]`` for tau = 0..horizon-1; mode BY_GROUP or BY_CLASS).
+
+    The baseline until the first go-live, then each epoch's value over its months: the same
+    epochs, live sets and valuation as :func:`value_trial`, which averages them over the horizon.
+    """
+    strength, market, fix_ptr, fix_driver, effect, seg_target, success, golive = draws
+    P0, W, base_rev, base_cust, cls_acc, not_f, touched, live, months, per_aff = scratch
+    pain_factors(groups[1], n_pains, strength[t], P0)
+    r0, c0 = baseline_sums(mode, groups, P0, market[t], W, base_rev, base_cust)
+    n_m = golive_months(portfolios, p, t, success, golive, horizon, months)
+    first = months[0] if n_m > 0 else horizon
+    for tau in range(first):
+        path_rev[t, tau] = r0
+        path_cust[t, tau] = c0
+    if n_m == 0:
+        return
+    n_t = 0
+    n_cls = 0
+    t_drivers = set_drivers[:0]
+    if mode == BY_CLASS:
+        s_idx = port_set[p]
+        n_t, n_cls = class_sums(s_idx, aff_ptr, aff_idx, aff_cls, set_ptr, n_seg, W, cls_acc)
+        t_drivers = set_drivers[set_ptr[s_idx]:set_ptr[s_idx + 1]]
+        aff = aff_idx[aff_ptr[s_idx]:aff_ptr[s_idx + 1]]
+    else:
+        aff = aff_idx[aff_ptr[p]:aff_ptr[p + 1]]
+    for x in range(n_m):
+        start, stop = epoch(months, n_m, x, horizon)
+        if stop == start:
+            continue
+        n_live = live_at(portfolios, p, t, success, golive, start, live)
+        d_rev, d_cust = epoch_change(mode, t, n_t, t_drivers, n_cls, live, n_live, aff, groups, n_pains, n_seg,
+                                     draws, scratch)
+        for tau in range(start, stop):
+            path_rev[t, tau] = r0 + d_rev
+            path_cust[t, tau] = c0 + d_cust
+
+
+@njit(parallel=True, **JIT)
+def value_paths(mode, p, portfolios, port_set, set_ptr, set_drivers, aff_ptr, aff_idx, aff_cls,
+                groups, n_pains, n_seg, draws, horizon, path_rev, path_cust):
+    """:func:`value_path` of portfolio ``p`` for every trial, in parallel over chunks of trials
+    (each trial writes its own row: the result does not depend on the thread count)."""
+    G = groups[0].shape[0]
+    D = draws[0].shape[1]
+    T = draws[1].shape[0]
+    kmax = portfolios.shape[1]
+    max_t = 1
+    if mode == BY_CLASS:
+        max_t = max(1, set_ptr[port_set[p] + 1] - set_ptr[port_set[p]])
+    chunk = max(1, min(TRIAL_CHUNK, T // 64))
+    n_chunks = (T + chunk - 1) // chunk
+    for c in prange(n_chunks):
+        scratch = trial_scratch(mode, G, n_seg, D, kmax, max_t, 0)
+        for t in range(c * chunk, min(T, (c + 1) * chunk)):
+            value_path(mode, t, p, portfolios, port_set, set_ptr, set_drivers, aff_ptr, aff_idx, aff_cls,
+                       groups, n_pains, n_seg, draws, horizon, path_rev, path_cust, scratch)

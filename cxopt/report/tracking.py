@@ -13,6 +13,8 @@ image-count script) around these sections:
   re-weighted band and P50) with the actual months drawn over it as points, and its table;
 * the initiatives: owner, status, state, process metric, contribution now vs planned, and
   one small plot per initiative of its process metric (planned path, observed points);
+* per CX metric the scenario declares (``levels``): the level measured each month beside the
+  forecast band, and the level's re-forecast for the horizon's last month;
 * the wins to announce.
 
 Optional keys ``scenario``, ``currency`` and ``start`` (YYYY-MM-DD) in the dict, when
@@ -170,9 +172,29 @@ def _wins(d: dict) -> Section:
     return Section("wins", "Wins to announce", [Bullets(items)])
 
 
+def _levels(d: dict) -> list[Section]:
+    """Per declared CX metric: the level measured each month beside the forecast band, and its re-forecast."""
+    labels = _labels(d)
+    out = []
+    for name, v in (d.get("levels") or {}).items():
+        unit = f" {v['unit']}" if v.get("unit") else ""
+        rows = [[labels[m["month"] - 1], "" if m["measured"] is None else num(m["measured"]),
+                 num(m["planned"]["p50"]), band(m["forecast"], num), num(m["forecast"]["p50"]),
+                 "" if m["measured"] is None else _versus_band(m["measured"], m["forecast"]).replace("planned", "forecast")]
+                for m in v["months"]]
+        table = Table(["Month", "Measured", "Planned P50", "Forecast P10–P90", "Forecast P50", "Measured vs forecast"],
+                      rows, align="lrrrrl")
+        text = (f"{v['label']}{unit}: today {num(v['today'])}; in the horizon's last month now "
+                f"{num(v['reforecast']['p50'])} ({band(v['reforecast'], num)}), planned {num(v['planned']['p50'])} "
+                f"({band(v['planned'], num)}). A measured level is evidence with a survey noise of "
+                f"{num(v['level_sd'])}{unit} (sd).")
+        out.append(Section(f"level-{name}", f"{v['label']} month by month", [Paragraph(text), table]))
+    return out
+
+
 def tracking_sections(d: dict) -> list[Section]:
     """The tracking page's sections, in order, from ``Tracking.to_dict()``."""
-    return [_headline(d), _months(d), _initiatives(d), _wins(d)]
+    return [_headline(d), _months(d), *_levels(d), _initiatives(d), _wins(d)]
 
 
 # ---------------------------------------------------------------- plots

@@ -4,7 +4,9 @@ One row per month, months in order (``docs/plan-format.md``): ``month`` (a month
 or ``YYYY-MM`` counted from ``[scenario] start``), ``customers_lost``, ``revenue_lost``,
 ``customers_active``, and per initiative ``<id>.metric`` (its process metric at the end of
 the month), ``<id>.status`` (planned, live, delayed, cancelled) and ``<id>.live_month`` (the
-month label of its first live month, actual or revised). A row whose ``month`` is an ISO date
+month label of its first live month, actual or revised), and per CX metric the scenario
+declares in ``[metrics]`` a column named after it (``csat``): the level measured that month
+(a survey), evidence on the initiatives' effects (``tracking.evidence``). A row whose ``month`` is an ISO date
 (``2027-02-08``) is a dated process-metric reading (owners review weekly): it may hold only
 metric columns. A file with a header and no rows is valid: nothing has happened yet.
 """
@@ -17,7 +19,7 @@ import datetime as _dt
 import math
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +34,12 @@ __all__ = ["Actuals", "MetricReading", "read_actuals", "STATUSES", "BASE_COLUMNS
 
 STATUSES = ("planned", "live", "delayed", "cancelled")
 BASE_COLUMNS = ("month", "customers_lost", "revenue_lost", "customers_active")
+# cells that mean "not given" in a CSV: blank, or a spreadsheet's not-available marks; a NaN written as
+# a number ("nan", "NaN") is not among them: a value that is not a finite number is bad input
+MISSING = ("", "#N/A", "#N/A N/A", "#NA", "N/A", "NA", "NULL", "n/a", "null")
+# names a column of CX score levels is likely to carry: one the scenario does not declare is an error
+# that says so, not "unknown column"
+WELL_KNOWN_METRICS = ("nps", "csat", "ces", "osat", "tnps")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -59,6 +67,7 @@ class Actuals:
     live_month: dict[str, np.ndarray]  # initiative id -> (M,) float month label (NaN: not given)
     readings: tuple[MetricReading, ...] = ()  # every metric reading, monthly and dated, in time order
     source: str = ""
+    levels: dict[str, np.ndarray] = field(default_factory=dict)  # declared CX metric -> (M,) measured level, NaN
 
     def __post_init__(self) -> None:
         if not self.readings and self.metric:  # built in Python from monthly metric columns
@@ -70,7 +79,7 @@ class Actuals:
     def has_evidence(self) -> bool:
         """Whether anything here is evidence (losses or metric readings), not only facts."""
         return bool(np.any(~np.isnan(self.customers_lost)) or np.any(~np.isnan(self.revenue_lost))
-                    or self.readings)
+                    or self.readings or any(np.any(~np.isnan(v)) for v in self.levels.values()))
 
     @classmethod
     def empty(cls, source: str = "") -> "Actuals":
@@ -130,8 +139,8 @@ def _read_table(path: Path, where: str) -> pa.Table:
         with open(path, newline="", encoding="utf-8-sig") as f:
             names = next(csv.reader(f), [])
         types = {n: pa.string() for n in names}
-        return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(strings_can_be_null=True,
-                                                                         column_types=types))
+        return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(strings_can_be_null=True, column_types=types,
+                                                                         null_values=list(MISSING)))
     except (pa.ArrowInvalid, OSError) as exc:
         raise DataError(Problem(where, "", f"cannot read: {exc}")) from None
 
@@ -161,13 +170,19 @@ def read_actuals(path: str | Path, plan: StoredPlan) -> Actuals:
         if name in seen:
             problems.append(Problem(where, name, "the column is given twice"))
         seen.add(name)
+    declared = [m for m in sc.metrics if m not in BASE_COLUMNS]
     for name in names:
-        if name in BASE_COLUMNS:
+        if name in BASE_COLUMNS or name in declared:
             continue
         kid, _, what = name.rpartition(".")
-        if not kid or what not in ("metric", "status", "live_month"):
+        if not kid and (name in sc.metric_names() or name.lower() in WELL_KNOWN_METRICS):
+            problems.append(Problem(where, name, f"a measured level of the CX metric {name!r}, which the scenario "
+                                                 f"does not declare: add [metrics.{name}] with today's level "
+                                                 "(baseline) to hold a measured level against it"))
+        elif not kid or what not in ("metric", "status", "live_month"):
+            levels = f", a declared CX metric's level ({', '.join(declared)})" if declared else ""
             problems.append(Problem(where, name, "unknown column (expected month, customers_lost, revenue_lost, "
-                                                 "customers_active or <initiative>.metric/.status/.live_month)"))
+                                                 f"customers_active, <initiative>.metric/.status/.live_month{levels})"))
         elif kid not in ids:
             problems.append(Problem(where, name, f"unknown initiative {kid!r}"))
         elif what == "metric" and sc.initiative(kid).metric is None:
@@ -207,7 +222,7 @@ def read_actuals(path: str | Path, plan: StoredPlan) -> Actuals:
             raise DataError(Problem(where, name, f"row {i}: expected a number, got {v!r}")) from None
         if not math.isfinite(x):
             raise DataError(Problem(where, name, f"row {i}: not a finite number"))
-        if x < 0 and not name.endswith(".metric"):
+        if x < 0 and not name.endswith(".metric") and name not in declared:
             raise DataError(Problem(where, name, f"row {i}: negative value {x:g}"))
         return x
 
@@ -250,6 +265,7 @@ def read_actuals(path: str | Path, plan: StoredPlan) -> Actuals:
                                                                    f"{', '.join(STATUSES)}, got {v!r}"))
                 col.append(v)
             status[kid] = col
+    levels = {m: numbers(m) for m in declared if m in names}
     customers_lost, revenue_lost = numbers("customers_lost"), numbers("revenue_lost")
     customers_active = numbers("customers_active")
     # impossible actuals: more lost (in a month, or summed up to a month) than the base holds
@@ -267,4 +283,5 @@ def read_actuals(path: str | Path, plan: StoredPlan) -> Actuals:
     return Actuals(months=np.array([m for _, _, m in monthly], dtype=np.int64),
                    customers_lost=customers_lost, revenue_lost=revenue_lost,
                    customers_active=customers_active, metric=metric, status=status, live_month=live,
-                   readings=tuple(sorted(readings, key=lambda x: (x.time, x.initiative))), source=where)
+                   readings=tuple(sorted(readings, key=lambda x: (x.time, x.initiative))), source=where,
+                   levels=levels)

@@ -20,6 +20,12 @@
   on churn materialises at all (``success``): a process on target can still fail to keep
   customers, and delivery is known from the facts (live, cancelled) instead. So a plan
   followed exactly keeps the goal's probability near the plan's.
+* **A measured CX level** (the actuals' ``<metric>`` column, a metric declared in ``[metrics]``)
+  in month m: normal around the particle's level that month (``engine.levels``: today's level
+  plus what the initiatives live in month m fix or deliver, over today's customers), sd the
+  survey noise ``level_sd`` in the metric's points (``DEFAULT_LEVEL_SD``: a survey of about 400
+  answers with a respondent sd of 20 points on a 0-100 score; docs/decisions.md). Evidence on
+  the initiatives' effects, success and go-live, as the process metrics are.
 """
 
 from __future__ import annotations
@@ -33,12 +39,13 @@ from cxopt.engine.draws import Draws
 from cxopt.plan.schedule import golive_label, planned_share
 from cxopt.tracking.actuals import Actuals, MetricReading
 
-__all__ = ["DEFAULT_DISPERSION", "ESTIMATE_AFTER", "DISPERSION_GRID", "loss_loglik", "revenue_loglik",
-           "metric_loglik", "estimate_dispersion", "effectiveness_ratio"]
+__all__ = ["DEFAULT_DISPERSION", "ESTIMATE_AFTER", "DISPERSION_GRID", "DEFAULT_LEVEL_SD", "loss_loglik",
+           "revenue_loglik", "metric_loglik", "level_loglik", "estimate_dispersion", "effectiveness_ratio"]
 
 DEFAULT_DISPERSION = 200.0
 DISPERSION_PRIOR_SD = 1.5  # sd of log k around log DEFAULT_DISPERSION
 ESTIMATE_AFTER = 6  # months of observed losses before the dispersion is estimated from them
+DEFAULT_LEVEL_SD = 1.0  # points: the standard error of a survey's mean level (400 answers, sd 20)
 DISPERSION_GRID = (10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1_000.0, 3_000.0, 10_000.0, 1e5, 1e7)
 
 
@@ -76,6 +83,11 @@ def metric_loglik(reading: MetricReading, metric, start_month: int, k: int, draw
     expected = (planned_share(start_month, golive_label(draws.golive[:, k]), reading.time)
                 * effectiveness_ratio(draws, k, prior_means))
     return -0.5 * ((observed - expected) / metric_sd) ** 2
+
+
+def level_loglik(y: float, level: np.ndarray, sd: float) -> np.ndarray:
+    """log N(y; level, sd^2) per particle, up to a constant shared by all particles."""
+    return -0.5 * ((y - level) / sd) ** 2
 
 
 def estimate_dispersion(actuals: Actuals, customers_lost: np.ndarray) -> float | None:

@@ -25,11 +25,12 @@ and actuals give the same numbers.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
-from scipy.special import logsumexp, ndtr, ndtri
+from scipy.special import ndtr, ndtri
 
 from cxopt.engine.draws import Draws, TrialState
 
@@ -43,11 +44,13 @@ StepLoglik = Callable[["Step", Draws, np.ndarray, np.ndarray], np.ndarray]
 
 @dataclass(frozen=True)
 class Step:
-    """The evidence of one month: losses of month ``month`` and metric readings up to its end."""
+    """The evidence of one month: losses of month ``month``, process-metric readings up to its end
+    and the CX levels measured that month (``(metric, level)`` pairs)."""
 
     month: int
     losses: bool
     readings: tuple = ()
+    levels: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,11 @@ class SmcResult:
     fractions: list[int] = field(default_factory=list)  # tempered fractions each month took
     resampled: int = 0
     moves: int = 0
+    # wall seconds: "evaluate" the first evaluation of the particles, "moves" all the moves (proposal,
+    # evaluation, likelihood of every month so far, accept), "reweight" tempering and resampling;
+    # "moves_cpu" the moves' CPU seconds (this process, all threads)
+    seconds: dict = field(default_factory=lambda: {"evaluate": 0.0, "moves": 0.0, "moves_cpu": 0.0,
+                                                   "reweight": 0.0})
 
     @property
     def weights(self) -> np.ndarray:
@@ -78,10 +86,17 @@ class SmcResult:
         return w / w.sum()
 
 
+def _logsumexp(x: np.ndarray) -> float:
+    top = float(np.max(x))
+    if not math.isfinite(top):
+        return top
+    return top + math.log(float(np.sum(np.exp(x - top))))
+
+
 def ess(log_weights: np.ndarray) -> float:
     """Effective sample size ``(sum w)^2 / sum w^2`` of log-weights."""
-    lw = log_weights - logsumexp(log_weights)
-    return float(math.exp(-logsumexp(2.0 * lw)))
+    lw = log_weights - _logsumexp(log_weights)
+    return float(math.exp(-_logsumexp(2.0 * lw)))
 
 
 def systematic_resample(weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -154,11 +169,14 @@ def run_smc(state: TrialState, steps: list[Step], evaluate: Evaluate, step_logli
     rng = np.random.default_rng(np.random.SeedSequence(settings.seed, spawn_key=(0x5AC,)))
     n = state.trials
     target = settings.resample_below * n
+    clock = time.perf_counter()
     draws, cust, rev = evaluate(state)
     res = SmcResult(state=state, draws=draws, customers_lost=cust, revenue_lost=rev, log_weights=np.zeros(n))
+    res.seconds["evaluate"] = time.perf_counter() - clock
     done = np.zeros(n)  # log-likelihood of the completed months, per particle
     b = settings.initial_scale
     for q, step in enumerate(steps):
+        clock = time.perf_counter()
         inc = step_loglik(step, res.draws, res.customers_lost, res.revenue_lost)
         phi = 0.0
         fractions = 0
@@ -180,6 +198,8 @@ def run_smc(state: TrialState, steps: list[Step], evaluate: Evaluate, step_logli
             done, inc = done[idx], inc[idx]
             res.log_weights = np.zeros(n)
             res.resampled += 1
+            now, cpu = time.perf_counter(), time.process_time()
+            res.seconds["reweight"] += now - clock
             for _ in range(settings.moves):
                 proposal = _propose(res.state, b, rng)
                 p_draws, p_cust, p_rev = evaluate(proposal)
@@ -198,6 +218,10 @@ def run_smc(state: TrialState, steps: list[Step], evaluate: Evaluate, step_logli
                     b = max(b * 0.5, 1e-3)
                 elif rate > 0.5:
                     b = min(b * 1.6, 1.0)
+            clock = time.perf_counter()
+            res.seconds["moves"] += clock - now
+            res.seconds["moves_cpu"] += time.process_time() - cpu
+        res.seconds["reweight"] += time.perf_counter() - clock
         done = done + inc
     return res
 

@@ -34,8 +34,10 @@ from cxopt.plan.shapley import shapley_values
 from cxopt.plan.schedule import golive_label, planned_share
 from cxopt.plan.store import StoredPlan, load_plan
 from cxopt.tracking.actuals import Actuals, read_actuals
-from cxopt.tracking.evidence import (DEFAULT_DISPERSION, estimate_dispersion, loss_loglik, metric_loglik,
-                                     revenue_loglik)
+from cxopt.engine.levels import metric_levels_in_month
+from cxopt.tracking.evidence import (DEFAULT_DISPERSION, DEFAULT_LEVEL_SD, estimate_dispersion, level_loglik,
+                                     loss_loglik, metric_loglik, revenue_loglik)
+from cxopt.tracking.levels import level_report
 from cxopt.tracking.facts import apply_facts
 from cxopt.tracking.smc import SmcSettings, Step, run_smc
 
@@ -67,10 +69,17 @@ class Tracking:
     draws: Draws | None = field(repr=False, default=None, compare=False)
     samples: dict = field(repr=False, default_factory=dict, compare=False)  # per particle: churn_rate, retained_revenue
     state: TrialState | None = field(repr=False, default=None, compare=False)  # the particles' standard inputs
+    # wall seconds of the sampler's parts (SmcResult.seconds) and its move count: benchmarks read them;
+    # not in the JSON (the same plan and actuals give the same JSON)
+    seconds: dict = field(repr=False, default_factory=dict, compare=False)
+    # per CX metric declared in [metrics]: measured vs forecast each month, the level re-forecast
+    # (tracking.levels); in the JSON only when the scenario declares one
+    levels: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self)
-                if f.name not in ("weights", "draws", "samples", "state")}
+                if f.name not in ("weights", "draws", "samples", "state", "seconds")
+                and not (f.name == "levels" and not self.levels)}
 
     def to_html(self, *, title: str | None = None) -> str:
         """The tracking page: one self-contained HTML page."""
@@ -96,13 +105,34 @@ def _steps(actuals: Actuals) -> list[Step]:
     """The evidence in time order, one step a month."""
     losses = {int(m) for m, c, r in zip(actuals.months, actuals.customers_lost, actuals.revenue_lost)
               if not (np.isnan(c) and np.isnan(r))}
-    months = sorted(losses | {max(1, math.ceil(r.time - 1e-9)) for r in actuals.readings})
+    measured = {int(m): tuple((name, float(v[i])) for name, v in actuals.levels.items() if not np.isnan(v[i]))
+                for i, m in enumerate(actuals.months)}
+    measured = {m: v for m, v in measured.items() if v}
+    months = sorted(losses | set(measured) | {max(1, math.ceil(r.time - 1e-9)) for r in actuals.readings})
     steps, prev = [], 0
     for m in months:
         readings = tuple(r for r in actuals.readings if prev < r.time <= m + 1e-9)
-        steps.append(Step(month=m, losses=m in losses, readings=readings))
+        steps.append(Step(month=m, losses=m in losses, readings=readings, levels=measured.get(m, ())))
         prev = m
     return steps
+
+
+def _level_sds(sc, level_sd: float | dict | None) -> dict[str, float]:
+    """The survey noise (sd, in the metric's points) of each declared metric's measured level."""
+    given = level_sd if isinstance(level_sd, dict) else {}
+    if not isinstance(level_sd, dict) and level_sd is not None:
+        _check("level_sd", level_sd)
+    unknown = sorted(set(given) - set(sc.metrics))
+    if unknown:
+        raise ArgumentError("level_sd", f"names {', '.join(map(repr, unknown))}, not a metric the scenario declares "
+                                        f"in [metrics] ({', '.join(sc.metrics) or 'none'})")
+    out = {}
+    for name in sc.metrics:
+        sd = given.get(name, DEFAULT_LEVEL_SD) if isinstance(level_sd, dict) or level_sd is None else level_sd
+        if sd is None or isinstance(sd, bool) or not isinstance(sd, (int, float)) or not math.isfinite(sd) or sd <= 0:
+            raise ArgumentError("level_sd", f"{name}: must be a finite number > 0 (points of survey noise), got {sd!r}")
+        out[name] = float(sd)
+    return out
 
 
 def _check(name: str, value: float | None, *, allow_none: bool = False, minimum: float = 0.0) -> None:
@@ -113,8 +143,8 @@ def _check(name: str, value: float | None, *, allow_none: bool = False, minimum:
 
 
 def track(plan: StoredPlan | str | Path, actuals: Actuals | str | Path, *, dispersion: float | None = None,
-          metric_sd: float = DEFAULT_METRIC_SD, particles: int | None = None, moves: int = 4, seed: int | None = None,
-          **retired) -> Tracking:
+          metric_sd: float = DEFAULT_METRIC_SD, level_sd: float | dict[str, float] | None = None,
+          particles: int | None = None, moves: int = 4, seed: int | None = None, **retired) -> Tracking:
     """Hold actuals against a stored plan's forecast and re-forecast the horizon.
 
     Parameters
@@ -126,6 +156,10 @@ def track(plan: StoredPlan | str | Path, actuals: Actuals | str | Path, *, dispe
         ``DEFAULT_DISPERSION``, estimated from the observed months once there are enough.
     metric_sd : float
         Width of the process-metric likelihood (share of baseline-to-target).
+    level_sd : float or {metric: float}, optional
+        Survey noise of a measured CX level (the actuals' ``<metric>`` column), in the metric's
+        points: the sd of the normal likelihood around each particle's forecast level that month.
+        Default ``DEFAULT_LEVEL_SD`` for every declared metric (docs/decisions.md).
     particles : int, optional
         Particles carrying the posterior (default ``min(DEFAULT_PARTICLES, trials)``).
     moves : int
@@ -156,6 +190,7 @@ def track(plan: StoredPlan | str | Path, actuals: Actuals | str | Path, *, dispe
         actuals = read_actuals(actuals, plan)
     sc = plan.scenario
     H = sc.horizon_months
+    level_sds = _level_sds(sc, level_sd)
     sim = plan.simulation()
     sel = list(plan.selected)
     ids = sc.initiative_ids
@@ -186,6 +221,7 @@ def track(plan: StoredPlan | str | Path, actuals: Actuals | str | Path, *, dispe
         k, k_how, sampler = (DEFAULT_DISPERSION if dispersion is None else float(dispersion)), "unused", {
             "method": "none: no evidence, the plan's trials with the facts applied"}
         step_ess, unique = float(draws.trials), draws.trials
+        seconds = {}
         final_state = prior_state(sc, draws.trials, draws_seed)
     else:
         n = int(min(particles or DEFAULT_PARTICLES, plan.draws.trials))
@@ -232,12 +268,16 @@ def track(plan: StoredPlan | str | Path, actuals: Actuals | str | Path, *, dispe
                 kk = ids.index(r.initiative)
                 init = sc.initiatives[kk]
                 ll += metric_loglik(r, init.metric, init.start_month, kk, d, prior_means, metric_sd)
+            for name, y in step.levels:
+                forecast = metric_levels_in_month(sim, [sel], name, step.month - 1, draws=d)[0]
+                ll += level_loglik(y, forecast, level_sds[name])
             return ll
 
         res = run_smc(state, _steps(actuals), evaluate, step_loglik, SmcSettings(moves=int(moves), seed=seed))
         draws, cust_lost, rev_lost, w = res.draws, res.customers_lost, res.revenue_lost, res.weights
-        r, c = sim.evaluate([sel], draws=draws)
-        rev_h, cust_h = r[0], c[0]
+        # the horizon's retained customers and revenue: the monthly path's average (DESIGN.md section 1)
+        cust_h, rev_h = N - cust_lost.sum(axis=1), plan.groups.total_revenue - rev_lost.sum(axis=1)
+        seconds = {**res.seconds, "moves_count": res.moves}
         step_ess = res.step_ess[-1] if res.step_ess else float(n)
         final_state = res.state
         unique = int(np.unique(np.column_stack([res.state.market, res.state.strength]), axis=0).shape[0])
@@ -267,6 +307,7 @@ def track(plan: StoredPlan | str | Path, actuals: Actuals | str | Path, *, dispe
               for m in range(H)]
 
     initiatives, wins = _initiatives(plan, actuals, draws, w, latest, sim, sel)
+    levels = level_report(sim, sel, plan.draws, draws, w, actuals, level_sds)
     return Tracking(
         reforecast={"retained_revenue": summarise(revenue_now, w), "churn_rate": summarise(churn_now, w),
                     "planned_retained_revenue": summarise(plan.revenue), "planned_churn_rate": summarise(churn_before)},
@@ -275,7 +316,8 @@ def track(plan: StoredPlan | str | Path, actuals: Actuals | str | Path, *, dispe
         months=months, initiatives=initiatives, wins=wins, trials=int(plan.draws.trials),
         dispersion={"value": float(k), "how": k_how}, sampler=sampler,
         scenario=sc.name, currency=sc.scenario.currency, start=plan.data.get("start"), weights=w, draws=draws,
-        samples={"churn_rate": churn_now, "retained_revenue": revenue_now}, state=final_state,
+        samples={"churn_rate": churn_now, "retained_revenue": revenue_now}, state=final_state, seconds=seconds,
+        levels=levels,
     )
 
 
