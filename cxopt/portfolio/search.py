@@ -150,6 +150,10 @@ def no_good_walk(problem: PortfolioProblem, backend: Backend, top: int = 10, tim
     statuses: list[str] = []
     solve_seconds: list[float] = []
     cap = 5 * top
+    # an exact program (no simulation behind it: the tables are the whole truth) needs no sample of
+    # candidates to measure its error: its rule holds from the first candidate on (the walk goes on
+    # only through ties, for the smaller portfolio)
+    need = 1 if problem.program_is_exact else top
     stopped_by = "cap"  # how the walk ended: rule, exhausted, cap or error
     max_gap, best_exact = 0.0, float("-inf")
 
@@ -178,12 +182,12 @@ def no_good_walk(problem: PortfolioProblem, backend: Backend, top: int = 10, tim
         sel, est = outcome.selected, outcome.value
         # the surrogate already rules this one out (with the gaps seen so far): the solver's estimates
         # only fall along the walk, so no later candidate can do better; it is not evaluated
-        if len(found) >= top and est + 2 * max_gap + 1e-9 * abs(est) < best_exact:
+        if len(found) >= need and est + 2 * max_gap + 1e-9 * abs(est) < best_exact:
             stopped_by = "rule"
             break
         found.append((sel, est))
         problem.exclude(sel)  # no-good cut: exclude exactly this selection
-        if len(found) >= top:
+        if len(found) >= need:
             max_gap, best_exact = settle()
             if est + 2 * max_gap + 1e-9 * abs(est) < best_exact:
                 stopped_by = "rule"
