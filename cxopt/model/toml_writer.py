@@ -124,6 +124,8 @@ def dump_toml(data: Mapping[str, Any], comments: Mapping[tuple, list[str]] = {},
                 table(_toml_key(k), item, (k, i), f"[[{_toml_key(k)}]]")
         elif isinstance(v, Mapping):
             table(_toml_key(k), v, (k,), f"[{_toml_key(k)}]")
+        elif isinstance(v, (list, tuple)) and not v:
+            continue  # an empty array of tables is the same as none (e.g. correlations = [] from to_data)
         else:
             raise TypeError(f"a scenario's top level holds tables only, got {k!r}")
     return "\n".join(lines).lstrip("\n") + "\n"

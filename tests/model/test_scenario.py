@@ -608,3 +608,17 @@ def test_non_utf8_file_is_an_error_naming_the_file(tmp_path):
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
     assert str(info.value) == f"{path}: not a UTF-8 text file"
+
+
+def test_a_validated_scenario_as_data_writes_back_as_toml_and_reads_the_same(tmp_path):
+    """Scenario.to_data() holds empty arrays of tables (correlations = []): dump_toml writes them as
+    absent, and the TOML reads back to the same scenario."""
+    import tomllib
+
+    from cxopt.model.toml_writer import dump_toml
+
+    sc = cxopt.parse_scenario(minimal(), source="x.toml")
+    data = sc.to_data()
+    assert data["correlations"] == []
+    again = cxopt.parse_scenario(tomllib.loads(dump_toml(data)), source="y.toml")
+    assert again.to_data() == data

@@ -1,0 +1,71 @@
+"""A re-run skips the base (issue 17 item 5): ``cxopt optimize`` on a 10,000,000-customer Parquet
+base with 20 candidates and 10,000 trials, run twice; the second run reads the grouped statistics
+from the cache (keyed by the file's identity and Parquet fingerprint, the drivers and segments)
+and makes no pass over the base. Target: the second run end to end under 2 s.
+
+Both runs are child processes (as a planner runs them), with a private ``CXOPT_CACHE_DIR``; the
+first, second and ``--no-cache`` runs are printed with wall and CPU seconds and the load average.
+The end-to-end figure includes Python's start-up and numba's cache load (a third run without any
+cache shows that cost).
+
+    python -m pytest benchmarks/bench_rerun.py --benchmark-enable -s
+    CXOPT_BENCH_CUSTOMERS=1000000 python -m pytest benchmarks/bench_rerun.py --benchmark-enable -s
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from cxopt.bench.run import bench_scenario
+from cxopt.data.customers import CustomerBase
+from cxopt.model.toml_writer import dump_toml
+
+CUSTOMERS = int(os.environ.get("CXOPT_BENCH_CUSTOMERS", 10_000_000))
+TRIALS = int(os.environ.get("CXOPT_BENCH_TRIALS", 10_000))
+LIMIT = 2.0
+
+
+@pytest.fixture(scope="module")
+def case(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("rerun")
+    sc = bench_scenario(CUSTOMERS)
+    CustomerBase.synthetic(sc, seed=1).write_parquet(root / "base.parquet")
+    data = sc.to_data()
+    data["customers"].pop("count", None)
+    data["customers"]["path"] = "base.parquet"
+    data["scenario"]["trials"] = TRIALS
+    (root / "scenario.toml").write_text(dump_toml(data), encoding="utf-8")
+    return root
+
+
+def run(root: Path, *extra: str) -> tuple[float, float, dict]:
+    env = {**os.environ, "CXOPT_CACHE_DIR": str(root / "cache")}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "cxopt", "optimize", str(root / "scenario.toml"), "--json",
+                           "--quiet", *extra], capture_output=True, text=True, env=env, check=False)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    assert done.returncode == 0, done.stderr
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), json.loads(done.stdout)
+
+
+def test_the_second_run_skips_the_base(benchmark, case):
+    first = run(case)
+    second = benchmark.pedantic(lambda: run(case), rounds=1, iterations=1)
+    fresh = run(case, "--no-cache")
+    load = os.getloadavg()[0]
+    print(f"\n{CUSTOMERS:,} customers, {TRIALS:,} trials, 20 candidates (load {load:.1f}):")
+    for name, (wall, cpu, _) in (("first run", first), ("second run (cache)", second), ("--no-cache", fresh)):
+        print(f"  {name:20s} {wall:6.2f} s wall {cpu:6.2f} s CPU")
+    print(f"  ratio first / second: {first[0] / second[0]:.1f}x")
+    assert first[2]["selected"] == second[2]["selected"] == fresh[2]["selected"]
+    assert second[0] < LIMIT or second[1] < LIMIT, f"second run {second[0]:.2f} s wall, {second[1]:.2f} s CPU"
