@@ -1,6 +1,7 @@
 """The plan as a workbook (``plan.xlsx``) and the owners' tracking sheet
 (``actuals-template.xlsx``), both derived from ``plan.to_dict()`` (and the frontier summary):
-nothing here computes the model.
+nothing here computes the model (the template's planned CX levels, which plan.json does not
+hold per month, come from :func:`planned_levels`, the engine's own level path).
 
 plan.xlsx: Goal, Portfolio, Action plan, Monthly forecast (with a native chart), Frontier,
 Assumptions (every input as given). actuals-template.xlsx: an ``Actuals`` sheet with the plan's
@@ -20,6 +21,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from cxopt.engine.levels import metric_level_path
+from cxopt.engine.simulation import Simulation
 from cxopt.engine.summary import summarise
 from cxopt.report.xlsx import INTEGER, MONEY, NUMBER, SHARE, fit_widths, header, month_label, new_workbook, put, table
 
@@ -184,7 +186,7 @@ def plan_workbook(data: Mapping, *, frontier: Mapping | None = None, scenario_da
     return wb
 
 
-def planned_levels(simulation, portfolio: Iterable[int]) -> dict[str, list[dict]]:
+def planned_levels(simulation: Simulation, portfolio: Iterable[int]) -> dict[str, list[dict]]:
     """Per CX metric the scenario declares in ``[metrics]``: the plan's forecast level in each
     month (index 0 = month 1; ``{mean, p10, p50, p90}`` over the plan's trials).
 
@@ -200,7 +202,7 @@ def planned_levels(simulation, portfolio: Iterable[int]) -> dict[str, list[dict]
     return out
 
 
-def _level_columns(data: Mapping, levels: Mapping[str, Sequence[Mapping]] | None, H: int) -> list:
+def _level_columns(data: Mapping, levels: Mapping[str, Sequence[Mapping]] | None) -> list:
     """The measured level of each declared CX metric (``plan.json``'s ``metrics`` with a level
     today) and, where ``levels`` gives it, the plan's forecast level beside it."""
     cols = []
@@ -243,7 +245,7 @@ def actuals_template(data: Mapping, levels: Mapping[str, Sequence[Mapping]] | No
                                         (PLANNED + "revenue_lost", "the plan's P50 (ignored when read)",
                                          lambda m: (fc.get("revenue_lost") or [{}] * H)[m - 1].get("p50"))]
     level_names = set()
-    for col in _level_columns(data, levels, H):
+    for col in _level_columns(data, levels):
         cols.append(col)
         level_names.add(col[0])
     for a in actions:
