@@ -16,7 +16,7 @@ from cxopt.errors import ArgumentError, Problem
 from cxopt.plan.store import write_plan_data
 from cxopt.report.html import plan_html
 from cxopt.report.markdown import plan_markdown
-from cxopt.report.workbook_plan import actuals_template, plan_workbook
+from cxopt.report.workbook_plan import actuals_template, plan_workbook, planned_levels
 from cxopt.report.workbook_scenario import scenario_data
 
 __all__ = ["save_plan", "check_plan_out", "PLAN_FILES"]
@@ -84,5 +84,5 @@ def save_plan(plan, out: str | Path, *, force: bool = False, frontier: dict | No
         trials = {"baseline": sim.baseline_revenue, "portfolio": plan.result.revenue}
         (tmp / "report.html").write_text(plan_html(data, frontier=frontier, trials=trials), encoding="utf-8")
         plan_workbook(data, frontier=frontier, scenario_data=scenario_data(sim.scenario)).save(tmp / "plan.xlsx")
-        actuals_template(data).save(tmp / "actuals-template.xlsx")
+        actuals_template(data, planned_levels(sim, plan.result.selected)).save(tmp / "actuals-template.xlsx")
     return Path(out)

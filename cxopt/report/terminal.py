@@ -9,7 +9,7 @@ from rich.table import Table
 
 from cxopt.plan.risk import RiskReport
 
-__all__ = ["print_risk", "money", "pct"]
+__all__ = ["print_risk", "print_levels", "money", "pct"]
 
 
 def _row(table, *cells) -> None:
@@ -214,6 +214,7 @@ def print_tracking(data: dict, console: Console) -> None:
         actual = "" if m["actual_customers_lost"] is None else f"{m['actual_customers_lost']:,.0f}"
         _row(t, str(m["month"]), actual, f"{f['p50']:,.0f}", f"{f['p10']:,.0f} – {f['p90']:,.0f}")
     console.print(t)
+    print_levels(data, console)
     t = Table(title="Initiatives", title_justify="left")
     for col in ("initiative", "owner", "status", "state", "contribution now", "planned"):
         t.add_column(col)
@@ -224,6 +225,33 @@ def print_tracking(data: dict, console: Console) -> None:
     console.print(t)
     for w in data["wins"]:
         console.print(escape(f"Win to announce: {w['initiative']} ({w['owner']}): {w['why']}"))
+
+
+def _level(x: float | None) -> str:
+    return "" if x is None else f"{x:,.2f}"
+
+
+def print_levels(data: dict, console: Console) -> None:
+    """Per CX metric the scenario declares (the tracking JSON's ``levels``): a table of the level
+    measured each month beside the forecast (P50, P10 – P90) and the plan's P50, then the level
+    re-forecast for the horizon's last month against the planned one."""
+    for name, v in (data.get("levels") or {}).items():
+        label = v.get("label") or name
+        unit = f" ({v['unit']})" if v.get("unit") else ""
+        t = Table(title=escape(f"{label} month by month{unit}"), title_justify="left")
+        for col in ("month", "measured", "forecast P50", "P10 – P90", "planned P50"):
+            t.add_column(col, justify="right")
+        for m in v["months"]:
+            f = m["forecast"]
+            _row(t, str(m["month"]), _level(m["measured"]), _level(f["p50"]),
+                 f"{_level(f['p10'])} – {_level(f['p90'])}", _level(m["planned"]["p50"]))
+        console.print(t)
+        rf, pl = v["reforecast"], v["planned"]
+        today = "" if v.get("today") is None else f"today {_level(v['today'])}; "
+        console.print(Text(f"{label}{unit}: {today}in the horizon's last month re-forecast {_level(rf['p50'])} "
+                           f"(P10 – P90 {_level(rf['p10'])} – {_level(rf['p90'])}), planned {_level(pl['p50'])} "
+                           f"(P10 – P90 {_level(pl['p10'])} – {_level(pl['p90'])}); survey noise "
+                           f"{_level(v.get('level_sd'))} (sd)"))
 
 
 def print_replan(data: dict, console: Console) -> None:

@@ -1,25 +1,31 @@
 """The plan as a workbook (``plan.xlsx``) and the owners' tracking sheet
 (``actuals-template.xlsx``), both derived from ``plan.to_dict()`` (and the frontier summary):
-nothing here computes the model.
+nothing here computes the model (the template's planned CX levels, which plan.json does not
+hold per month, come from :func:`planned_levels`, the engine's own level path).
 
 plan.xlsx: Goal, Portfolio, Action plan, Monthly forecast (with a native chart), Frontier,
 Assumptions (every input as given). actuals-template.xlsx: an ``Actuals`` sheet with the plan's
 months as text labels, one column per figure ``cxopt track`` reads and the planned value
-beside each, a ``Weekly metrics`` sheet for dated readings, and a ``Read me`` sheet.
+beside each (a declared CX metric's measured level beside the plan's forecast level that
+month, :func:`planned_levels`), a ``Weekly metrics`` sheet for dated readings, and a ``Read
+me`` sheet.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from openpyxl.chart import LineChart, Reference
 from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from cxopt.engine.levels import metric_level_path
+from cxopt.engine.simulation import Simulation
+from cxopt.engine.summary import summarise
 from cxopt.report.xlsx import INTEGER, MONEY, NUMBER, SHARE, fit_widths, header, month_label, new_workbook, put, table
 
-__all__ = ["plan_workbook", "actuals_template", "planned_metric", "STATUSES", "PLANNED"]
+__all__ = ["plan_workbook", "actuals_template", "planned_metric", "planned_levels", "STATUSES", "PLANNED"]
 
 STATUSES = ("planned", "live", "delayed", "cancelled")  # as cxopt track reads them
 PLANNED = "planned "  # prefix of the columns the reader of actuals ignores
@@ -180,10 +186,52 @@ def plan_workbook(data: Mapping, *, frontier: Mapping | None = None, scenario_da
     return wb
 
 
-def actuals_template(data: Mapping):
+def planned_levels(simulation: Simulation, portfolio: Iterable[int]) -> dict[str, list[dict]]:
+    """Per CX metric the scenario declares in ``[metrics]``: the plan's forecast level in each
+    month (index 0 = month 1; ``{mean, p10, p50, p90}`` over the plan's trials).
+
+    The same function and trials as tracking's ``levels.<metric>.months[].planned``
+    (:func:`cxopt.engine.levels.metric_level_path` on the plan's draws), so the template's
+    planned level is the one the tracking result shows.
+    """
+    sel = sorted(int(k) for k in portfolio)
+    out = {}
+    for name in simulation.scenario.metrics:
+        path = metric_level_path(simulation, sel, name)
+        out[name] = [summarise(path[:, m]) for m in range(path.shape[1])]
+    return out
+
+
+def _level_columns(data: Mapping, levels: Mapping[str, Sequence[Mapping]] | None) -> list:
+    """The measured level of each declared CX metric (``plan.json``'s ``metrics`` with a level
+    today) and, where ``levels`` gives it, the plan's forecast level beside it."""
+    cols = []
+    for name, m in (data.get("metrics") or {}).items():
+        if m.get("today") is None:  # a metric drivers name but [metrics] does not declare: no column
+            continue
+        label, unit = m.get("label") or name, m.get("unit") or "points"
+        cols.append((name, f"{label} ({unit}): the level measured this month, e.g. a survey's {label}; leave "
+                           "blank if not measured", None))
+        path = (levels or {}).get(name)
+        if path is not None:
+            cols.append((PLANNED + name, f"the plan's forecast {label} level this month, P50 (ignored when read)",
+                         lambda month, p=path: p[month - 1].get("p50") if month <= len(p) else None))
+    return cols
+
+
+def actuals_template(data: Mapping, levels: Mapping[str, Sequence[Mapping]] | None = None):
     """actuals-template.xlsx from ``plan.to_dict()``: months as text, a column per figure
     ``cxopt track`` reads and the planned value (grey) beside each; ``Weekly metrics`` for dated
-    readings."""
+    readings.
+
+    Parameters
+    ----------
+    data : mapping
+        ``plan.to_dict()``.
+    levels : mapping, optional
+        :func:`planned_levels` of the plan: the planned level beside each declared CX metric's
+        measured-level column (without it the column has no planned value beside it).
+    """
     wb = new_workbook()
     ws = wb.create_sheet("Actuals")
     actions = data.get("actions", [])
@@ -196,6 +244,10 @@ def actuals_template(data: Mapping):
                                         ("revenue_lost", "revenue lost in the month (actual)", None),
                                         (PLANNED + "revenue_lost", "the plan's P50 (ignored when read)",
                                          lambda m: (fc.get("revenue_lost") or [{}] * H)[m - 1].get("p50"))]
+    level_names = set()
+    for col in _level_columns(data, levels):
+        cols.append(col)
+        level_names.add(col[0])
     for a in actions:
         kid = a["id"]
         if a.get("metric"):
@@ -222,6 +274,12 @@ def actuals_template(data: Mapping):
             dv = DataValidation(type="list", formula1='"' + ",".join(STATUSES) + '"', allow_blank=True)
             ws.add_data_validation(dv)
             dv.add(f"{ws.cell(row=2, column=j).column_letter}2:{ws.cell(row=2, column=j).column_letter}{H + 1}")
+        elif name in level_names and not name.startswith(PLANNED):  # a level: any number (an NPS may be negative)
+            dv = DataValidation(type="decimal", operator="between", formula1="-1E+300", formula2="1E+300",
+                                allow_blank=True, showErrorMessage=True, errorTitle="A number",
+                                error="The level measured this month, a number; leave blank if not measured.")
+            ws.add_data_validation(dv)
+            dv.add(f"{ws.cell(row=2, column=j).column_letter}2:{ws.cell(row=2, column=j).column_letter}{H + 1}")
     fit_widths(ws)
     weekly = wb.create_sheet("Weekly metrics")
     names = ["date"] + [f"{a['id']}.metric" for a in actions if a.get("metric")]
@@ -234,6 +292,9 @@ def actuals_template(data: Mapping):
              "when the plan is re-made).",
              "Actuals: one row per month; leave a month empty until it has passed. Grey 'planned ...' "
              "columns are the plan's values, for comparison; they are ignored when read.",
+             *([f"CX levels ({', '.join(sorted(n for n in level_names if not n.startswith(PLANNED)))}): the "
+                "level measured that month (a survey of the customers), in the metric's points; blank if not "
+                "measured. It is evidence on the initiatives' effects."] if level_names else []),
              "Weekly metrics: optional dated readings of the process metrics, one row per date (2027-02-08).",
              "Then: cxopt track PLAN_DIR your-copy.xlsx"]
     for i, line in enumerate(lines, start=1):

@@ -1,7 +1,8 @@
 """The tracking result as a workbook (``cxopt track --out tracking.xlsx``), derived from
 ``Tracking.to_dict()``: Summary (the goal's probability before and now, the re-forecast),
-Months (forecast against actual), Initiatives (state per initiative), Metrics (each process
-metric against its planned path) and Wins."""
+Months (forecast against actual), Levels (per CX metric the scenario declares: the level
+measured each month beside the forecast and the plan's; only when there is one), Initiatives
+(state per initiative), Metrics (each process metric against its planned path) and Wins."""
 
 from __future__ import annotations
 
@@ -14,8 +15,31 @@ from cxopt.report.xlsx import INTEGER, MONEY, NUMBER, SHARE, month_label, new_wo
 __all__ = ["tracking_workbook", "write_tracking_workbook"]
 
 
+_BANDS = ("mean", "p10", "p50", "p90")
+
+
 def _b(d: Mapping | None, k: str) -> Any:
     return (d or {}).get(k)
+
+
+def _levels(ws, data: Mapping) -> None:
+    """One row per declared CX metric and month: measured (blank where not), the forecast band
+    after the evidence and the plan's band (``levels`` of the JSON)."""
+    start = data.get("start")
+    rows = [[name, v.get("label"), m["month"], month_label(start, m["month"]), m.get("measured"),
+             *[_b(m.get("forecast"), k) for k in _BANDS], *[_b(m.get("planned"), k) for k in _BANDS]]
+            for name, v in data["levels"].items() for m in v.get("months", [])]
+    names = ["metric", "label", "month", "month label", "measured", *[f"forecast {_k(k)}" for k in _BANDS],
+             *[f"planned {_k(k)}" for k in _BANDS]]
+    table(ws, names, rows, formats=[None, None, INTEGER, None] + [NUMBER] * 9,
+          comments=["the metric's name in the scenario ([metrics.<name>]) and the actuals' column", None, None,
+                    "calendar month (text)", "the level measured that month (the actuals' column; blank: not given)",
+                    "the level that month given the facts and the evidence so far (mean)", None, None, None,
+                    "the plan's forecast level that month (mean)"])
+
+
+def _k(k: str) -> str:
+    return "mean" if k == "mean" else k.upper()
 
 
 def tracking_workbook(data: Mapping):
@@ -32,6 +56,11 @@ def tracking_workbook(data: Mapping):
                             ("planned_retained_revenue", f"Planned retained revenue ({cur})", MONEY)):
         rows += [(f"{label} {k.upper() if k != 'mean' else 'mean'}", _b(ref.get(key), k), fmt)
                  for k in ("mean", "p10", "p50", "p90")]
+    for name, v in (data.get("levels") or {}).items():  # the level in the horizon's last month
+        label = f"{v.get('label') or name} level" + (f" ({v['unit']})" if v.get("unit") else "")
+        rows += [(f"{label} today", v.get("today"), NUMBER)]
+        for key, what in (("reforecast", "now"), ("planned", "planned")):
+            rows += [(f"{label}, horizon's last month, {what} {_k(k)}", _b(v.get(key), k), NUMBER) for k in _BANDS]
     rows += [("Effective sample size", data.get("effective_sample_size"), NUMBER),
              ("Re-simulation advised", "yes" if data.get("resimulate_advised") else "no", None),
              ("Trials", data.get("trials"), INTEGER)]
@@ -52,6 +81,8 @@ def tracking_workbook(data: Mapping):
                                       "revenue forecast P10", "revenue forecast P50", "revenue forecast P90"], months,
           formats=[INTEGER, None, NUMBER, NUMBER, NUMBER, NUMBER, NUMBER, MONEY, MONEY, MONEY, MONEY],
           comments=[None, None, None, "the forecast given the facts so far (P10)"])
+    if data.get("levels"):
+        _levels(wb.create_sheet("Levels"), data)
     inits, paths = [], []
     for kid, d in data.get("initiatives", {}).items():
         metric = d.get("metric") or {}
