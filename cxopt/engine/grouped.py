@@ -90,6 +90,8 @@ def evaluate_pairs(sc: Scenario, groups: GroupStats, draws: Draws, pairs: np.nda
                                 draws.golive, sc.horizon_months,
                                 np.ascontiguousarray(baseline[0]), np.ascontiguousarray(baseline[1]),
                                 np.ascontiguousarray(singles[0]), np.ascontiguousarray(singles[1]))
+        if not pt.slow.size:
+            return rev, cust  # every pair in its row already: no copy of the (n_pairs, T) tables
         out_rev[pt.fast], out_cust[pt.fast] = rev, cust
     if pt.slow.size:
         rev, cust = evaluate_grouped(sc, groups, draws, [list(map(int, pairs[q])) for q in pt.slow])

@@ -45,7 +45,9 @@ class Simulation:
     baseline_revenue, baseline_customers : (T,) retained with no initiative
     single_revenue, single_customers : (K, T) retained with initiative k alone
     pairs : (n_pairs, 2) indices of interacting initiative pairs (share a customer group)
-    pair_revenue, pair_customers : (n_pairs, T)
+    pair_revenue, pair_customers : (n_pairs, T); grouped mode: R(k) + R(l) - R() + w_kl with w_kl
+        summed over the groups both act on (:func:`cxopt.engine.grouped.evaluate_pairs`), equal to
+        :meth:`evaluate` of the pair to rounding (about 1e-15 of the revenue)
     """
 
     scenario: Scenario
