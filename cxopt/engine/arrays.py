@@ -17,7 +17,8 @@ from cxopt.errors import Problem, ScenarioError
 from cxopt.model.scenario import Scenario
 
 __all__ = ["segment_targets", "driver_masks", "affected_groups", "affected_lists", "interacting_pairs",
-           "portfolio_table", "ClassTables", "class_tables", "MAX_CLASS_DRIVERS"]
+           "portfolio_table", "ClassTables", "class_tables", "MAX_CLASS_DRIVERS", "PairTables", "pair_tables",
+           "MAX_PAIR_DRIVERS"]
 
 MAX_CLASS_DRIVERS = 12  # above this many touched drivers, the per-group kernel is used
 
@@ -68,11 +69,11 @@ def portfolio_table(portfolios: Sequence[Sequence[int]]) -> np.ndarray:
 
 def interacting_pairs(sc: Scenario, groups: GroupStats) -> np.ndarray:
     """Pairs (k, l), k < l, whose affected groups overlap: only they can interact."""
-    aff = affected_groups(sc, groups).astype(np.int64)  # counts, not uint8: 256 shared groups must not wrap to 0
+    # counts in float64 (exact below 2**53; not uint8, where 256 shared groups would wrap to 0)
+    aff = affected_groups(sc, groups).astype(np.float64)
     overlap = aff @ aff.T
-    K = overlap.shape[0]
-    return np.array([(k, l) for k in range(K) for l in range(k + 1, K) if overlap[k, l] > 0],
-                    dtype=np.int64).reshape(-1, 2)
+    k, l = np.nonzero(np.triu(overlap > 0, 1))  # row by row: (0, 1), (0, 2), ..., (1, 2), ...
+    return np.stack([k, l], axis=1).astype(np.int64).reshape(-1, 2)
 
 
 def affected_lists(sc: Scenario, groups: GroupStats, portfolios: Sequence[Sequence[int]]
@@ -124,3 +125,110 @@ def class_tables(groups: GroupStats, touched: Sequence[tuple[int, ...]]) -> Clas
     """The class-sum kernel's tables for portfolios touching the driver sets ``touched``
     (portfolios must come sorted by their set's index: sort by ``sorted(set(touched))``)."""
     return ClassTables(groups, touched)
+
+
+MAX_PAIR_DRIVERS = 6  # pairs touching more drivers between them go through the portfolio kernels
+
+
+class PairTables:
+    """Inputs of the pair-interaction kernel (:mod:`cxopt.kernels.pairs`).
+
+    A group's retention is a product over the drivers it meets, so with U the drivers a pair
+    (k, l) touches, sum over groups of weight * prod_{j in U met} (baseline_j + delta_j) is
+    sum over subsets X of U of prod_{j in X} delta_j * S_X, S_X the group sums over the groups
+    meeting every driver of X (each weighted by its baseline factors outside X). The
+    interaction w_kl keeps only the subsets that meet both k's and l's drivers (or a driver
+    both fix): a subset of k's own drivers alone cancels exactly. Subsets no group meets are
+    left out.
+
+    Attributes
+    ----------
+    fast : (Q,) positions, in the pair list given, of the pairs valued here; ``slow`` the others
+        (more than ``max_drivers`` drivers between them, or a driver fixed twice by one initiative)
+    pairs : (Q, 2) the fast pairs
+    u_ptr, u_driver, u_fix : CSR, each fast pair's drivers, ascending, and for each the fix
+        entries (columns of the draws' ``effect``) of k and of l on it, -1 where none
+    x_ptr, x_local, x_index : CSR, each fast pair's subsets: bits over its ``u_driver``
+        positions and the row of the subset in ``xs_mask``
+    xs_mask : (n_x,) uint64, the distinct subsets (drivers as bits) met by at least one group
+    ent_ptr, ent_group : CSR, the groups meeting every driver of each subset, ascending
+    """
+
+    __slots__ = ("fast", "slow", "pairs", "u_ptr", "u_driver", "u_fix", "x_ptr", "x_local", "x_index", "xs_mask",
+                 "ent_ptr", "ent_group")
+
+    def __init__(self, fix_ptr: np.ndarray, fix_driver: np.ndarray, g_mask: np.ndarray, pairs: np.ndarray,
+                 max_drivers: int = MAX_PAIR_DRIVERS):
+        K = len(fix_ptr) - 1
+        fixes = [{int(fix_driver[e]): e for e in range(fix_ptr[k], fix_ptr[k + 1])} for k in range(K)]
+        twice = [len(fixes[k]) < fix_ptr[k + 1] - fix_ptr[k] for k in range(K)]
+        masks = [sum(1 << j for j in f) for f in fixes]
+        pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+        g_mask = np.asarray(g_mask, dtype=np.uint64)
+        by_driver: dict[int, np.ndarray] = {}
+        xs: dict[int, int] = {}  # subset mask -> row (-1: no group meets it)
+        ent_parts: list[np.ndarray] = []
+        keys: dict[tuple[int, int], tuple[list[int], list[int], list[int]]] = {}
+        fast, slow = [], []
+        for q, (k, l) in enumerate(pairs.tolist()):
+            mk, ml = masks[k], masks[l]
+            if twice[k] or twice[l] or bin(mk | ml).count("1") > max_drivers:
+                slow.append(q)
+                continue
+            fast.append(q)
+            if (mk, ml) in keys:
+                continue
+            u = [j for j in range((mk | ml).bit_length()) if ((mk | ml) >> j) & 1]
+            own_k = sum(1 << x for x, j in enumerate(u) if not (ml >> j) & 1)
+            own_l = sum(1 << x for x, j in enumerate(u) if not (mk >> j) & 1)
+            local, index = [], []
+            for b in range(1, 1 << len(u)):
+                if b & ~own_k == 0 or b & ~own_l == 0:
+                    continue  # only k's (or only l's) own drivers: cancels in w_kl
+                xm = sum(1 << j for x, j in enumerate(u) if (b >> x) & 1)
+                if xm not in xs:
+                    j0 = (xm & -xm).bit_length() - 1
+                    if j0 not in by_driver:
+                        by_driver[j0] = np.flatnonzero((g_mask >> np.uint64(j0)) & np.uint64(1))
+                    cand = by_driver[j0]
+                    hit = cand[(g_mask[cand] & np.uint64(xm)) == np.uint64(xm)]
+                    xs[xm] = len(ent_parts) if hit.size else -1
+                    if hit.size:
+                        ent_parts.append(hit)
+                if xs[xm] >= 0:
+                    local.append(b)
+                    index.append(xs[xm])
+            keys[(mk, ml)] = (u, local, index)
+        self.fast = np.array(fast, dtype=np.int64)
+        self.slow = np.array(slow, dtype=np.int64)
+        self.pairs = pairs[self.fast].reshape(-1, 2)
+        fast_pairs = self.pairs.tolist()
+        rows = [keys[(masks[k], masks[l])] for k, l in fast_pairs]
+        self.u_ptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        self.u_ptr[1:] = np.cumsum([len(r[0]) for r in rows])
+        self.u_driver = np.array([j for r in rows for j in r[0]], dtype=np.int64)
+        entry = np.full((K, max([j + 1 for f in fixes for j in f] + [1])), -1, dtype=np.int64)
+        for k, f in enumerate(fixes):
+            for j, e in f.items():
+                entry[k, j] = e
+        n_u = np.diff(self.u_ptr)
+        self.u_fix = np.stack([entry[np.repeat(self.pairs[:, 0], n_u), self.u_driver],
+                               entry[np.repeat(self.pairs[:, 1], n_u), self.u_driver]], axis=1).reshape(-1, 2)
+        self.x_ptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        self.x_ptr[1:] = np.cumsum([len(r[1]) for r in rows])
+        self.x_local = np.array([b for r in rows for b in r[1]], dtype=np.int64)
+        self.x_index = np.array([x for r in rows for x in r[2]], dtype=np.int64)
+        self.xs_mask = np.zeros(len(ent_parts), dtype=np.uint64)
+        for xm, row in xs.items():
+            if row >= 0:
+                self.xs_mask[row] = np.uint64(xm)
+        self.ent_ptr = np.zeros(len(ent_parts) + 1, dtype=np.int64)
+        self.ent_ptr[1:] = np.cumsum([h.size for h in ent_parts])
+        self.ent_group = (np.concatenate(ent_parts) if ent_parts else np.zeros(0)).astype(np.int64)
+
+
+def pair_tables(groups: GroupStats, fix_ptr: np.ndarray, fix_driver: np.ndarray, pairs: np.ndarray,
+                max_drivers: int = MAX_PAIR_DRIVERS) -> PairTables:
+    """The pair-interaction kernel's tables for ``pairs``, given the draws' fix entries (``fix_ptr``,
+    ``fix_driver``)."""
+    return PairTables(fix_ptr, fix_driver, groups.mask, pairs, max_drivers)
