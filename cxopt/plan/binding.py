@@ -9,9 +9,9 @@ chosen by (``objective``: expected retained revenue, or expected value — margi
 is never below 0 (a heuristic re-solve that finds less is reported as 0). A limit *binds* when
 relaxing it gains something.
 
-One more slot for a single owner (the capacity is one number for all owners): the best over
-which of that owner's initiatives is exempt from the capacity, i.e. over giving one of them an
-owner of its own — any portfolio in which the owner leads capacity + 1 initiatives exempts one.
+One more slot for a single owner: that owner may lead ``owner_capacity + 1`` initiatives
+(``Constraints.extra_slot``), one re-solve per owner. Every re-solve shares the plan's value tables
+and one cache of exact values (``PortfolioProblem.with_constraints``): only the rules change.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ import numpy as np
 from cxopt.errors import InfeasibleError
 from cxopt.portfolio.constraints import Constraints
 from cxopt.portfolio.risk import risk_value
-from cxopt.portfolio.search import optimize
+from cxopt.portfolio.backends import backend_for
+from cxopt.portfolio.model import PortfolioProblem
+from cxopt.portfolio.search import solve_problem
 
 __all__ = ["binding", "relaxations", "BUDGET_STEP"]
 
@@ -46,13 +48,9 @@ def relaxations(cons: Constraints, selected) -> list[tuple[str, float, list[Cons
     for owner in dict.fromkeys(cons.owners):
         theirs = [k for k in range(K) if cons.owners[k] == owner]
         led = sum(1 for k in s if cons.owners[k] == owner)
-        relaxed = []
-        if len(theirs) > cons.owner_capacity:
-            for k in theirs:
-                owners = list(cons.owners)
-                owners[k] = f"{owner}\x00{k}"  # an owner of its own: the one initiative exempt
-                relaxed.append(replace(cons, owners=tuple(owners)))
-        out.append((f"owner:{owner}", float(cons.owner_capacity - led), relaxed))
+        relaxed = ([replace(cons, extra_slot=cons.extra_slot | {owner})]
+                   if len(theirs) > cons.capacity_of(owner) else [])
+        out.append((f"owner:{owner}", float(cons.capacity_of(owner) - led), relaxed))
     for i, group in enumerate(cons.exclusive):
         chosen = len(s & set(group))
         out.append(("exclusive:" + ",".join(cons.ids[k] for k in group), float(1 - chosen),
@@ -85,12 +83,14 @@ def binding(result, *, solver: str = "auto", top: int = 3, time_limit: float | N
     risk = None if objective == "mean" else objective
     here = risk_value(result.worth, objective)
     limits = []
+    # one set of value tables and one cache of exact values for every re-solve: only the rules change
+    problem = PortfolioProblem.from_simulation(sim, cons, risk or "mean", name_of)
+    backend = backend_for(solver)
     for name, slack, relaxed in relaxations(cons, result.selected):
         best, best_sel = here, list(result.selected_ids)
         for rules in relaxed:
             try:
-                r = optimize(sim, constraints=rules, risk=risk, solver=solver, top=top, time_limit=time_limit,
-                             objective=name_of)
+                r = solve_problem(sim, problem.with_constraints(rules), backend, top=top, time_limit=time_limit)
             except InfeasibleError:  # cannot happen (the plan stays feasible); kept for safety
                 continue
             value = risk_value(r.worth, objective)

@@ -33,6 +33,11 @@ class Constraints:
     requires: tuple[tuple[int, int], ...]  # (a, b): a requires b
     must: frozenset[int]
     forbid: frozenset[int]
+    extra_slot: frozenset[str] = frozenset()  # owners who may lead one more than owner_capacity
+
+    def capacity_of(self, owner: str) -> int:
+        """How many initiatives ``owner`` may lead (one more for an owner in ``extra_slot``)."""
+        return self.owner_capacity + (owner in self.extra_slot)
 
     @classmethod
     def from_scenario(cls, sc, *, budget: float | None = None, max_initiatives: int | None = None,
@@ -114,8 +119,8 @@ class Constraints:
         for k in s:
             counts[self.owners[k]] = counts.get(self.owners[k], 0) + 1
         for owner, n in counts.items():
-            if n > self.owner_capacity:
-                out.append(f"owner {owner!r} would lead {n} initiatives (capacity {self.owner_capacity})")
+            if n > self.capacity_of(owner):
+                out.append(f"owner {owner!r} would lead {n} initiatives (capacity {self.capacity_of(owner)})")
         for g in self.exclusive:
             if len(s & set(g)) > 1:
                 out.append("exclusive: " + ", ".join(self.ids[k] for k in sorted(s & set(g))))

@@ -53,7 +53,7 @@ def obvious_conflicts(cons: Constraints) -> list[str]:
     for k in must:
         counts.setdefault(cons.owners[k], []).append(k)
     for owner, ks in counts.items():
-        if len(ks) > cons.owner_capacity:
+        if len(ks) > cons.capacity_of(owner):
             out.append(f"owner {owner!r} would lead {len(ks)} must-include initiatives "
                        f"({', '.join(ids[k] for k in ks)}; capacity {cons.owner_capacity})")
     return out

@@ -254,8 +254,8 @@ def add_rule_rows(model: MatrixModel, cons: Constraints) -> None:
                                                  f"budget_{p}")
     for i, owner in enumerate(sorted(set(cons.owners))):
         members = [k for k in range(K) if cons.owners[k] == owner]
-        if len(members) > cons.owner_capacity:
-            model.add_row(members, np.ones(len(members)), -INF, cons.owner_capacity, f"owner_{i}")
+        if len(members) > cons.capacity_of(owner):
+            model.add_row(members, np.ones(len(members)), -INF, cons.capacity_of(owner), f"owner_{i}")
     for i, grp in enumerate(cons.exclusive):
         model.add_row(list(grp), np.ones(len(grp)), -INF, 1.0, f"exclusive_{i}")
     for i, (a, b) in enumerate(cons.requires):
