@@ -14,9 +14,9 @@ the load average at that moment (the machine is shared: wall time means little u
     python -m pytest benchmarks/bench_goal.py --benchmark-enable -s
     CXOPT_BENCH_TRIALS=200 python -m pytest benchmarks/bench_goal.py --benchmark-enable -s
 
-Measured on 0.2.0 (2 cores, load average 5-6): the enumeration costs about P x T x groups (the
+Measured on 0.2.0 (2 cores, load average 5-6): the enumeration costs about P x T x groups, it seems (the
 case has 22,168 groups; every portfolio-trial goes through ``evaluate_grouped_classes``), some
-24,000 portfolio-trials per CPU-second. At 200 trials it takes ~140 s of CPU for either size; at the
+20,000-24,000 portfolio-trials per CPU-second. At 200 trials it takes ~140 s of CPU for either size; at the
 default 10,000 trials the one attempt had not finished 2,048 of 16,324 portfolios after 21 minutes
 and was stopped (about 2 h of CPU expected). Run it at 200 trials until the choice is faster.
 """
