@@ -7,10 +7,18 @@
 The simulation (``scenario_portfolio.py``'s long list cut to 20 or 40 initiatives) is built
 once per size and not counted. The target is a relative churn cut that the plain optimum
 meets in 90% of the trials, asked at 80% confidence (reachable: every feasible portfolio is
-still evaluated), with ``--objective revenue``.
+still evaluated), with ``--objective revenue``. Each line printed gives the wall time and the
+CPU time (user + sys, all threads) of the choice and of the plain ``optimize``, their ratio, and
+the load average at that moment (the machine is shared: wall time means little under load).
 
     python -m pytest benchmarks/bench_goal.py --benchmark-enable -s
-    CXOPT_BENCH_TRIALS=2000 python -m pytest benchmarks/bench_goal.py --benchmark-enable -s
+    CXOPT_BENCH_TRIALS=200 python -m pytest benchmarks/bench_goal.py --benchmark-enable -s
+
+Measured on 0.2.0 (2 cores, load average 5-6): the enumeration costs about P x T x groups, it seems (the
+case has 22,168 groups; every portfolio-trial goes through ``evaluate_grouped_classes``), some
+20,000-24,000 portfolio-trials per CPU-second. At 200 trials it takes ~140 s of CPU for either size; at the
+default 10,000 trials the one attempt had not finished 2,048 of 16,324 portfolios after 21 minutes
+and was stopped (about 2 h of CPU expected). Run it at 200 trials until the choice is faster.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from cxopt.engine.simulation import simulate  # noqa: E402
 from cxopt.portfolio.chance import Target, choose_with_targets  # noqa: E402
 from cxopt.portfolio.constraints import Constraints  # noqa: E402
 from scenario_portfolio import portfolio_scenario  # noqa: E402
+from timing import best_of  # noqa: E402
 
 TRIALS = int(os.environ.get("CXOPT_BENCH_TRIALS", 10_000))
 CUSTOMERS = int(os.environ.get("CXOPT_BENCH_CUSTOMERS", 100_000))
@@ -43,24 +52,33 @@ def case(request):
     sc = portfolio_scenario(CUSTOMERS, initiatives=n)
     t0 = time.perf_counter()
     sim = simulate(sc, CustomerBase.synthetic(sc, seed=1), trials=TRIALS, seed=1)
-    print(f"\nsimulation: {n} initiatives, {TRIALS:,} trials: {time.perf_counter() - t0:.1f} s (not counted)")
+    print(f"\nsimulation: {n} initiatives, {TRIALS:,} trials, {CUSTOMERS:,} customers in {sim.groups.n_groups:,} "
+          f"groups: {time.perf_counter() - t0:.1f} s (not counted)")
     return n, sim
 
 
 def test_target_vs_plain_optimize(benchmark, case):
     n, sim = case
-    t0 = time.perf_counter()
-    plain = optimize(sim)
-    plain_s = time.perf_counter() - t0
+    plain_s, plain_cpu, plain = best_of(lambda: optimize(sim), 1)
     churn = 1 - plain.customers / sim.n_customers
     base = 1 - sim.baseline_customers / sim.n_customers
     cut = float(np.quantile(churn - base, 0.9))  # the plain optimum meets it in 90% of the trials: reachable
     target = Target("churn", "<=", cut, True, f"churn<=baseline{cut:+.4f}")
     cons = Constraints.from_scenario(sim.scenario)
-    result = benchmark.pedantic(lambda: choose_with_targets(sim, cons, targets=[target], confidence=0.8),
-                                rounds=1, iterations=1)
-    s = benchmark.stats.stats.min
-    print(f"\n{n} candidates, {TRIALS:,} trials: --target {s:.2f} s ({result.solver['candidates_evaluated']:,} "
-          f"portfolios, {result.solver['method']}); plain optimize {plain_s:.2f} s; ratio {s / plain_s:.1f}x; "
-          f"target < {LIMITS[n]:.0f} s")
+    timed: dict = {}
+
+    def choose():
+        timed["wall"], timed["cpu"], out = best_of(
+            lambda: choose_with_targets(sim, cons, targets=[target], confidence=0.8), 1)
+        return out
+
+    result = benchmark.pedantic(choose, rounds=1, iterations=1)
+    s, cpu = timed["wall"], timed["cpu"]
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\n{n} candidates, {TRIALS:,} trials: --target {s:.2f} s wall, {cpu:.2f} s CPU "
+          f"({result.solver['candidates_evaluated']:,} portfolios, {result.solver['method']}); "
+          f"plain optimize {plain_s:.2f} s wall, {plain_cpu:.2f} s CPU; ratio {s / plain_s:.1f}x wall, "
+          f"{cpu / plain_cpu:.1f}x CPU; target < {LIMITS[n]:.0f} s "
+          f"({'met' if s < LIMITS[n] else 'NOT met'}); load average {load} (1/5/15 min)")
     assert not cons.violations(result.selected)
+    assert result.solver["probability"] >= 0.8

@@ -1,8 +1,10 @@
 """``cxopt report``: the plan's self-contained HTML page alone (no plan directory).
 
 Registered on the main app by ``cxopt.cli`` (``register(app)``). Like every command it is a
-thin skin: simulate, optimise, build the plan, a small budget frontier around the budget
-(0.25x to 2x, for the frontier plot), then write the page atomically — an existing file is
+thin skin: simulate, choose the portfolio as ``cxopt optimize`` does (``--objective``, ``--target``
+and ``--require`` are optimize's options, checked and applied by the same functions), build the
+plan, a small budget frontier around the budget (0.25x to 2x, for the frontier plot; each budget's
+portfolio chosen by the same objective), then write the page atomically — an existing file is
 kept unless ``--force`` (exit 2).
 """
 
@@ -14,7 +16,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cxopt.cli.common import finite
+from cxopt.cli.common import Objective, ObjectiveOpt, RequireOpt, TargetOpt, finite
 
 __all__ = ["register", "report"]
 
@@ -43,9 +45,11 @@ def report(
         "--confidence", help="The goal's target is met in this share of trials (default 0.5).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Read the whole base again (skip the group "
                                                               "statistics cache).")] = False,
+    target: TargetOpt = None, require: RequireOpt = None, objective: ObjectiveOpt = Objective.revenue,
 ) -> None:
     """Write the plan as one self-contained HTML page: the goal, contributions, action plan and plots."""
     from cxopt.cli import common as cli
+    from cxopt.cli.optimize import choose_for_targets, goal_options
     from cxopt.data.atomic import write_text_atomic
     from cxopt.portfolio.search import optimize as run_optimize
     from cxopt.plan.build import build_plan
@@ -59,21 +63,21 @@ def report(
         from cxopt.data.atomic import check_output
 
         check_output(out, force=force)  # before minutes of simulation, not after
-        from cxopt.plan.goal import check_confidence, check_goal_metric
-
-        goal_metric = check_goal_metric(sc, goal_metric)
-        confidence = check_confidence(0.5 if confidence is None else confidence)
+        goal = goal_options(sc, goal_metric, confidence, target, require, objective)  # as optimize checks them
         from cxopt.report.html import plan_html
 
         t0 = time.perf_counter()
         sim = cli.simulate_with_progress(sc, customers, base, seed, trials, cli.Mode.grouped, quiet,
                                          no_cache=no_cache)
-        result = run_optimize(sim, budget=budget)
-        plan = build_plan(result, goal_metric=goal_metric, confidence=confidence)
+        if goal["targets"] or goal["requirements"]:  # the same choice as ``cxopt optimize``
+            result, extra = choose_for_targets(sim, goal, False, budget=budget)
+        else:
+            result, extra = run_optimize(sim, budget=budget, objective=goal["objective"]), {}
+        plan = build_plan(result, goal_metric=goal["metric"], confidence=goal["confidence"], extra=extra)
         frontier = None
-        if frontier_steps >= 2:
-            frontier = cli.report_frontier(sim, result, None, cli.SolverName.auto, 10, 60.0,
-                                            steps=frontier_steps)
+        if frontier_steps >= 2:  # each budget's portfolio chosen by the plan's objective (cost: by revenue)
+            frontier = cli.report_frontier(sim, result, None, cli.SolverName.auto, 10, 60.0, steps=frontier_steps,
+                                            objective="value" if goal["objective"] == "value" else "revenue")
         trial_values = {"baseline": sim.baseline_revenue, "portfolio": result.revenue}
         page = plan_html(plan.to_dict(), frontier=frontier, trials=trial_values)
         write_text_atomic(out, page, force=force)

@@ -54,7 +54,8 @@ class ScenarioMeta(Model):
     seed: whole_number(0, 2**63 - 1) = DEFAULT_SEED
     start: StartDate | None = None
     description: str | None = None
-    # contribution margin: every return figure counts margin on retained revenue (the objective stays revenue)
+    # contribution margin: every return figure counts margin on retained revenue; the optimiser's objective
+    # is retained revenue unless --objective value (margin x retained revenue + savings - cost)
     margin: number_field(0.0, 1.0, strict_lower=True) | None = None
     sponsor: Text | None = None  # the plan's sponsor, named on the goal
 

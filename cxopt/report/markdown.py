@@ -371,7 +371,7 @@ def frontier_section(frontier: dict | None, currency: str) -> Section | None:
                      *_step_return(r)])
     text = "The best portfolio at each budget, on the same trials: what the next unit of budget buys."
     if "hurdle" in frontier:
-        basis = "margin" if frontier.get("margin") is not None else "retained revenue"
+        basis = frontier.get("return_basis") or ("margin" if frontier.get("margin") is not None else "retained revenue")
         text += (f" Return of a step: its extra gain in {basis} per extra unit of cost; steps below the hurdle "
                  f"of {frontier['hurdle']:.2f} are marked — the next unit there returns less than it costs.")
     table = Table(["Budget", "Cost", "Gain", "Gain per extra unit", "Initiatives", "Step return", "Hurdle"],
