@@ -36,6 +36,8 @@ from cxopt.engine.simulation import Simulation
 from cxopt.engine.summary import summarise
 from cxopt.plan.shapley import shapley_values
 
+TRIAL_BLOCK = 1024  # trials per block in the market-at-risk products (bounds their memory)
+
 __all__ = ["fixed_share", "driver_shares", "risk_left", "returns", "quick_wins", "voices",
            "QUICK_WIN_MONTH", "QUICK_WIN_SUCCESS"]
 
@@ -146,23 +148,42 @@ def driver_shares(sim: Simulation, portfolio) -> dict[str, list[dict]]:
 
 
 def _market_at_risk(sim: Simulation, F_month: list[tuple[np.ndarray, int]]) -> dict[str, np.ndarray]:
-    """Per trial: customers and revenue shares lost because of pain points, averaged over the months given."""
+    """Per trial: customers and revenue shares lost because of pain points, averaged over the months given.
+
+    A group's customers survive the pains with probability ``prod_j (1 - sigma_j (1 - F_sj))`` over the
+    pains it is exposed to; groups that differ only in delighters share it, so they are summed first,
+    and the product is taken as a sum of logarithms: one matrix product per segment and block of trials
+    (memory bounded by :data:`TRIAL_BLOCK` trials at a time).
+    """
     g = sim.groups
     n_p = len(sim.scenario.pain_points)
     sigma = sim.draws.strength[:, :n_p]
     N = g.customers.astype(np.float64)
     A = g.revenue
-    seg = g.segment
+    pains = np.column_stack([g.exposed(j) for j in range(n_p)]) if n_p else np.zeros((g.n_groups, 0), bool)
+    keys, inverse = np.unique(np.column_stack([g.segment.astype(np.int64), pains]), axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    N_u = np.bincount(inverse, weights=N, minlength=len(keys))
+    A_u = np.bincount(inverse, weights=A, minlength=len(keys))
+    seg_u, E_u = keys[:, 0], keys[:, 1:].astype(np.float64)
     total = sum(n for _, n in F_month)
-    cust = np.zeros(sim.trials)
-    rev = np.zeros(sim.trials)
+    T = sim.trials
+    cust = np.zeros(T)
+    rev = np.zeros(T)
+    N_sum, A_sum = N.sum(), A.sum()
     for F, n in F_month:
-        survive = np.ones((sim.trials, g.n_groups))
-        for j in range(n_p):
-            e = g.exposed(j)
-            survive[:, e] *= 1.0 - sigma[:, j, None] * (1.0 - F[:, seg[e], j])
-        cust += n * ((1.0 - survive) @ N) / N.sum()
-        rev += n * (((1.0 - survive) @ A) / A.sum() if A.sum() > 0 else 0.0)
+        for lo in range(0, T, TRIAL_BLOCK):
+            hi = min(T, lo + TRIAL_BLOCK)
+            # log of each pain's survival factor per segment: (trials, segments, pains)
+            keep = 1.0 - sigma[lo:hi, None, :] * (1.0 - F[lo:hi, :, :n_p])
+            log_keep = np.log(np.clip(keep, 1e-300, 1.0))
+            lost = np.empty((hi - lo, len(keys)))
+            for s_ in np.unique(seg_u):
+                cols = np.flatnonzero(seg_u == s_)
+                lost[:, cols] = -np.expm1(log_keep[:, s_, :] @ E_u[cols].T)
+            cust[lo:hi] += n * (lost @ N_u) / N_sum
+            if A_sum > 0:
+                rev[lo:hi] += n * (lost @ A_u) / A_sum
     return {"customers": cust / total, "revenue": rev / total}
 
 

@@ -237,3 +237,30 @@ def test_the_return_fields_survive_writing_and_reading_the_scenario():
     assert back.scenario.margin == 0.4 and back.scenario.sponsor == "Chief Customer Officer"
     assert back.initiatives[1].savings == {"h2": 100.0}
     assert [back.period_month(p) for p in ("h1", "h2")] == [1, 4]
+
+
+def test_market_at_risk_by_log_products_equals_the_group_by_group_product(article_path):
+    """The blocked log-sum form of the market at risk equals the direct product over pains per group
+    (the reference written out here), with several trial blocks and a severity of exactly 1."""
+    import cxopt
+    from cxopt.plan import explain
+
+    sc = cxopt.load_scenario(article_path)
+    sim = cxopt.simulate(sc, cxopt.CustomerBase.synthetic(sc, n=20_000), trials=300, seed=4)
+    sim.draws.strength[7, 0] = 1.0  # a pain that takes every exposed customer in one trial
+    g, n_p = sim.groups, len(sc.pain_points)
+    Fm = [(explain.fixed_share(sim, [0, 2]), 3), (explain.fixed_share(sim, [0, 2], full_effect=True), 1)]
+    block, explain.TRIAL_BLOCK = explain.TRIAL_BLOCK, 128
+    try:
+        got = explain._market_at_risk(sim, Fm)
+    finally:
+        explain.TRIAL_BLOCK = block
+    sigma = sim.draws.strength[:, :n_p]
+    cust = np.zeros(sim.trials)
+    for F, n in Fm:
+        survive = np.ones((sim.trials, g.n_groups))
+        for j in range(n_p):
+            e = g.exposed(j)
+            survive[:, e] *= 1.0 - sigma[:, j, None] * (1.0 - F[:, g.segment[e], j])
+        cust += n * ((1.0 - survive) @ g.customers) / g.customers.sum()
+    np.testing.assert_allclose(got["customers"], cust / 4, rtol=1e-12, atol=1e-15)
