@@ -36,6 +36,9 @@ __all__ = ["Simulation", "simulate", "summarise", "MODES"]
 MODES = ("grouped", "sampled")
 
 
+MEMO_PORTFOLIOS = 256  # portfolios whose per-trial values Simulation.evaluate keeps
+
+
 @dataclass(frozen=True)
 class Simulation:
     """Per-trial value tables for one scenario, one base and one set of draws.
@@ -64,6 +67,8 @@ class Simulation:
     seconds: dict[str, float] = field(default_factory=dict)
     base_description: str = ""
     base: CustomerBase | None = field(default=None, repr=False, compare=False)
+    # portfolio -> (revenue, customers) on these draws; not an init field, so replace() starts afresh
+    _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # -- sizes ----------------------------------------------------------------------
     @property
@@ -96,11 +101,30 @@ class Simulation:
         comparable with the baseline and the value tables (one more pass over the base).
         """
         idx = [sorted({self.index_of(k) for k in p}) for p in portfolios]
+        if draws is not None and draws is not self.draws:
+            return self._evaluate(idx, draws)
+        # on the simulation's own draws the same portfolio gives the same numbers: the search, the
+        # plan's contributions and its binding study ask for many of them again, so the last
+        # MEMO_PORTFOLIOS are kept (bounded memory)
+        keys = [tuple(p) for p in idx]
+        todo = [list(k) for k in dict.fromkeys(keys) if k not in self._memo]
+        if todo:
+            rev, cust = self._evaluate(todo, self.draws)
+            for i, p in enumerate(todo):
+                self._memo[tuple(p)] = (rev[i], cust[i])
+        out = [self._memo[k] for k in keys]
+        while len(self._memo) > max(MEMO_PORTFOLIOS, len(set(keys))):
+            self._memo.pop(next(iter(self._memo)))
+        T = self.trials
+        return (np.array([r for r, _ in out]).reshape(len(keys), T),
+                np.array([c for _, c in out]).reshape(len(keys), T))
+
+    def _evaluate(self, idx: list[list[int]], draws: Draws) -> tuple[np.ndarray, np.ndarray]:
         if self.mode == "sampled" and self.base is not None:
             from cxopt.engine.sampled import evaluate_sampled
 
-            return evaluate_sampled(self.scenario, self.base, self.groups, draws or self.draws, idx)
-        return evaluate_grouped(self.scenario, self.groups, draws or self.draws, idx)
+            return evaluate_sampled(self.scenario, self.base, self.groups, draws, idx)
+        return evaluate_grouped(self.scenario, self.groups, draws, idx)
 
     def churn_rate(self, customers_retained: np.ndarray) -> np.ndarray:
         """Share of customers lost over the horizon, per trial."""
