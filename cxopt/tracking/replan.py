@@ -28,7 +28,7 @@ import numpy as np
 
 from cxopt.engine.arrays import interacting_pairs
 from cxopt.engine.draws import Draws, draws_from_state
-from cxopt.engine.grouped import evaluate_grouped
+from cxopt.engine.grouped import evaluate_grouped, evaluate_pairs
 from cxopt.engine.simulation import Simulation
 from cxopt.engine.summary import summarise
 from cxopt.errors import ArgumentError
@@ -121,12 +121,13 @@ def replan(plan: StoredPlan | str | Path, actuals: Actuals | str | Path, *, budg
     groups = plan.groups
     K = len(ids)
     pairs = interacting_pairs(sc, groups)
-    portfolios = [[]] + [[k] for k in range(K)] + [list(map(int, p)) for p in pairs]
-    rev, cust = evaluate_grouped(sc, groups, draws, portfolios)
+    rev, cust = evaluate_grouped(sc, groups, draws, [[]] + [[k] for k in range(K)])
+    # the pairs as the simulation values them (summed over the groups both act on: cxopt.engine.grouped)
+    pair_rev, pair_cust = evaluate_pairs(sc, groups, draws, pairs, (rev[0], cust[0]), (rev[1:], cust[1:]))
     sim = Simulation(scenario=sc, groups=groups, draws=draws, mode="grouped",
                      baseline_revenue=rev[0], baseline_customers=cust[0],
                      single_revenue=rev[1:K + 1], single_customers=cust[1:K + 1], pairs=pairs,
-                     pair_revenue=rev[K + 1:], pair_customers=cust[K + 1:],
+                     pair_revenue=pair_rev, pair_customers=pair_cust,
                      base_description=f"posterior of {plan.path} after month {now}")
 
     base_rules = Constraints.from_scenario(sc)
@@ -141,7 +142,13 @@ def replan(plan: StoredPlan | str | Path, actuals: Actuals | str | Path, *, budg
         rules = replace(base_rules, costs=costs, budget=limit)
     rules = replace(rules, must=frozenset(rules.must - cancelled) | frozenset(kept),
                     forbid=frozenset(rules.forbid) | frozenset(cancelled))
-    result = optimize(sim, constraints=rules, solver=solver, top=top, time_limit=time_limit)
+    # the plan's own objective (revenue or value, mean or CVaR); a plan chosen for the least cost that
+    # met a target is re-chosen for revenue (its targets are not kept in the plan)
+    chosen_by = plan.data.get("solver", {})
+    objective = "value" if chosen_by.get("objective_name") == "value" else "revenue"
+    risk = chosen_by.get("objective") if str(chosen_by.get("objective", "mean")).startswith("cvar:") else None
+    result = optimize(sim, constraints=rules, solver=solver, top=top, time_limit=time_limit, risk=risk,
+                      objective=objective)
     new_plan = build_plan(result, binding=False)  # the kept initiatives are must-includes: no limit study
 
     old = sorted(selected - cancelled)
