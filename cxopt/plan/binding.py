@@ -38,7 +38,7 @@ def relaxations(cons: Constraints, selected) -> list[tuple[str, float, list[Cons
     K = len(cons.ids)
     out: list[tuple[str, float, list[Constraints]]] = []
     if cons.budget is not None:
-        spend = cons.costs[sorted(s)].sum(axis=0) if s else np.zeros(len(cons.periods))
+        spend = cons.spend(s)
         for i, p in enumerate(cons.periods):
             limit = cons.budget.copy()
             limit[i] *= 1.0 + BUDGET_STEP
@@ -105,15 +105,11 @@ def binding(result, *, solver: str = "auto", top: int = 3, time_limit: float | N
 def broken_limits(cons: Constraints, selected) -> list[str]:
     """The limits (named as in :func:`relaxations`) a selection breaks."""
     s = set(int(k) for k in selected)
-    out = []
-    if cons.budget is not None:
-        spend = cons.costs[sorted(s)].sum(axis=0) if s else np.zeros(len(cons.periods))
-        out += [f"budget:{p}" for i, p in enumerate(cons.periods)
-                if spend[i] > cons.budget[i] * (1 + 1e-9) + 1e-6]
+    out = [f"budget:{cons.periods[i]}" for i in np.flatnonzero(cons.over_budget(s))]
     if len(s) > cons.max_initiatives:
         out.append("max_initiatives")
     for owner in dict.fromkeys(cons.owners[k] for k in sorted(s)):
-        if sum(1 for k in s if cons.owners[k] == owner) > cons.owner_capacity:
+        if sum(1 for k in s if cons.owners[k] == owner) > cons.capacity_of(owner):
             out.append(f"owner:{owner}")
     out += ["exclusive:" + ",".join(cons.ids[k] for k in g) for g in cons.exclusive if len(s & set(g)) > 1]
     out += [f"requires:{cons.ids[a]}->{cons.ids[b]}" for a, b in cons.requires if a in s and b not in s]
@@ -127,7 +123,7 @@ def unspent(result) -> list[dict]:
     if cons.budget is None:
         return []
     s = list(result.selected)
-    spend = cons.costs[s].sum(axis=0) if s else np.zeros(len(cons.periods))
+    spend = cons.spend(s)
     out = []
     for i, p in enumerate(cons.periods):
         left = float(cons.budget[i] - spend[i])

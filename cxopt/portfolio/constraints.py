@@ -12,10 +12,22 @@ import numpy as np
 
 from cxopt.errors import ArgumentError, Problem, ScenarioError
 
-__all__ = ["Constraints", "FAMILIES"]
+__all__ = ["Constraints", "FAMILIES", "limit_problems"]
 
 # the families of rules, in the order the infeasibility diagnosis drops them one at a time
 FAMILIES = ("budget", "max_initiatives", "owner_capacity", "exclusive", "requires", "must", "forbid")
+
+
+def limit_problems(budget: float | None, max_initiatives: int | None, owner_capacity: int | None) -> list[Problem]:
+    """What is wrong with overrides of the budget, the focus limit and the owner capacity (named by
+    their parameters); empty when every one is absent or valid."""
+    problems = []
+    if budget is not None and not budget >= 0:
+        problems.append(Problem("", "budget", f"must be >= 0, got {budget:g}"))
+    for name, value in (("max_initiatives", max_initiatives), ("owner_capacity", owner_capacity)):
+        if value is not None and value < 1:
+            problems.append(Problem("", name, f"must be at least 1, got {value}"))
+    return problems
 
 
 @dataclass(frozen=True)
@@ -43,12 +55,7 @@ class Constraints:
     def from_scenario(cls, sc, *, budget: float | None = None, max_initiatives: int | None = None,
                       owner_capacity: int | None = None) -> "Constraints":
         """The scenario's rules; ``budget``, ``max_initiatives`` and ``owner_capacity`` override its own."""
-        problems = []
-        if budget is not None and not budget >= 0:
-            problems.append(Problem("", "budget", f"must be >= 0, got {budget:g}"))
-        for name, value in (("max_initiatives", max_initiatives), ("owner_capacity", owner_capacity)):
-            if value is not None and value < 1:
-                problems.append(Problem("", name, f"must be at least 1, got {value}"))
+        problems = limit_problems(budget, max_initiatives, owner_capacity)
         if problems:
             raise ArgumentError(problems)
         ids = tuple(sc.initiative_ids)
@@ -101,6 +108,23 @@ class Constraints:
                   "requires": {"requires": ()}, "must": {"must": frozenset()}, "forbid": {"forbid": frozenset()}}
         return replace(self, **lifted[family])
 
+    def spend(self, selected: Sequence[int]) -> np.ndarray:
+        """What a selection costs in each budget period."""
+        s = sorted(set(int(k) for k in selected))
+        return self.costs[s].sum(axis=0) if s else np.zeros(len(self.periods))
+
+    def over_budget(self, selected: Sequence[int]) -> np.ndarray:
+        """Per budget period: does the selection spend more than the limit? (All False without a budget.)
+
+        The tolerance is in the costs' own units (a solver's 1e-7 on its scaled rows, with room): an
+        absolute one would be a whole initiative when money is counted in millionths. Every check of
+        a budget (feasibility, the infeasibility diagnosis, what binds) uses this one.
+        """
+        if self.budget is None:
+            return np.zeros(len(self.periods), dtype=bool)
+        slack = 1e-6 * np.abs(self.costs).max(axis=0, initial=0.0)
+        return self.spend(selected) > self.budget * (1 + 1e-9) + slack
+
     def violations(self, selected: Sequence[int]) -> list[str]:
         """Every rule the selection breaks (empty: feasible)."""
         s = set(int(k) for k in selected)
@@ -108,13 +132,9 @@ class Constraints:
         if len(s) > self.max_initiatives:
             out.append(f"{len(s)} initiatives exceed the maximum of {self.max_initiatives}")
         if self.budget is not None:
-            spend = self.costs[sorted(s)].sum(axis=0) if s else np.zeros(len(self.periods))
-            # tolerance in the costs' own units (a solver's 1e-7 on its scaled rows, with room):
-            # an absolute one would be a whole initiative when money is counted in millions
-            slack = 1e-6 * np.abs(self.costs).max(axis=0, initial=0.0)
-            for p, name in enumerate(self.periods):
-                if spend[p] > self.budget[p] * (1 + 1e-9) + slack[p]:
-                    out.append(f"budget {name}: {spend[p]:,.0f} exceeds {self.budget[p]:,.0f}")
+            spend = self.spend(s)
+            for p in np.flatnonzero(self.over_budget(s)):
+                out.append(f"budget {self.periods[p]}: {spend[p]:,.0f} exceeds {self.budget[p]:,.0f}")
         counts: dict[str, int] = {}
         for k in s:
             counts[self.owners[k]] = counts.get(self.owners[k], 0) + 1

@@ -5,6 +5,8 @@ dropped in turn and the rest re-solved."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from cxopt.portfolio.backends.base import Backend
 from cxopt.portfolio.constraints import FAMILIES, Constraints
 from cxopt.portfolio.model import PortfolioProblem
@@ -36,12 +38,11 @@ def obvious_conflicts(cons: Constraints) -> list[str]:
     if len(must) > cons.max_initiatives:
         out.append(f"must-include lists {len(must)} initiatives ({', '.join(ids[k] for k in must)}) but at most "
                    f"{cons.max_initiatives} may be chosen")
-    if cons.budget is not None and must:
-        spend = cons.costs[must].sum(axis=0)
-        for p, name in enumerate(cons.periods):
-            if spend[p] > cons.budget[p] + 1e-6:
-                out.append(f"must-include initiatives ({', '.join(ids[k] for k in must)}) cost {spend[p]:,.0f}, "
-                           f"over the budget {name} of {cons.budget[p]:,.0f}")
+    if must:
+        spend = cons.spend(must)
+        for p in np.flatnonzero(cons.over_budget(must)):
+            out.append(f"must-include initiatives ({', '.join(ids[k] for k in must)}) cost {spend[p]:,.0f}, "
+                       f"over the budget {cons.periods[p]} of {cons.budget[p]:,.0f}")
     for g in cons.exclusive:
         both = [k for k in g if k in cons.must]
         if len(both) > 1:

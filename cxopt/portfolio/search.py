@@ -24,7 +24,7 @@ from cxopt.engine.simulation import Simulation
 from cxopt.errors import ArgumentError, InfeasibleError, Problem, SolverError
 from cxopt.portfolio.backends import SOLVER_NAMES, Backend, backend_for
 from cxopt.portfolio.backends.exhaustive import EXHAUSTIVE_LIMIT, feasible_portfolios
-from cxopt.portfolio.constraints import Constraints
+from cxopt.portfolio.constraints import Constraints, limit_problems
 from cxopt.portfolio.diagnosis import diagnose
 from cxopt.engine.summary import summarise
 from cxopt.portfolio.model import PortfolioProblem
@@ -48,12 +48,7 @@ __all__ = ["optimize", "check_arguments", "Constraints", "Candidate", "Optimizat
 def check_arguments(*, budget=None, max_initiatives=None, owner_capacity=None, risk=None, solver="auto", top=1,
                     time_limit=None, objective="revenue") -> None:
     """Every problem with :func:`optimize`'s parameters at once, as one :class:`ArgumentError`."""
-    problems = []
-    if budget is not None and not budget >= 0:
-        problems.append(Problem("", "budget", f"must be >= 0, got {budget:g}"))
-    for name, value in (("max_initiatives", max_initiatives), ("owner_capacity", owner_capacity)):
-        if value is not None and value < 1:
-            problems.append(Problem("", name, f"must be at least 1, got {value}"))
+    problems = limit_problems(budget, max_initiatives, owner_capacity)
     if risk is not None and risk != "mean":
         try:
             parse_risk(risk)
