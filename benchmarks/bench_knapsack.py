@@ -12,10 +12,7 @@ beside the load average, so a figure taken on a busy machine can be read for wha
 
 from __future__ import annotations
 
-import json
 import os
-import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,6 +21,10 @@ import pytest
 
 from cxopt.bench.knapsack import OPTIMUM, PROFITS, knapsack_scenario, write_knapsack_base
 from cxopt.model.toml_writer import dump_toml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from timing import run_cxopt  # noqa: E402
 
 LIMIT = 60.0
 
@@ -38,16 +39,8 @@ def case(tmp_path_factory) -> Path:
 
 def run_cli(root: Path) -> tuple[float, float, dict]:
     out = root / f"plan-{time.monotonic_ns()}"
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "cxopt", "optimize", str(root / "knapsack.toml"),
-                           "--max-initiatives", "50", "--json", "--quiet", "--out", str(out)],
-                          capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    assert done.returncode == 0, done.stderr
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, json.loads(done.stdout)
+    return run_cxopt(["optimize", str(root / "knapsack.toml"), "--max-initiatives", "50", "--json", "--quiet",
+                      "--out", str(out)])
 
 
 def test_fifty_candidates_fifty_allowed_end_to_end(benchmark, case):

@@ -14,12 +14,8 @@ cache shows that cost).
 
 from __future__ import annotations
 
-import json
 import os
-import resource
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -27,6 +23,10 @@ import pytest
 from cxopt.bench.run import bench_scenario
 from cxopt.data.customers import CustomerBase
 from cxopt.model.toml_writer import dump_toml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from timing import run_cxopt  # noqa: E402
 
 CUSTOMERS = int(os.environ.get("CXOPT_BENCH_CUSTOMERS", 10_000_000))
 TRIALS = int(os.environ.get("CXOPT_BENCH_TRIALS", 10_000))
@@ -47,15 +47,8 @@ def case(tmp_path_factory) -> Path:
 
 
 def run(root: Path, *extra: str) -> tuple[float, float, dict]:
-    env = {**os.environ, "CXOPT_CACHE_DIR": str(root / "cache")}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "cxopt", "optimize", str(root / "scenario.toml"), "--json",
-                           "--quiet", *extra], capture_output=True, text=True, env=env, check=False)
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    assert done.returncode == 0, done.stderr
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), json.loads(done.stdout)
+    return run_cxopt(["optimize", str(root / "scenario.toml"), "--json", "--quiet", *extra],
+                     env={**os.environ, "CXOPT_CACHE_DIR": str(root / "cache")})
 
 
 def test_the_second_run_skips_the_base(benchmark, case):

@@ -11,7 +11,8 @@ relaxing it gains something.
 
 One more slot for a single owner: that owner may lead ``owner_capacity + 1`` initiatives
 (``Constraints.extra_slot``), one re-solve per owner. Every re-solve shares the plan's value tables
-and one cache of exact values (``PortfolioProblem.with_constraints``): only the rules change.
+(``PortfolioProblem.with_constraints``): only the rules change; the simulation keeps the portfolios
+already valued.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def binding(result, *, solver: str = "auto", top: int = 3, time_limit: float | N
     risk = None if objective == "mean" else objective
     here = risk_value(result.worth, objective)
     limits = []
-    # one set of value tables and one cache of exact values for every re-solve: only the rules change
+    # one set of value tables for every re-solve: only the rules change
     problem = PortfolioProblem.from_simulation(sim, cons, risk or "mean", name_of)
     backend = backend_for(solver)
     for name, slack, relaxed in relaxations(cons, result.selected):

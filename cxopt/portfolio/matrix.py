@@ -24,7 +24,7 @@ import numpy as np
 from cxopt.portfolio.constraints import Constraints
 from cxopt.portfolio.risk import parse_risk
 
-__all__ = ["MatrixModel", "build_matrix_model", "CVAR_PAIR_TERMS", "glover_bounds"]
+__all__ = ["MatrixModel", "build_matrix_model", "rows_csr", "CVAR_PAIR_TERMS", "glover_bounds"]
 
 INF = math.inf
 CVAR_PAIR_TERMS = 200_000  # trials x pairs above which CVaR rows carry the interactions' mean
@@ -81,15 +81,8 @@ class MatrixModel:
             self.rows[r].upper = float(budget[p])
 
     def csr(self, start: int = 0):
-        rows = self.rows[start:]
-        counts = np.array([r.index.size for r in rows], dtype=np.int64)
-        starts = np.zeros(len(rows) + 1, dtype=np.int32)
-        np.cumsum(counts, out=starts[1:])
-        index = np.concatenate([r.index for r in rows]) if rows else np.zeros(0, np.int32)
-        value = np.concatenate([r.value for r in rows]) if rows else np.zeros(0)
-        lower = np.array([r.lower for r in rows])
-        upper = np.array([r.upper for r in rows])
-        return starts, index.astype(np.int32), value.astype(np.float64), lower, upper
+        """Rows ``start..`` in compressed row form (:func:`rows_csr`)."""
+        return rows_csr(self.rows[start:])
 
     def highs_lp(self):
         """The model as a ``highspy.HighsLp`` (row-wise matrix, maximise)."""
@@ -126,6 +119,18 @@ class MatrixModel:
         for r in self.rows:
             append_pulp_row(prob, cols, r)
         return prob, cols
+
+
+def rows_csr(rows: list[Row]):
+    """Rows as compressed row arrays: starts, index, value, lower, upper."""
+    counts = np.array([r.index.size for r in rows], dtype=np.int64)
+    starts = np.zeros(len(rows) + 1, dtype=np.int32)
+    np.cumsum(counts, out=starts[1:])
+    index = np.concatenate([r.index for r in rows]) if rows else np.zeros(0, np.int32)
+    value = np.concatenate([r.value for r in rows]) if rows else np.zeros(0)
+    lower = np.array([r.lower for r in rows])
+    upper = np.array([r.upper for r in rows])
+    return starts, index.astype(np.int32), value.astype(np.float64), lower, upper
 
 
 def append_pulp_row(prob, cols, r: Row) -> None:

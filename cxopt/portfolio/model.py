@@ -95,7 +95,6 @@ class PortfolioProblem:
         self._pair_index = tables.pair_index
         self._g_mean, self._w_mean = tables.gains.mean(axis=1), tables.interactions.mean(axis=1)
         self._base_mean = float(tables.baseline.mean())
-        self._exact_cache: dict[tuple[int, ...], np.ndarray] = {}  # exact per-trial values by portfolio
 
     @classmethod
     def from_simulation(cls, sim, constraints: Constraints, objective: str = "mean",
@@ -117,12 +116,11 @@ class PortfolioProblem:
         return problem
 
     def with_constraints(self, constraints: Constraints) -> "PortfolioProblem":
-        """The same tables, objective and exact evaluation under other rules (a new model; the exact
-        values already computed are shared, so a portfolio is never evaluated twice)."""
+        """The same tables, objective and exact evaluation under other rules (a new model; portfolios
+        valued already are not valued again: :meth:`cxopt.engine.simulation.Simulation.evaluate` keeps them)."""
         other = PortfolioProblem(self.tables, constraints, self.objective, evaluate=self._evaluate,
                                  objective_name=self.objective_name)
         other.worth = self.worth
-        other._exact_cache = self._exact_cache
         return other
 
     @classmethod
@@ -157,11 +155,7 @@ class PortfolioProblem:
         """Exact per-trial value ``(n, T)`` of each portfolio, in the objective's units (retained revenue
         unless ``objective_name`` is ``"value"``)."""
         if self._evaluate is not None:
-            key = [tuple(sorted(int(k) for k in p)) for p in portfolios]
-            todo = [p for p in dict.fromkeys(key) if p not in self._exact_cache]
-            if todo:
-                self._exact_cache.update(zip(todo, self._evaluate(todo)))
-            return np.array([self._exact_cache[p] for p in key]).reshape(len(portfolios), self.tables.trials)
+            return self._evaluate(portfolios)
         return np.array([self.tables.revenue(p) for p in portfolios]).reshape(len(portfolios), self.tables.trials)
 
     def exact_values(self, portfolios: list[tuple[int, ...]]) -> list[float]:

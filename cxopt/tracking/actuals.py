@@ -28,9 +28,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from cxopt.errors import DataError, Problem
-from cxopt.plan.store import StoredPlan
+from cxopt.plan.store import StoredPlan, load_plan
 
-__all__ = ["Actuals", "MetricReading", "read_actuals", "STATUSES", "BASE_COLUMNS"]
+__all__ = ["Actuals", "MetricReading", "read_actuals", "plan_and_actuals", "STATUSES", "BASE_COLUMNS"]
 
 STATUSES = ("planned", "live", "delayed", "cancelled")
 BASE_COLUMNS = ("month", "customers_lost", "revenue_lost", "customers_active")
@@ -143,6 +143,15 @@ def _read_table(path: Path, where: str) -> pa.Table:
                                                                          null_values=list(MISSING)))
     except (pa.ArrowInvalid, OSError) as exc:
         raise DataError(Problem(where, "", f"cannot read: {exc}")) from None
+
+
+def plan_and_actuals(plan: "StoredPlan | str | Path", actuals: "Actuals | str | Path") -> tuple[StoredPlan, "Actuals"]:
+    """The plan and its actuals, each read from its path unless already read (what track and replan take)."""
+    if not isinstance(plan, StoredPlan):
+        plan = load_plan(plan)
+    if not isinstance(actuals, Actuals):
+        actuals = read_actuals(actuals, plan)
+    return plan, actuals
 
 
 def read_actuals(path: str | Path, plan: StoredPlan) -> Actuals:

@@ -33,10 +33,10 @@ from cxopt.engine.simulation import Simulation
 from cxopt.engine.summary import summarise
 from cxopt.errors import ArgumentError
 from cxopt.plan.build import Plan, build_plan
-from cxopt.plan.store import StoredPlan, load_plan
+from cxopt.plan.store import StoredPlan
 from cxopt.portfolio.constraints import Constraints
 from cxopt.portfolio.search import optimize
-from cxopt.tracking.actuals import Actuals, read_actuals
+from cxopt.tracking.actuals import Actuals, plan_and_actuals
 from cxopt.tracking.facts import apply_facts
 from cxopt.tracking.smc import systematic_resample
 from cxopt.tracking.track import Tracking, track
@@ -95,10 +95,7 @@ def replan(plan: StoredPlan | str | Path, actuals: Actuals | str | Path, *, budg
     """
     if budget is not None and (isinstance(budget, bool) or not math.isfinite(budget) or budget < 0):
         raise ArgumentError("budget", f"must be a finite number >= 0 (what is left to spend), got {budget!r}")
-    if not isinstance(plan, StoredPlan):
-        plan = load_plan(plan)
-    if not isinstance(actuals, Actuals):
-        actuals = read_actuals(actuals, plan)
+    plan, actuals = plan_and_actuals(plan, actuals)
     sc = plan.scenario
     H = sc.horizon_months
     ids = sc.initiative_ids

@@ -32,8 +32,8 @@ from cxopt.engine.summary import summarise
 from cxopt.errors import ArgumentError, PlanFileError, Problem
 from cxopt.plan.shapley import shapley_values
 from cxopt.plan.schedule import golive_label, planned_share
-from cxopt.plan.store import StoredPlan, load_plan
-from cxopt.tracking.actuals import Actuals, read_actuals
+from cxopt.plan.store import StoredPlan
+from cxopt.tracking.actuals import Actuals, plan_and_actuals, read_actuals  # read_actuals re-exported
 from cxopt.engine.levels import metric_levels_in_month
 from cxopt.tracking.evidence import (DEFAULT_DISPERSION, DEFAULT_LEVEL_SD, estimate_dispersion, level_loglik,
                                      loss_loglik, metric_loglik, revenue_loglik)
@@ -184,10 +184,7 @@ def track(plan: StoredPlan | str | Path, actuals: Actuals | str | Path, *, dispe
         raise ArgumentError("particles", f"must be a whole number >= 2, got {particles!r}")
     if int(moves) != moves or moves < 0:
         raise ArgumentError("moves", f"must be a whole number >= 0, got {moves!r}")
-    if not isinstance(plan, StoredPlan):
-        plan = load_plan(plan)
-    if not isinstance(actuals, Actuals):
-        actuals = read_actuals(actuals, plan)
+    plan, actuals = plan_and_actuals(plan, actuals)
     sc = plan.scenario
     H = sc.horizon_months
     level_sds = _level_sds(sc, level_sd)

@@ -24,7 +24,8 @@ from cxopt.errors import SolverError
 from cxopt.portfolio.backends.pulp_base import LP_SOLUTION as SOL
 from cxopt.portfolio.backends.pulp_base import LP_STATUS as ST
 from cxopt.portfolio.backends.pulp_base import PulpBackend
-from cxopt.portfolio.backends.scaling import Scaling, csr_of
+from cxopt.portfolio.backends.scaling import Scaling
+from cxopt.portfolio.matrix import rows_csr
 from cxopt.portfolio.model import PortfolioProblem
 from cxopt.portfolio.result import SOLVED, STATUS_ERROR, STATUS_FEASIBLE, STATUS_INFEASIBLE, STATUS_OPTIMAL, \
     SolveOutcome
@@ -82,7 +83,7 @@ class HighsSession:
             self.h.deleteRows(self.n_rows - len(model.rows), np.arange(len(model.rows), self.n_rows, dtype=np.int32))
             self.n_rows = len(model.rows)
         if len(model.rows) > self.n_rows:
-            starts, index, value, lower, upper = csr_of(self.scaling.rows(model, self.n_rows))
+            starts, index, value, lower, upper = rows_csr(self.scaling.rows(model, self.n_rows))
             inf = highspy.kHighsInf
             self.h.addRows(len(lower), np.where(lower == -math.inf, -inf, lower), np.where(upper == math.inf, inf, upper),
                            int(index.size), starts[:-1].astype(np.int32), index, value)

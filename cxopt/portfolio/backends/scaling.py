@@ -22,7 +22,7 @@ import numpy as np
 
 from cxopt.portfolio.matrix import MatrixModel, Row
 
-__all__ = ["Scaling", "csr_of"]
+__all__ = ["Scaling"]
 
 
 class Scaling:
@@ -62,12 +62,3 @@ class Scaling:
         """Row ``r``'s upper bound (a budget, moved by the frontier) in scaled units."""
         return model.rows[r].upper / self.row_scale[r]
 
-
-def csr_of(rows: list[Row]):
-    """Rows as compressed row arrays: starts, index, value, lower, upper."""
-    counts = np.array([r.index.size for r in rows], dtype=np.int64)
-    starts = np.zeros(len(rows) + 1, dtype=np.int32)
-    np.cumsum(counts, out=starts[1:])
-    index = np.concatenate([r.index for r in rows]).astype(np.int32) if rows else np.zeros(0, np.int32)
-    value = np.concatenate([r.value for r in rows]).astype(np.float64) if rows else np.zeros(0)
-    return starts, index, value, np.array([r.lower for r in rows]), np.array([r.upper for r in rows])
