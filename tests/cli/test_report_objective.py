@@ -8,25 +8,15 @@ import html
 import json
 
 import pytest
-from typer.testing import CliRunner
-
-from cxopt.cli import app
 from cxopt.report.terminal import money
-from tests.builders import scenario, write
+from tests.cli.value_case import RUN, invoke, write_value_scenario
 
-RUN = ["--customers", "3000", "--trials", "100", "--seed", "3", "--quiet"]
 VALUE = "expected value (margin x retained revenue + savings - cost)"
 
 
 @pytest.fixture(scope="module")
 def path(tmp_path_factory):
-    data = scenario({"scenario.margin": 0.35, "initiatives[2].savings": 9_000.0, "initiatives[0].savings": 600.0},
-                    budget={"total": 500})
-    return write(tmp_path_factory.mktemp("report_value") / "value.toml", data)
-
-
-def invoke(*args):
-    return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+    return write_value_scenario(tmp_path_factory.mktemp("report_value"))
 
 
 def page_of(path, tmp_path, *options) -> str:
