@@ -164,6 +164,11 @@ def _column(table: pa.Table, path: Path, name: str, why: str = "") -> np.ndarray
     return out
 
 
+def _finite_number(value) -> bool:
+    """A JSON number (not a boolean) that is finite."""
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and bool(np.isfinite(value))
+
+
 def _check_plan_data(data: dict, sc: Scenario, where: Path) -> None:
     """The keys of plan.json that reading and tracking rely on, each checked against the scenario."""
     ids = set(sc.initiative_ids)
@@ -183,10 +188,10 @@ def _check_plan_data(data: dict, sc: Scenario, where: Path) -> None:
     if not isinstance(goal, dict):
         raise PlanFileError(Problem(str(where), "goal", "missing or not an object"))
     target = goal.get("target")
-    if isinstance(target, bool) or not isinstance(target, (int, float)) or not np.isfinite(target):
+    if not _finite_number(target):
         raise PlanFileError(Problem(str(where), "goal.target", f"expected a finite number, got {target!r}"))
     confidence = goal.get("confidence", 0.5)
-    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0.0 < confidence < 1.0:
+    if not _finite_number(confidence) or not 0.0 < confidence < 1.0:
         raise PlanFileError(Problem(str(where), "goal.confidence", f"expected a number in (0, 1), got {confidence!r}"))
     actions = data.get("actions", [])
     if not isinstance(actions, list) or not all(isinstance(a, dict) and isinstance(a.get("id"), str)
@@ -194,8 +199,7 @@ def _check_plan_data(data: dict, sc: Scenario, where: Path) -> None:
         raise PlanFileError(Problem(str(where), "actions", "expected a list of objects, each with an id"))
     for k, a in enumerate(actions):
         gl = a.get("golive_month", {})
-        if not isinstance(gl, dict) or not all(not isinstance(v, bool) and isinstance(v, (int, float))
-                                               and np.isfinite(v) for v in gl.values()):
+        if not isinstance(gl, dict) or not all(_finite_number(v) for v in gl.values()):
             raise PlanFileError(Problem(str(where), f"actions[{k}].golive_month",
                                         "expected an object of finite numbers (p10, p50, p90)"))
 
