@@ -24,7 +24,8 @@ import numpy as np
 from cxopt.portfolio.constraints import Constraints
 from cxopt.portfolio.risk import parse_risk
 
-__all__ = ["MatrixModel", "build_matrix_model", "rows_csr", "CVAR_PAIR_TERMS", "glover_bounds"]
+__all__ = ["MatrixModel", "build_matrix_model", "rows_csr", "CVAR_PAIR_TERMS", "glover_bounds",
+           "cvar_per_trial_pairs"]
 
 INF = math.inf
 CVAR_PAIR_TERMS = 200_000  # trials x pairs above which CVaR rows carry the interactions' mean
@@ -162,8 +163,12 @@ def glover_bounds(weights: list[float], max_size: int) -> tuple[float, float]:
     return low, high
 
 
-def build_matrix_model(tables, cons: Constraints, objective: str) -> MatrixModel:
-    """DESIGN.md section 2's program from the value tables (same rows as the PuLP model had)."""
+def build_matrix_model(tables, cons: Constraints, objective: str, per_trial_pairs: bool | None = None) -> MatrixModel:
+    """DESIGN.md section 2's program from the value tables (same rows as the PuLP model had).
+
+    ``per_trial_pairs`` (CVaR only): the trials' rows carry each pair's per-trial interaction (``y``
+    columns) rather than its mean; by default while trials x pairs <= :data:`CVAR_PAIR_TERMS`.
+    """
     g, w = tables.gains, tables.interactions
     K, T = g.shape[0], tables.trials
     pairs = np.asarray(tables.pairs, dtype=np.int64).reshape(-1, 2)
@@ -208,7 +213,8 @@ def build_matrix_model(tables, cons: Constraints, objective: str) -> MatrixModel
         lower += [0.0] * T
         upper += [INF] * T
         integer += [False] * T
-        per_trial_pairs = T * len(pairs) <= CVAR_PAIR_TERMS
+        if per_trial_pairs is None:
+            per_trial_pairs = cvar_per_trial_pairs(T, len(pairs))
         y0 = len(names)
         if per_trial_pairs:
             P = len(pairs)
@@ -246,6 +252,11 @@ def build_matrix_model(tables, cons: Constraints, objective: str) -> MatrixModel
     add_rule_rows(model, cons)
     model.n_base_rows = len(model.rows)
     return model
+
+
+def cvar_per_trial_pairs(trials: int, pairs: int) -> bool:
+    """Do the CVaR rows carry per-trial interactions (else their mean)? While the model stays small."""
+    return trials * pairs <= CVAR_PAIR_TERMS
 
 
 def add_rule_rows(model: MatrixModel, cons: Constraints) -> None:

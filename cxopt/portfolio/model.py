@@ -21,7 +21,7 @@ import numpy as np
 
 from cxopt.engine.arrays import interacting_pairs
 from cxopt.portfolio.constraints import Constraints
-from cxopt.portfolio.matrix import CVAR_PAIR_TERMS, MatrixModel, build_matrix_model
+from cxopt.portfolio.matrix import CVAR_PAIR_TERMS, MatrixModel, build_matrix_model, cvar_per_trial_pairs
 from cxopt.portfolio.objective import ObjectiveValue, objective_value
 from cxopt.portfolio.risk import parse_risk, risk_value
 
@@ -95,6 +95,12 @@ class PortfolioProblem:
         self._pair_index = tables.pair_index
         self._g_mean, self._w_mean = tables.gains.mean(axis=1), tables.interactions.mean(axis=1)
         self._base_mean = float(tables.baseline.mean())
+        # the CVaR rows' form (per-trial interactions or their mean), fixed so that a problem on fewer
+        # candidates (cxopt.portfolio.reduction) solves the same program as the whole one
+        self.per_trial_pairs = cvar_per_trial_pairs(tables.trials, len(tables.pairs))
+        self.reductions: dict[tuple[int, ...], "PortfolioProblem"] = {}  # the problem on fewer candidates
+        self.search_note: dict | None = None  # how the last walk ran on fewer candidates (reduction.py)
+        self.solved_by = ""  # the backend that solved the last walk's program
 
     @classmethod
     def from_simulation(cls, sim, constraints: Constraints, objective: str = "mean",
@@ -151,6 +157,26 @@ class PortfolioProblem:
                 value += float(self._w_mean[q])
         return value
 
+    def program_value(self, selected: Sequence[int]) -> float:
+        """The program's own objective value of a selection (what the solver ranks by): :meth:`estimate`,
+        except CVaR rows that carry the interactions' mean rather than their per-trial values."""
+        if self.objective == "mean" or self.per_trial_pairs:
+            return self.estimate(selected)
+        return risk_value(self.program_trials(selected), self.objective)
+
+    def program_trials(self, selected: Sequence[int]) -> np.ndarray:
+        """The program's per-trial values of a selection (T,): with per-trial interactions, or their mean
+        where the CVaR rows carry the mean (:attr:`per_trial_pairs` False)."""
+        if self.per_trial_pairs:
+            return self.tables.revenue(selected)
+        s = sorted(selected)
+        pairs = 0.0
+        for a, b in itertools.combinations(s, 2):
+            q = self._pair_index.get((a, b))
+            if q is not None:
+                pairs += float(self._w_mean[q])
+        return self.tables.baseline + self.tables.gains[s].sum(axis=0) + pairs
+
     def exact_revenue(self, portfolios: list[tuple[int, ...]]) -> np.ndarray:
         """Exact per-trial value ``(n, T)`` of each portfolio, in the objective's units (retained revenue
         unless ``objective_name`` is ``"value"``)."""
@@ -166,7 +192,7 @@ class PortfolioProblem:
         """The program as arrays, built on first use; cuts added since are written in (the rows only grow
         until :meth:`restart`)."""
         if self._matrix is None:
-            self._matrix = build_matrix_model(self.tables, self.constraints, self.objective)
+            self._matrix = build_matrix_model(self.tables, self.constraints, self.objective, self.per_trial_pairs)
         m = self._matrix
         while m.cuts < len(self.excluded):
             m.add_cut(self.excluded[m.cuts])

@@ -24,11 +24,13 @@ from cxopt.engine.simulation import Simulation
 from cxopt.errors import ArgumentError, InfeasibleError, Problem, SolverError
 from cxopt.portfolio.backends import SOLVER_NAMES, Backend, backend_for
 from cxopt.portfolio.backends.exhaustive import EXHAUSTIVE_LIMIT, feasible_portfolios
+from cxopt.portfolio.backends.ranked import RANKED_LIMIT, RankedProgramBackend, portfolio_count_bound
 from cxopt.portfolio.constraints import Constraints, limit_problems
 from cxopt.portfolio.diagnosis import diagnose
 from cxopt.engine.summary import summarise
 from cxopt.portfolio.model import PortfolioProblem
 from cxopt.portfolio.objective import check_objective, describe_objective
+from cxopt.portfolio.reduction import REDUCE_ABOVE, walk_reduced
 from cxopt.portfolio.result import (
     STATUS_ERROR,
     STATUS_FEASIBLE,
@@ -138,8 +140,38 @@ def _no_good_walk(sim: Simulation, problem: PortfolioProblem, backend: Backend, 
     return _result(sim, problem, backend, best, candidates, proven, stopped_by, solve_seconds, t0)
 
 
-def no_good_walk(problem: PortfolioProblem, backend: Backend, top: int = 10, time_limit: float | None = 60.0):
-    """The walk on its own (no simulation needed): ``(best, candidates, proven, stopped_by, solve_seconds)``."""
+def no_good_walk(problem: PortfolioProblem, backend: Backend, top: int = 10, time_limit: float | None = 60.0,
+                 reduce: bool | None = None):
+    """The walk on its own (no simulation needed): ``(best, candidates, proven, stopped_by, solve_seconds)``.
+
+    ``reduce``: walk on the candidates that can reach the walk's portfolios only, with the certificate
+    of :mod:`cxopt.portfolio.reduction` (the same portfolios as the walk on all of them); by default
+    above :data:`~cxopt.portfolio.reduction.REDUCE_ABOVE` candidates.
+    """
+    if reduce is None:
+        reduce = len(problem.constraints.ids) > REDUCE_ABOVE
+    problem.search_note = None
+    if reduce:
+        def walk(p: PortfolioProblem, m: int, tl: float | None):
+            if p is problem:
+                return _walk(p, backend, m, tl, strict=True)
+            # a small risk-averse program is ranked by enumeration (backends/ranked.py), else solved
+            small = p.objective != "mean" and portfolio_count_bound(p) <= RANKED_LIMIT
+            return _walk(p, RankedProgramBackend() if small else backend, m, tl, strict=False)
+
+        out = walk_reduced(problem, walk, top, time_limit)
+    else:
+        out = _walk(problem, backend, top, time_limit, strict=True)
+    best, candidates, proven, stopped_by, solve_seconds, _ = out
+    problem.incumbent = best.selected  # the next walk on this model (a frontier step) starts from it
+    return best, candidates, proven, stopped_by, solve_seconds
+
+
+def _walk(problem: PortfolioProblem, backend: Backend, top: int, time_limit: float | None, strict: bool):
+    """The walk on one program: ``(best, candidates, proven, stopped_by, solve_seconds, last_value)``, where
+    ``last_value`` is the program's value of the last portfolio a solve returned (the one that stopped
+    the walk, or the last one taken). Not ``strict`` (a smaller program): None instead of raising when
+    the first solve finds no portfolio."""
     found: list[tuple[tuple[int, ...], float]] = []  # (selection, the program's estimate), in solve order
     exact_of: dict[tuple[int, ...], float] = {}
     statuses: list[str] = []
@@ -149,8 +181,10 @@ def no_good_walk(problem: PortfolioProblem, backend: Backend, top: int = 10, tim
     # candidates to measure its error: its rule holds from the first candidate on (the walk goes on
     # only through ties, for the smaller portfolio)
     need = 1 if problem.program_is_exact else top
+    problem.solved_by = backend.name
     stopped_by = "cap"  # how the walk ended: rule, exhausted, cap or error
     max_gap, best_exact = 0.0, float("-inf")
+    last = None
 
     def settle() -> tuple[float, float]:
         """Exact values of the candidates not yet evaluated, in one batch (shared per-trial work)."""
@@ -162,6 +196,8 @@ def no_good_walk(problem: PortfolioProblem, backend: Backend, top: int = 10, tim
     while len(found) < cap:
         outcome = backend.solve(problem, time_limit=time_limit)
         solve_seconds.append(outcome.seconds)
+        if outcome.status in (STATUS_INFEASIBLE, STATUS_ERROR) and not found and not strict:
+            return None
         if outcome.status == STATUS_INFEASIBLE:
             if not found:
                 raise InfeasibleError("no portfolio satisfies the constraints", diagnose(problem.constraints, backend))
@@ -175,6 +211,7 @@ def no_good_walk(problem: PortfolioProblem, backend: Backend, top: int = 10, tim
             break
         statuses.append(outcome.status)
         sel, est = outcome.selected, outcome.value
+        last = sel
         # the surrogate already rules this one out (with the gaps seen so far): the solver's estimates
         # only fall along the walk, so no later candidate can do better; it is not evaluated
         if len(found) >= need and est + 2 * max_gap + 1e-9 * abs(est) < best_exact:
@@ -190,14 +227,15 @@ def no_good_walk(problem: PortfolioProblem, backend: Backend, top: int = 10, tim
     settle()
     candidates = [Candidate(sel, est, exact_of[sel]) for sel, est in found]
     best = max(candidates, key=lambda c: (c.exact, -len(c.selected)))
-    problem.incumbent = best.selected  # the next walk on this model (a frontier step) starts from it
+    problem.incumbent = best.selected
     # proven only when every solve of the walk was proven (a later one may have hit the time limit)
     # and either the walk ran out of portfolios (every feasible one evaluated exactly) or the program
     # is itself exact (no simulation behind it) and its stopping rule is then a bound. The rule on a
     # simulation's pairwise surrogate is a heuristic (measured in docs/decisions.md), not a proof.
     proven = all(st == STATUS_OPTIMAL for st in statuses) and (
         stopped_by == "exhausted" or (stopped_by == "rule" and problem.program_is_exact))
-    return best, tuple(candidates), proven, stopped_by, solve_seconds
+    last_value = problem.program_value(last) if last is not None else float("-inf")
+    return best, tuple(candidates), proven, stopped_by, solve_seconds, last_value
 
 
 def _exact_search(sim: Simulation, problem: PortfolioProblem, backend: Backend, t0: float) -> OptimizationResult:
@@ -235,6 +273,8 @@ def _result(sim, problem, backend, best: Candidate, candidates: tuple[Candidate,
         "objective_name": name,
         "objective_text": describe_objective(name, problem.objective),
     }
+    if problem.search_note:  # the walk ran on the candidates that can matter (cxopt.portfolio.reduction)
+        info["reduction"] = dict(problem.search_note)
     if value is not None:  # the value's figures (retained revenue is reported as before)
         info["expected_value"] = summarise(value)
         info["baseline_value"] = summarise(problem.worth.per_trial([()], sim.baseline_revenue[None, :])[0])
