@@ -25,7 +25,7 @@ from cxopt.portfolio.constraints import Constraints
 from cxopt.portfolio.risk import parse_risk
 
 __all__ = ["MatrixModel", "build_matrix_model", "rows_csr", "CVAR_PAIR_TERMS", "glover_bounds",
-           "cvar_per_trial_pairs"]
+           "cvar_per_trial_pairs", "highs_inf"]
 
 INF = math.inf
 CVAR_PAIR_TERMS = 200_000  # trials x pairs above which CVaR rows carry the interactions' mean
@@ -91,9 +91,9 @@ class MatrixModel:
 
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = self.n_cols, len(self.rows)
-        lp.col_cost_, lp.col_lower_, lp.col_upper_ = self.col_cost, _inf(self.col_lower), _inf(self.col_upper)
+        lp.col_cost_, lp.col_lower_, lp.col_upper_ = self.col_cost, highs_inf(self.col_lower), highs_inf(self.col_upper)
         starts, index, value, lower, upper = self.csr()
-        lp.row_lower_, lp.row_upper_ = _inf(lower), _inf(upper)
+        lp.row_lower_, lp.row_upper_ = highs_inf(lower), highs_inf(upper)
         lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
         lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = self.n_cols, len(self.rows)
         lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = starts, index, value
@@ -146,7 +146,8 @@ def append_pulp_row(prob, cols, r: Row) -> None:
         prob += pulp.LpConstraint(expr, pulp.LpConstraintGE, name=r.name, rhs=r.lower)
 
 
-def _inf(a: np.ndarray) -> np.ndarray:
+def highs_inf(a: np.ndarray) -> np.ndarray:
+    """A copy with +-inf as HiGHS's own infinity (``kHighsInf``), for bounds handed to highspy."""
     import highspy
 
     a = np.asarray(a, dtype=np.float64).copy()

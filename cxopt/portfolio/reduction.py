@@ -138,7 +138,7 @@ def _best_partners(g: np.ndarray, w: np.ndarray, m: int, budget: tuple[np.ndarra
         ratio = ratio[np.isfinite(ratio) & (ratio > 0)]
         if not ratio.size:
             continue
-        for lam in np.quantile(ratio, np.linspace(0.0, 1.0, 11)):
+        for lam in np.quantile(ratio, np.linspace(0.0, 1.0, 41)):
             best = np.minimum(best, lam * np.maximum(room, 0.0) + top(c - lam * cost[None, :]))
     return best
 

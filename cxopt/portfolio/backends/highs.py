@@ -15,7 +15,6 @@ reads both routes: proven optimal is ``kOptimal`` only.
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
@@ -25,7 +24,7 @@ from cxopt.portfolio.backends.pulp_base import LP_SOLUTION as SOL
 from cxopt.portfolio.backends.pulp_base import LP_STATUS as ST
 from cxopt.portfolio.backends.pulp_base import PulpBackend
 from cxopt.portfolio.backends.scaling import Scaling
-from cxopt.portfolio.matrix import rows_csr
+from cxopt.portfolio.matrix import highs_inf, rows_csr
 from cxopt.portfolio.model import PortfolioProblem
 from cxopt.portfolio.result import SOLVED, STATUS_ERROR, STATUS_FEASIBLE, STATUS_INFEASIBLE, STATUS_OPTIMAL, \
     SolveOutcome
@@ -84,8 +83,7 @@ class HighsSession:
             self.n_rows = len(model.rows)
         if len(model.rows) > self.n_rows:
             starts, index, value, lower, upper = rows_csr(self.scaling.rows(model, self.n_rows))
-            inf = highspy.kHighsInf
-            self.h.addRows(len(lower), np.where(lower == -math.inf, -inf, lower), np.where(upper == math.inf, inf, upper),
+            self.h.addRows(len(lower), highs_inf(lower), highs_inf(upper),
                            int(index.size), starts[:-1].astype(np.int32), index, value)
             self.n_rows = len(model.rows)
         for r in model.budget_rows.values():
