@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from pathlib import Path
-from typing import Any
+from typing import Any, Collection
 
 import pyarrow as pa
 
@@ -26,8 +26,11 @@ ACTUALS_SHEET, WEEKLY_SHEET = "Actuals", "Weekly metrics"
 PLANNED_PREFIX = "planned "
 
 
-def _is_number_column(name: str) -> bool:
-    return name in ("customers_lost", "revenue_lost", "customers_active") or name.endswith((".metric", ".live_month"))
+def _is_number_column(name: str, levels: frozenset[str] = frozenset()) -> bool:
+    """Is the column read as numbers? The base figures, process metrics, go-live months and the measured
+    levels of the CX metrics in ``levels``."""
+    return (name in ("customers_lost", "revenue_lost", "customers_active") or name in levels
+            or name.endswith((".metric", ".live_month")))
 
 
 def _month_text(value: Any, weekly: bool) -> str:
@@ -41,8 +44,8 @@ def _month_text(value: Any, weekly: bool) -> str:
 
 
 class _Sheet:
-    def __init__(self, path: Path, source: str):
-        self.source, self.path = source, path
+    def __init__(self, path: Path, source: str, levels: frozenset[str] = frozenset()):
+        self.source, self.path, self.levels = source, path, levels
         self.problems: list[Problem] = []
         self.book = None
 
@@ -90,7 +93,7 @@ class _Sheet:
                     continue
                 elif name == "month":
                     record["month"] = _month_text(value, weekly)
-                elif _is_number_column(name):
+                elif _is_number_column(name, self.levels):
                     number = _number(value)
                     if number is None:
                         self.bad(ws, cell.coordinate, f"{name}: expected a number, got {value!r}")
@@ -118,8 +121,11 @@ def _number(value: Any) -> float | None:
         return None
 
 
-def read_actuals_workbook(path: str | Path) -> pa.Table:
+def read_actuals_workbook(path: str | Path, levels: Collection[str] = ()) -> pa.Table:
     """The actuals workbook at ``path`` as the table ``cxopt track`` reads (see the module docstring).
+
+    ``levels``: the plan's declared CX metrics; their columns (measured levels, e.g. ``csat``) are read
+    as numbers, a cell that is not one named like any other (``Actuals!E4: csat: expected a number``).
 
     Raises
     ------
@@ -129,7 +135,8 @@ def read_actuals_workbook(path: str | Path) -> pa.Table:
     path = Path(path)
     source = str(path)
     book = open_workbook(path, source, DataError)
-    reader = _Sheet(path, source)
+    levels = frozenset(levels)
+    reader = _Sheet(path, source, levels)
     if ACTUALS_SHEET not in book.sheetnames:
         raise DataError(Problem(source, ACTUALS_SHEET, "missing sheet (fill a copy of the plan's "
                                                        "actuals-template.xlsx)"))
@@ -140,6 +147,6 @@ def read_actuals_workbook(path: str | Path) -> pa.Table:
         rows += weekly_rows
     if reader.problems:
         raise DataError(reader.problems)
-    fields = [pa.field(n, pa.float64() if _is_number_column(n) else pa.string()) for n in names]
+    fields = [pa.field(n, pa.float64() if _is_number_column(n, levels) else pa.string()) for n in names]
     schema = pa.schema(fields)
     return pa.Table.from_pylist([{n: r.get(n) for n in names} for r in rows], schema=schema)

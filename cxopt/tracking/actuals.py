@@ -127,14 +127,14 @@ def _month_label(value, start: _dt.date | None, horizon: int, where: str, row: i
     return m, (None if day_time is None else m - 1 + day_time)
 
 
-def _read_table(path: Path, where: str) -> pa.Table:
+def _read_table(path: Path, where: str, levels: tuple[str, ...] = ()) -> pa.Table:
     try:
         if path.suffix.lower() == ".parquet":
             return pq.read_table(path)
         if path.suffix.lower() == ".xlsx":  # a filled actuals-template.xlsx: the same table, cells named
             from cxopt.data.workbook import read_actuals_workbook
 
-            return read_actuals_workbook(path)
+            return read_actuals_workbook(path, levels)
         # every column as text: a column of months and dates, or numbers, is parsed per cell here
         with open(path, newline="", encoding="utf-8-sig") as f:
             names = next(csv.reader(f), [])
@@ -166,8 +166,8 @@ def read_actuals(path: str | Path, plan: StoredPlan) -> Actuals:
     where = str(path)
     if not path.is_file():
         raise DataError(Problem(where, "", "no such file"))
-    table = _read_table(path, where)
     sc = plan.scenario
+    table = _read_table(path, where, tuple(m for m in sc.metrics if m not in BASE_COLUMNS))
     ids = set(sc.initiative_ids)
     chosen = {sc.initiative_ids[k] for k in plan.selected}
     names = table.column_names

@@ -117,3 +117,17 @@ def test_a_level_that_is_not_a_number_is_bad_input_naming_the_column(work, tmp_p
     result = runner.invoke(app, ["track", str(work / "plan"), str(tmp_path / "bad.xlsx"), "--json", *PARTICLES])
     assert result.exit_code == 2
     assert "bad.xlsx" in result.output and "csat" in result.output and "expected a number" in result.output
+
+
+def test_text_in_a_level_cell_is_named_by_its_cell(work):
+    """A measured level that is not a number: the error names the sheet and cell, like every other figure."""
+    wb = openpyxl.load_workbook(work / "filled.xlsx")
+    ws = wb["Actuals"]
+    col = {c.value: c.column for c in ws[1]}
+    ws.cell(3, col["csat"]).value = "about 72"
+    wb.save(work / "bad-level.xlsx")
+    result = runner.invoke(app, ["track", str(work / "plan"), str(work / "bad-level.xlsx"), *PARTICLES])
+    assert result.exit_code == 2, result.output
+    cell = ws.cell(3, col["csat"]).coordinate
+    text = " ".join(result.output.split())
+    assert f"Actuals!{cell}" in text and "csat: expected a number, got 'about 72'" in text
