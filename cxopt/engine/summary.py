@@ -20,4 +20,8 @@ def summarise(values: np.ndarray, weights: np.ndarray | None = None) -> dict[str
     order = np.argsort(values, kind="stable")
     cw = np.cumsum(w[order])
     pick = lambda a: float(values[order][min(np.searchsorted(cw, a), len(cw) - 1)])  # noqa: E731
-    return {"mean": float(values @ w), "p10": pick(0.1), "p50": pick(0.5), "p90": pick(0.9)}
+    # the mean as an offset from the least value: exact where every value is the same (the weights' sum
+    # is 1 only to rounding, so values @ w of a constant 72 could read 72.00000000000001), never below it
+    low = float(values.min())
+    mean = min(low + float((values - low) @ w), float(values.max()))
+    return {"mean": mean, "p10": pick(0.1), "p50": pick(0.5), "p90": pick(0.9)}
