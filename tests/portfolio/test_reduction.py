@@ -26,10 +26,10 @@ OBJECTIVES = ["mean", "cvar:0.2:0.5", "cvar:0.1:1.0"]
 
 
 def instance(seed: int, objective: str = "mean", K: int | None = None, rules: bool = True,
-             per_trial_pairs: bool | None = None) -> PortfolioProblem:
+             per_trial_pairs: bool | None = None, most: int = 5) -> PortfolioProblem:
     """K candidates (default 18-26), 40 trials, gains of very different sizes, overlapping pairs (30%), a budget,
-    owners, and (``rules``) an exclusion, a prerequisite chain, a must and a forbid; three-way terms
-    that only the exact evaluation holds."""
+    owners, a focus limit of 2 to ``most``, and (``rules``) an exclusion, a prerequisite chain, a must and a
+    forbid; three-way terms that only the exact evaluation holds."""
     rng = np.random.default_rng(seed)
     K = K or int(rng.integers(18, 27))
     T = 40
@@ -48,7 +48,7 @@ def instance(seed: int, objective: str = "mean", K: int | None = None, rules: bo
     order = rng.permutation(K)
     cons = Constraints(ids=tuple(f"i{k}" for k in range(K)), costs=costs, periods=("total",),
                        budget=np.array([float(np.round(costs.sum() * rng.uniform(0.15, 0.4)))]),
-                       max_initiatives=int(rng.integers(2, 6)), owners=owners, owner_capacity=1,
+                       max_initiatives=int(rng.integers(2, most + 1)), owners=owners, owner_capacity=1,
                        exclusive=((int(order[0]), int(order[1])),) if rules else (),
                        requires=((int(order[2]), int(order[3])), (int(order[3]), int(order[4]))) if rules else (),
                        must=frozenset({int(order[5])}) if rules and rng.random() < 0.5 else frozenset(),
@@ -140,20 +140,20 @@ def test_reduced_walk_returns_the_full_walks_portfolios(objective):
     backend = RankedProgramBackend()
     reduced_seen = 0
     for seed in range(12):
-        full = no_good_walk(instance(seed, objective, K=40), backend, top=3, reduce=False)
-        p = instance(seed, objective, K=40)
+        full = no_good_walk(instance(seed, objective, K=30, most=4), backend, top=3, reduce=False)
+        p = instance(seed, objective, K=30, most=4)
         reduced = no_good_walk(p, backend, top=3, reduce=True)
         assert [c.selected for c in reduced[1]] == [c.selected for c in full[1]], seed
         assert [c.estimate for c in reduced[1]] == pytest.approx([c.estimate for c in full[1]], rel=1e-12)
         assert reduced[0].selected == full[0].selected
         assert reduced[2:4] == full[2:4]
-        reduced_seen += p.search_note is not None and p.search_note["kept"] < 40
+        reduced_seen += p.search_note is not None and p.search_note["kept"] < 30
     assert reduced_seen >= 4  # a third of the instances or more were really solved on fewer candidates
 
 
 @pytest.mark.parametrize("objective", ["mean", "cvar:0.2:0.5"])
 def test_reduced_walk_with_highs_finds_the_same_best(objective):
-    for seed in range(6):
+    for seed in range(4):
         full = no_good_walk(instance(seed, objective, K=36), backend_for("highs"), top=3, reduce=False)
         reduced = no_good_walk(instance(seed, objective, K=36), backend_for("highs"), top=3, reduce=True)
         assert reduced[0].selected == full[0].selected
