@@ -23,10 +23,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cxopt import optimize  # noqa: E402
-from cxopt.data.customers import CustomerBase  # noqa: E402
-from cxopt.engine.simulation import simulate  # noqa: E402
 from cxopt.portfolio.frontier import frontier  # noqa: E402
-from scenario_portfolio import portfolio_scenario  # noqa: E402
+from scenario_portfolio import portfolio_simulation  # noqa: E402
 
 INITIATIVES = int(os.environ.get("CXOPT_BENCH_INITIATIVES", 200))
 TRIALS = int(os.environ.get("CXOPT_BENCH_TRIALS", 1000))
@@ -36,12 +34,7 @@ STEPS = int(os.environ.get("CXOPT_BENCH_STEPS", 50))
 
 @pytest.fixture(scope="module")
 def sim():
-    sc = portfolio_scenario(CUSTOMERS, initiatives=INITIATIVES)
-    t0 = time.perf_counter()
-    s = simulate(sc, CustomerBase.synthetic(sc, seed=1), trials=TRIALS, seed=1)
-    print(f"\nsimulation: {INITIATIVES} initiatives, {s.pairs.shape[0]:,} interacting pairs, {TRIALS} trials: "
-          f"{time.perf_counter() - t0:.1f} s (not counted)")
-    return s
+    return portfolio_simulation(CUSTOMERS, INITIATIVES, TRIALS)
 
 
 def _timed(fn):

@@ -4,6 +4,7 @@ written over without ``--force``."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import openpyxl
@@ -86,40 +87,57 @@ def _col(ws, name: str) -> int:
     return [c.value for c in ws[1]].index(name) + 1
 
 
-def wrong_type(wb):
-    ws = wb["Scenario"]
-    ws.cell(_field_row(ws, "trials"), 2).value = "many"
-    return f"Scenario!B{_field_row(ws, 'trials')}", "expected a number"
+@dataclass(frozen=True)
+class SetCell:
+    """Spoil one cell of a table sheet: ``row`` of the column headed ``column`` (a field of a key-value sheet
+    when ``field`` is given: its row, column number ``column``)."""
+
+    name: str
+    sheet: str
+    column: str | int
+    value: object
+    reason: str
+    row: int = 2
+    field: str | None = None
+
+    def __call__(self, wb) -> tuple[str, str]:
+        ws = wb[self.sheet]
+        row = _field_row(ws, self.field) if self.field else self.row
+        cell = ws.cell(row, self.column if isinstance(self.column, int) else _col(ws, self.column))
+        cell.value = self.value
+        return f"{self.sheet}!{cell.coordinate}", self.reason
 
 
-def out_of_range(wb):
-    ws = wb["Initiatives"]
-    ws.cell(2, _col(ws, "success_probability")).value = 1.5
-    return f"Initiatives!{ws.cell(2, _col(ws, 'success_probability')).coordinate}", "[0, 1]"
+wrong_type = SetCell("wrong_type", "Scenario", 2, "many", "expected a number", field="trials")
+out_of_range = SetCell("out_of_range", "Initiatives", "success_probability", 1.5, "[0, 1]")
+negative_cost = SetCell("negative_cost", "Costs", "amount", -10, ">= 0")
+unknown_initiative = SetCell("unknown_initiative", "Costs", "initiative", "ghost", "unknown initiative 'ghost'", row=3)
+unknown_driver = SetCell("unknown_driver", "Effects", "driver", "late_delivery", "late_delivery")
+unknown_distribution = SetCell("unknown_distribution", "Market", 3, "gaussian", "unknown distribution 'gaussian'",
+                               field="churn_multiplier")
+formula_without_value = SetCell("formula_without_value", "Segments", "share", "=1-0.15", "formula")
+margin_out_of_range = SetCell("margin_out_of_range", "Scenario", 2, 1.2, "(0, 1]", field="margin")
+margin_zero = SetCell("margin_zero", "Scenario", 2, 0, "(0, 1]", field="margin")
+higher_is_better_not_a_boolean = SetCell("higher_is_better_not_a_boolean", "Metrics", "higher_is_better", "mostly",
+                                         "expected TRUE or FALSE", row=3)
+metric_baseline_missing = SetCell("metric_baseline_missing", "Metrics", "baseline", None, "required, but missing")
+metric_baseline_not_a_number = SetCell("metric_baseline_not_a_number", "Metrics", "baseline", "about 3",
+                                       "expected a number", row=4)
+metric_named_churn = SetCell("metric_named_churn", "Metrics", "metric", "churn", "other than 'churn'")
+metric_name_empty = SetCell("metric_name_empty", "Metrics", "metric", None, "the metric's name")
+impact_of_unknown_driver = SetCell("impact_of_unknown_driver", "Impacts", "driver", "ghost_pain",
+                                   "unknown pain point or delighter 'ghost_pain'")
+impact_not_a_number = SetCell("impact_not_a_number", "Impacts", "impact", "a lot", "expected a number")
+negative_savings = SetCell("negative_savings", "Initiatives", "savings", -5, ">= 0")
+savings_total_and_per_period = SetCell("savings_total_and_per_period", "Initiatives", "savings", 10,
+                                       "savings.<period> columns, not both", row=3)
+budget_month_not_a_month = SetCell("budget_month_not_a_month", "Budget", 2, "July", "expected a date",
+                                   field="months.h2")
+budget_month_outside_the_horizon = SetCell("budget_month_outside_the_horizon", "Budget", 2, "2029-07",
+                                           "outside the horizon", field="months.h2")
 
 
-def negative_cost(wb):
-    ws = wb["Costs"]
-    ws.cell(2, _col(ws, "amount")).value = -10
-    return f"Costs!{ws.cell(2, _col(ws, 'amount')).coordinate}", ">= 0"
-
-
-def unknown_initiative(wb):
-    ws = wb["Costs"]
-    ws.cell(3, _col(ws, "initiative")).value = "ghost"
-    return f"Costs!{ws.cell(3, _col(ws, 'initiative')).coordinate}", "unknown initiative 'ghost'"
-
-
-def unknown_driver(wb):
-    ws = wb["Effects"]
-    ws.cell(2, _col(ws, "driver")).value = "late_delivery"
-    return f"Effects!{ws.cell(2, _col(ws, 'driver')).coordinate}", "late_delivery"
-
-
-def unknown_distribution(wb):
-    ws = wb["Market"]
-    ws.cell(_field_row(ws, "churn_multiplier"), 3).value = "gaussian"
-    return f"Market!C{_field_row(ws, 'churn_multiplier')}", "unknown distribution 'gaussian'"
+# spoils that are not one cell's value
 
 
 def missing_required_column(wb):
@@ -140,76 +158,10 @@ def empty_sheet(wb):
     return "Customers!A2", "give either 'count'"
 
 
-def formula_without_value(wb):
-    ws = wb["Segments"]
-    ws.cell(2, _col(ws, "share")).value = "=1-0.15"
-    return f"Segments!{ws.cell(2, _col(ws, 'share')).coordinate}", "formula"
-
-
-def margin_out_of_range(wb):
-    ws = wb["Scenario"]
-    ws.cell(_field_row(ws, "margin"), 2).value = 1.2
-    return f"Scenario!B{_field_row(ws, 'margin')}", "(0, 1]"
-
-
-def margin_zero(wb):
-    ws = wb["Scenario"]
-    ws.cell(_field_row(ws, "margin"), 2).value = 0
-    return f"Scenario!B{_field_row(ws, 'margin')}", "(0, 1]"
-
-
-def higher_is_better_not_a_boolean(wb):
-    ws = wb["Metrics"]
-    ws.cell(3, _col(ws, "higher_is_better")).value = "mostly"
-    return f"Metrics!{ws.cell(3, _col(ws, 'higher_is_better')).coordinate}", "expected TRUE or FALSE"
-
-
-def metric_baseline_missing(wb):
-    ws = wb["Metrics"]
-    ws.cell(2, _col(ws, "baseline")).value = None
-    return f"Metrics!{ws.cell(2, _col(ws, 'baseline')).coordinate}", "required, but missing"
-
-
-def metric_baseline_not_a_number(wb):
-    ws = wb["Metrics"]
-    ws.cell(4, _col(ws, "baseline")).value = "about 3"
-    return f"Metrics!{ws.cell(4, _col(ws, 'baseline')).coordinate}", "expected a number"
-
-
-def metric_named_churn(wb):
-    ws = wb["Metrics"]
-    ws.cell(2, _col(ws, "metric")).value = "churn"
-    return f"Metrics!{ws.cell(2, _col(ws, 'metric')).coordinate}", "other than 'churn'"
-
-
 def metric_given_twice(wb):
     ws = wb["Metrics"]
     ws.cell(3, _col(ws, "metric")).value = ws.cell(2, _col(ws, "metric")).value
     return f"Metrics!{ws.cell(3, _col(ws, 'metric')).coordinate}", "given twice"
-
-
-def metric_name_empty(wb):
-    ws = wb["Metrics"]
-    ws.cell(2, _col(ws, "metric")).value = None
-    return f"Metrics!{ws.cell(2, _col(ws, 'metric')).coordinate}", "the metric's name"
-
-
-def impact_of_unknown_driver(wb):
-    ws = wb["Impacts"]
-    ws.cell(2, _col(ws, "driver")).value = "ghost_pain"
-    return f"Impacts!{ws.cell(2, _col(ws, 'driver')).coordinate}", "unknown pain point or delighter 'ghost_pain'"
-
-
-def impact_not_a_number(wb):
-    ws = wb["Impacts"]
-    ws.cell(2, _col(ws, "impact")).value = "a lot"
-    return f"Impacts!{ws.cell(2, _col(ws, 'impact')).coordinate}", "expected a number"
-
-
-def negative_savings(wb):
-    ws = wb["Initiatives"]
-    ws.cell(2, _col(ws, "savings")).value = -5
-    return f"Initiatives!{ws.cell(2, _col(ws, 'savings')).coordinate}", ">= 0"
 
 
 def savings_in_an_unknown_period(wb):
@@ -218,24 +170,6 @@ def savings_in_an_unknown_period(wb):
     ws.cell(1, col).value = "savings.h9"
     ws.cell(3, col).value = 10
     return f"Initiatives!{ws.cell(3, col).coordinate}", "not a budget period"
-
-
-def savings_total_and_per_period(wb):
-    ws = wb["Initiatives"]
-    ws.cell(3, _col(ws, "savings")).value = 10
-    return f"Initiatives!{ws.cell(3, _col(ws, 'savings')).coordinate}", "savings.<period> columns, not both"
-
-
-def budget_month_not_a_month(wb):
-    ws = wb["Budget"]
-    ws.cell(_field_row(ws, "months.h2"), 2).value = "July"
-    return f"Budget!B{_field_row(ws, 'months.h2')}", "expected a date"
-
-
-def budget_month_outside_the_horizon(wb):
-    ws = wb["Budget"]
-    ws.cell(_field_row(ws, "months.h2"), 2).value = "2029-07"
-    return f"Budget!B{_field_row(ws, 'months.h2')}", "outside the horizon"
 
 
 def budget_month_of_an_unknown_period(wb):
@@ -252,7 +186,7 @@ def budget_month_of_an_unknown_period(wb):
                                    metric_name_empty, impact_of_unknown_driver, impact_not_a_number, negative_savings,
                                    savings_in_an_unknown_period, savings_total_and_per_period,
                                    budget_month_not_a_month, budget_month_outside_the_horizon,
-                                   budget_month_of_an_unknown_period], ids=lambda f: f.__name__)
+                                   budget_month_of_an_unknown_period], ids=lambda f: getattr(f, "name", None) or f.__name__)
 def test_bad_cell_is_exit_2_naming_file_sheet_and_cell(spoil, template, tmp_path):
     wb = openpyxl.load_workbook(template)
     cell, reason = spoil(wb)
