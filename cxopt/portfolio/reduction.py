@@ -105,8 +105,8 @@ def _best_partners(g: np.ndarray, w: np.ndarray, m: int, budget: tuple[np.ndarra
     P_i / 2`` (``P_i``: the ``m-2`` largest positive ``w_ik``): the sum of the ``m-1`` largest positive ones.
 
     ``budget`` ``(costs (K, periods), limits (periods,))``: the partners must also fit in what ``j`` leaves
-    of each period's limit; for any ``lambda >= 0``, ``lambda * room_j + sum of the m-1 largest positive
-    (c_ji - lambda cost_i)`` is a bound too (Lagrange), and the least over a grid of ``lambda`` is taken.
+    of each period's limit: the best choice under both limits by dynamic programming over costs rounded
+    down to a grid of :data:`_GRID` steps (rounding down only admits more choices: still a bound).
     """
     K = g.shape[0]
     if m == 1 or K <= 1:
@@ -118,29 +118,39 @@ def _best_partners(g: np.ndarray, w: np.ndarray, m: int, budget: tuple[np.ndarra
         partner = pos.sum(axis=1)
     else:
         partner = -np.partition(-pos, m - 3, axis=1)[:, : m - 2].sum(axis=1)
-    c = (g + 0.5 * partner)[None, :] + w  # c[j, i] = g_i + w_ij + P_i / 2
-    np.fill_diagonal(c, -np.inf)
+    c = np.maximum((g + 0.5 * partner)[None, :] + w, 0.0)  # c[j, i] = g_i + w_ij + P_i / 2, if positive
+    np.fill_diagonal(c, 0.0)  # j is not its own partner (a partner adding 0 changes no bound)
     r = min(m - 1, K - 1)
-
-    def top(cc: np.ndarray) -> np.ndarray:
-        cc = np.maximum(cc, 0.0)
-        return -np.partition(-cc, r - 1, axis=1)[:, :r].sum(axis=1)
-
-    best = top(c)
+    best = -np.partition(-c, r - 1, axis=1)[:, :r].sum(axis=1)
     if budget is None:
         return best
     costs, limits = budget
     for p in range(costs.shape[1]):
-        cost, room = costs[:, p], limits[p] - costs[:, p]
-        if not np.all(cost > 0):
-            continue
-        ratio = c.max(axis=0) / cost
-        ratio = ratio[np.isfinite(ratio) & (ratio > 0)]
-        if not ratio.size:
-            continue
-        for lam in np.quantile(ratio, np.linspace(0.0, 1.0, 41)):
-            best = np.minimum(best, lam * np.maximum(room, 0.0) + top(c - lam * cost[None, :]))
+        if np.all(costs[:, p] >= 0) and limits[p] >= 0:
+            best = np.minimum(best, _knapsack(c, costs[:, p], limits[p], r))
     return best
+
+
+_GRID = 256  # cost steps of the partners' knapsack
+
+
+def _knapsack(c: np.ndarray, cost: np.ndarray, limit: float, r: int) -> np.ndarray:
+    """Per row ``j``: the most ``sum c[j, i]`` over at most ``r`` columns ``i != j`` whose costs fit in
+    ``limit - cost[j]``, costs rounded down to steps of ``limit / _GRID`` (a bound on the exact optimum)."""
+    K = c.shape[0]
+    step = limit / _GRID if limit > 0 else 1.0
+    weight = np.floor(cost / step).astype(np.int64)
+    room = np.clip(np.floor((limit - cost) / step + 1e-9).astype(np.int64), -1, _GRID)
+    value = np.zeros((K, r + 1, _GRID + 1))  # value[j, k, b]: at most k partners, rounded cost at most b
+    for i in range(K):
+        wi = weight[i]
+        if wi > _GRID or not c[:, i].any():
+            continue
+        gain = c[:, i][:, None, None]
+        take = value[:, :-1, : _GRID + 1 - wi] + gain
+        value[:, 1:, wi:] = np.maximum(value[:, 1:, wi:], take)  # take: from the values before item i
+    out = value[np.arange(K), r, np.maximum(room, 0)]
+    return np.where(room < 0, 0.0, out)
 
 
 def restrict_constraints(cons: Constraints, keep: list[int]) -> Constraints:

@@ -24,7 +24,7 @@ from cxopt.engine.simulation import Simulation
 from cxopt.errors import ArgumentError, InfeasibleError, Problem, SolverError
 from cxopt.portfolio.backends import SOLVER_NAMES, Backend, backend_for
 from cxopt.portfolio.backends.exhaustive import EXHAUSTIVE_LIMIT, feasible_portfolios
-from cxopt.portfolio.backends.ranked import RANKED_LIMIT, RankedProgramBackend, portfolio_count_bound
+from cxopt.portfolio.backends.ranked import RankedProgramBackend, ranked_program
 from cxopt.portfolio.constraints import Constraints, limit_problems
 from cxopt.portfolio.diagnosis import diagnose
 from cxopt.engine.summary import summarise
@@ -155,8 +155,8 @@ def no_good_walk(problem: PortfolioProblem, backend: Backend, top: int = 10, tim
         def walk(p: PortfolioProblem, m: int, tl: float | None):
             if p is problem:
                 return _walk(p, backend, m, tl, strict=True)
-            # a small risk-averse program is ranked by enumeration (backends/ranked.py), else solved
-            small = p.objective != "mean" and portfolio_count_bound(p) <= RANKED_LIMIT
+            # a small program is ranked by enumeration (backends/ranked.py: the same order, proven), else solved
+            small = ranked_program(p) is not None
             return _walk(p, RankedProgramBackend() if small else backend, m, tl, strict=False)
 
         out = walk_reduced(problem, walk, top, time_limit)

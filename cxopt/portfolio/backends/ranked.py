@@ -25,9 +25,11 @@ from cxopt.portfolio.model import PortfolioProblem
 from cxopt.portfolio.result import STATUS_INFEASIBLE, STATUS_OPTIMAL, SolveOutcome
 from cxopt.portfolio.risk import parse_risk
 
-__all__ = ["RankedProgramBackend", "RankedProgram", "RANKED_LIMIT", "portfolio_count_bound", "feasible_matrix"]
+__all__ = ["RankedProgramBackend", "RankedProgram", "RANKED_LIMIT", "COMBINATIONS_LIMIT", "TooManyPortfolios",
+           "portfolio_count_bound", "feasible_matrix", "ranked_program"]
 
-RANKED_LIMIT = 250_000  # portfolios (at most, before the rules): above this the integer program solves it
+RANKED_LIMIT = 250_000  # feasible portfolios: above this the integer program solves it
+COMBINATIONS_LIMIT = 3_000_000  # subsets listed (before the rules) at most to find the feasible ones
 BATCH = 4096
 
 
@@ -38,26 +40,46 @@ def portfolio_count_bound(problem: PortfolioProblem) -> int:
     return sum(math.comb(free, s) for s in range(min(cons.max_initiatives, free) + 1))
 
 
-def feasible_matrix(cons) -> np.ndarray:
+class TooManyPortfolios(Exception):
+    """More feasible portfolios than :data:`RANKED_LIMIT`: the integer program solves this one."""
+
+
+def feasible_matrix(cons, limit: int | None = None) -> np.ndarray:
     """Every portfolio the rules allow as rows of a 0/1 matrix ``(n, K)`` (vectorised checks of
-    :meth:`~cxopt.portfolio.constraints.Constraints.violations`; rows by size, then lexicographic)."""
+    :meth:`~cxopt.portfolio.constraints.Constraints.violations`; rows by size, then lexicographic).
+
+    Subsets are listed and checked :data:`BATCH` x 16 at a time; more than ``limit`` feasible ones raise
+    :class:`TooManyPortfolios`.
+    """
     K = len(cons.ids)
     free = [k for k in range(K) if k not in cons.forbid]
-    blocks = []
+    kept, count = [], 0
     for size in range(min(cons.max_initiatives, len(free)) + 1):
-        n = math.comb(len(free), size)
-        idx = np.fromiter(itertools.chain.from_iterable(itertools.combinations(free, size)), dtype=np.int64,
-                          count=n * size).reshape(n, size)
-        x = np.zeros((n, K), dtype=np.int8)
-        if size:
-            np.put_along_axis(x, idx, 1, axis=1)
-        blocks.append(x)
-    x = np.concatenate(blocks) if blocks else np.zeros((0, K), dtype=np.int8)
+        combos = itertools.combinations(free, size)
+        while True:
+            chunk = list(itertools.islice(combos, BATCH * 16))
+            if not chunk:
+                break
+            x = np.zeros((len(chunk), K), dtype=np.int8)
+            if size:
+                np.put_along_axis(x, np.array(chunk, dtype=np.int64), 1, axis=1)
+            x = x[_allowed(cons, x)]
+            count += len(x)
+            if limit is not None and count > limit:
+                raise TooManyPortfolios(f"more than {limit:,} feasible portfolios")
+            kept.append(x)
+            if size == 0:
+                break
+    return np.concatenate(kept) if kept else np.zeros((0, K), dtype=np.int8)
+
+
+def _allowed(cons, x: np.ndarray) -> np.ndarray:
+    """Which rows (0/1 selections) obey every rule."""
+    K = x.shape[1]
     ok = np.ones(x.shape[0], dtype=bool)
-    xf = x.astype(np.float64)
     if cons.budget is not None:
         slack = 1e-6 * np.abs(cons.costs).max(axis=0, initial=0.0)
-        ok &= np.all(xf @ cons.costs <= cons.budget * (1 + 1e-9) + slack, axis=1)
+        ok &= np.all(x.astype(np.float64) @ cons.costs <= cons.budget * (1 + 1e-9) + slack, axis=1)
     for owner in dict.fromkeys(cons.owners):
         members = [k for k in range(K) if cons.owners[k] == owner]
         if len(members) > cons.capacity_of(owner):
@@ -68,7 +90,7 @@ def feasible_matrix(cons) -> np.ndarray:
         ok &= x[:, a] <= x[:, b]
     for k in cons.must:
         ok &= x[:, k] == 1
-    return x[ok]
+    return ok
 
 
 def _dense_pairs(tables, values: np.ndarray, K: int) -> np.ndarray:
@@ -105,10 +127,11 @@ class RankedProgram:
     def __init__(self, problem: PortfolioProblem):
         from cxopt.portfolio.reduction import tail_weights
 
-        self.problem = problem
+        t0 = time.perf_counter()
+        self.problem, self.constraints = problem, problem.constraints
         tables = problem.tables
         K, T = tables.gains.shape
-        x = feasible_matrix(problem.constraints)
+        x = feasible_matrix(problem.constraints, RANKED_LIMIT)
         self.x = x
         xf = x.astype(np.float64)
         self.size = x.sum(axis=1)
@@ -136,6 +159,8 @@ class RankedProgram:
             ub += 1e-9 * np.abs(ub)  # rounding: the bound must not fall below the value it bounds
             self.order = np.lexsort((np.arange(len(x)), -ub))
             self.bound = ub[self.order]
+        self.build_seconds = time.perf_counter() - t0  # counted in the first solve's seconds
+        self.served = 0  # portfolios returned so far (a new walk on the same rules ranks afresh)
         self.done = 0  # portfolios (in self.order) whose exact program value is known
         self.heap: list = []  # (-value, size, row) of valued portfolios not yet returned
 
@@ -159,6 +184,7 @@ class RankedProgram:
         self.done += len(rows)
 
     def best_not_in(self, excluded: set) -> tuple[int, ...] | None:
+        self.served += 1
         while True:
             while self.heap and self.heap[0][2] in excluded:
                 heapq.heappop(self.heap)
@@ -179,11 +205,25 @@ class RankedProgramBackend(Backend):
     def solve_problem(self, problem: PortfolioProblem, time_limit: float | None) -> SolveOutcome:
         t0 = time.perf_counter()
         ranked = problem.sessions.get(self.name)
-        if ranked is None or problem.excluded == []:
-            ranked = problem.sessions[self.name] = RankedProgram(problem)
+        if ranked is None or ranked.constraints is not problem.constraints or (ranked.served and not problem.excluded):
+            ranked = problem.sessions[self.name] = RankedProgram(problem)  # TooManyPortfolios above the limit
+        if not ranked.served:
+            t0 -= ranked.build_seconds  # the ranking is this walk's first solve
         best = ranked.best_not_in(set(problem.excluded))
         if best is None:
             return SolveOutcome(self.STATUS_MAP["none_left"], seconds=time.perf_counter() - t0, native="none_left")
         problem.incumbent = best
         return SolveOutcome(self.STATUS_MAP["best_found"], best, problem.estimate(best),
                             seconds=time.perf_counter() - t0, native="best_found")
+
+
+def ranked_program(problem: PortfolioProblem) -> RankedProgram | None:
+    """The problem's ranking, ready for :class:`RankedProgramBackend` (kept on the problem), or None where it
+    has too many portfolios (more than :data:`COMBINATIONS_LIMIT` subsets or :data:`RANKED_LIMIT` feasible)."""
+    if portfolio_count_bound(problem) > COMBINATIONS_LIMIT:
+        return None
+    try:
+        ranked = problem.sessions[RankedProgramBackend.name] = RankedProgram(problem)
+    except TooManyPortfolios:
+        return None
+    return ranked
