@@ -33,8 +33,8 @@ from cxopt.engine.arrays import segment_targets
 from cxopt.engine.draws import Draws
 from cxopt.engine.simulation import Simulation
 
-__all__ = ["MetricInfo", "metric_info", "level_fields", "metric_levels", "metric_level", "metric_levels_in_month",
-           "metric_level_path"]
+__all__ = ["MetricInfo", "metric_info", "level_fields", "level_weights", "metric_levels", "metric_level",
+           "metric_levels_in_month", "metric_level_path"]
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def level_fields(sc, name: str) -> dict:
             "change from today's level in the horizon's last month (no [metrics] baseline declared)"}
 
 
-def _weights(sim: Simulation, name: str) -> np.ndarray:
+def level_weights(sim: Simulation, name: str) -> np.ndarray:
     """(S, D) points each (segment, driver) adds to the level when fully fixed / delivered."""
     sc, g = sim.scenario, sim.groups
     n_p = len(sc.pain_points)
@@ -98,7 +98,7 @@ def metric_levels_in_month(sim: Simulation, portfolios: Sequence[Iterable[int]],
     sc = sim.scenario
     info = metric_info(sc, name)
     today = 0.0 if info.today is None else float(info.today)
-    w = _weights(sim, name)
+    w = level_weights(sim, name)
     target = segment_targets(sc, sim.groups)
     live = d.success & (d.golive <= int(month))  # (T, K)
     # per initiative, its (driver, segment-weight) terms: not-fixed factor per trial

@@ -10,8 +10,14 @@ savings - cost, as :mod:`cxopt.portfolio.objective` counts it; ``objective="cost
 cheapest, then the most revenue; ties: the smaller portfolio). Everything is checked on the
 trials themselves.
 
-Exact up to :data:`EXACT_CANDIDATES` candidates (initiatives not forbidden): every feasible
-portfolio is evaluated. Beyond, the stated method: keep the ``EXACT_CANDIDATES`` most
+Up to :data:`EXACT_CANDIDATES` candidates (initiatives not forbidden) every feasible portfolio is
+considered. When valuing them all exactly is cheap (portfolios x trials x groups at most
+:data:`EXACT_WORK`), every one is evaluated on the trials and the choice is proven. Beyond, the
+screen of :mod:`cxopt.portfolio.chance_screen`: a surrogate of every portfolio (the value tables'
+singles and pairs; CX levels exact) and exact evaluation, best first, of those that can matter;
+the choice is verified on the trials and called ``feasible_not_proven`` unless every portfolio
+was valued exactly or nothing rested on the surrogate. Beyond :data:`EXACT_CANDIDATES`, the
+stated method: keep the ``EXACT_CANDIDATES`` most
 promising candidates — every must-include, then round robin over the rankings by standalone
 expected increment in each target's and requirement's metric (in its better direction) and in
 retained revenue (ascending cost with ``objective="cost"``, and by standalone expected value with
@@ -32,15 +38,20 @@ from cxopt.engine.levels import metric_levels
 from cxopt.engine.simulation import Simulation
 from cxopt.errors import ArgumentError, InfeasibleError
 from cxopt.portfolio.backends.exhaustive import feasible_portfolios
+from cxopt.portfolio.chance_screen import screened_choice, surrogate_tables
 from cxopt.engine.summary import summarise
 from cxopt.portfolio.constraints import Constraints
 from cxopt.portfolio.objective import ObjectiveValue, describe_objective, objective_value
 from cxopt.portfolio.result import STATUS_FEASIBLE, STATUS_OPTIMAL, Candidate, OptimizationResult
 
 __all__ = ["Target", "Requirement", "parse_target", "parse_requirement", "choose_with_targets",
-           "TargetUnreachableError", "EXACT_CANDIDATES", "OBJECTIVES", "portfolio_values", "target_report"]
+           "TargetUnreachableError", "EXACT_CANDIDATES", "EXACT_WORK", "OBJECTIVES", "portfolio_values",
+           "target_report"]
 
 EXACT_CANDIDATES = 20
+# portfolios x trials x groups up to which every portfolio is valued exactly (the grouped kernels
+# value some 4e8 portfolio-trial-groups per CPU-second: a few seconds)
+EXACT_WORK = 2e9
 OBJECTIVES = ("revenue", "value", "cost")
 BATCH = 1024
 _TARGET = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=)\s*(baseline\s*(?:[+-]\s*[^\s].*)?|[^\s].*?)\s*$")
@@ -139,8 +150,15 @@ class TargetUnreachableError(InfeasibleError):
 
 
 def portfolio_values(sim: Simulation, portfolios: list, metrics: set[str]) -> dict[str, np.ndarray]:
-    """(P, T) per metric: retained revenue always, churn and CX levels as asked."""
-    rev, cust = sim.evaluate([list(p) for p in portfolios])
+    """(P, T) per metric: retained revenue always, churn and CX levels as asked.
+
+    The empty portfolio is the simulation's baseline (grouped mode: the same bits as evaluating it,
+    without a pass over the groups)."""
+    if sim.mode == "grouped" and all(len(p) == 0 for p in portfolios):
+        rev = np.tile(sim.baseline_revenue, (len(portfolios), 1))
+        cust = np.tile(sim.baseline_customers, (len(portfolios), 1))
+    else:
+        rev, cust = sim.evaluate([list(p) for p in portfolios])
     out = {"retained_revenue": rev, "churn": 1.0 - cust / sim.n_customers, "_customers": cust}
     for m in metrics - {"churn", "retained_revenue"}:
         out[m] = metric_levels(sim, portfolios, m)
@@ -155,7 +173,11 @@ def _shortlist(sim: Simulation, cons: Constraints, metrics: list[str], objective
     if len(free) <= limit:
         return free
     singles = [[]] + [[k] for k in free]
-    vals = portfolio_values(sim, singles, set(metrics))
+    # the standalone values are the simulation's own tables: no evaluation needed
+    vals = {"retained_revenue": np.vstack([sim.baseline_revenue, sim.single_revenue[free]]),
+            "churn": 1.0 - np.vstack([sim.baseline_customers, sim.single_customers[free]]) / sim.n_customers}
+    for m in set(metrics) - set(vals):
+        vals[m] = metric_levels(sim, singles, m)
     rankings = []
     for m in dict.fromkeys([*metrics, "retained_revenue"]):
         inc = vals[m][1:].mean(axis=1) - vals[m][0].mean()
@@ -183,8 +205,14 @@ def _shortlist(sim: Simulation, cons: Constraints, metrics: list[str], objective
 
 def choose_with_targets(sim: Simulation, constraints: Constraints, *, targets: list[Target] = (),
                         requirements: list[Requirement] = (), confidence: float = 0.5,
-                        objective: str = "revenue", exact_candidates: int = EXACT_CANDIDATES) -> OptimizationResult:
-    """The chance-constrained choice; raises :class:`TargetUnreachableError` when no portfolio qualifies."""
+                        objective: str = "revenue", exact_candidates: int = EXACT_CANDIDATES,
+                        screen: bool | None = None) -> OptimizationResult:
+    """The chance-constrained choice; raises :class:`TargetUnreachableError` when no portfolio qualifies.
+
+    ``screen``: None (default) values every portfolio exactly when portfolios x trials x groups is at
+    most :data:`EXACT_WORK` and screens otherwise (:mod:`cxopt.portfolio.chance_screen`); True or
+    False forces one or the other.
+    """
     if objective not in OBJECTIVES:
         raise ArgumentError("objective", f"expected one of {', '.join(OBJECTIVES)} with a target, got {objective!r}")
     if not targets and not requirements:
@@ -204,36 +232,61 @@ def choose_with_targets(sim: Simulation, constraints: Constraints, *, targets: l
     if not portfolios:
         raise InfeasibleError("no portfolio satisfies the constraints")
     base = portfolio_values(sim, [()], set(metrics))
-    T = sim.trials
-    prob = np.empty(len(portfolios))
-    ok_req = np.empty(len(portfolios), dtype=bool)
-    mean_rev = np.empty(len(portfolios))
-    mean_value = np.empty(len(portfolios))  # the objective's value (retained revenue unless "value")
-    for start in range(0, len(portfolios), BATCH):
-        part = portfolios[start: start + BATCH]
+    T, P = sim.trials, len(portfolios)
+    cost = np.array([cons.total_cost(p) for p in portfolios])
+    size = np.array([len(p) for p in portfolios])
+
+    def exact_batch(part: list) -> dict:
         vals = portfolio_values(sim, part, set(metrics))
         met = np.ones((len(part), T), dtype=bool)
         for t in targets:
             met &= t.met(vals[t.metric], base[t.metric][0][None, :])
-        prob[start: start + len(part)] = met.mean(axis=1)
-        ok_req[start: start + len(part)] = [all(r.met(vals[r.metric][i]) for r in requirements)
-                                            for i in range(len(part))]
-        mean_rev[start: start + len(part)] = vals["retained_revenue"].mean(axis=1)
-        mean_value[start: start + len(part)] = worth.per_trial(part, vals["retained_revenue"]).mean(axis=1)
-    cost = np.array([cons.total_cost(p) for p in portfolios])
-    size = np.array([len(p) for p in portfolios])
-    qualifies = ok_req & (prob >= confidence - 1e-12) if targets else ok_req
+        return {"probability": met.mean(axis=1),
+                "requirements_met": np.array([all(r.met(vals[r.metric][i]) for r in requirements)
+                                              for i in range(len(part))], dtype=bool),
+                "mean_revenue": vals["retained_revenue"].mean(axis=1),
+                "mean_value": worth.per_trial(part, vals["retained_revenue"]).mean(axis=1),
+                "values": vals}
+
+    work = float(P) * T * max(sim.groups.n_groups, 1)
+    screened = (work > EXACT_WORK) if screen is None else bool(screen)
+    prob = np.full(P, np.nan)
+    ok_req = np.zeros(P, dtype=bool)
+    mean_rev = np.full(P, np.nan)
+    mean_value = np.full(P, np.nan)  # the objective's value (retained revenue unless "value")
+    if screened:
+        tables = surrogate_tables(sim, [m for m in ("retained_revenue", "churn") if m in metrics])
+        walk = screened_choice(sim, tables, portfolios, cost, size, targets=targets,
+                               requirements=requirements, confidence=confidence, objective=objective, worth=worth,
+                               base=base, exact_batch=exact_batch)
+        for i, (p_i, ok_i, rev_i, val_i) in walk.exact.items():
+            prob[i], ok_req[i], mean_rev[i], mean_value[i] = p_i, ok_i, rev_i, val_i
+        evaluated = np.array(sorted(walk.exact), dtype=np.int64)
+        proven = exact and walk.proven
+    else:
+        for start in range(0, P, BATCH):
+            out = exact_batch(portfolios[start: start + BATCH])
+            sl = slice(start, start + len(out["probability"]))
+            prob[sl], ok_req[sl] = out["probability"], out["requirements_met"]
+            mean_rev[sl], mean_value[sl] = out["mean_revenue"], out["mean_value"]
+        evaluated = np.arange(P)
+        proven = exact
+    qualifies = np.zeros(P, dtype=bool)
+    qualifies[evaluated] = ok_req[evaluated] & (prob[evaluated] >= confidence - 1e-12) if targets else ok_req[evaluated]
     if not qualifies.any():
         # the best reachable: the highest probability (among portfolios meeting the requirements if any do)
-        pool = np.flatnonzero(ok_req) if ok_req.any() else np.arange(len(portfolios))
+        pool = evaluated[ok_req[evaluated]] if ok_req[evaluated].any() else evaluated
         i = int(pool[np.lexsort((size[pool], -mean_rev[pool], -prob[pool]))[0]])
         best_ids = [cons.ids[k] for k in portfolios[i]]
         what = " and ".join(t.as_given for t in targets) or "the requirements"
+        where = [] if exact else [f"searched the {len(keep)} most promising candidates"]
+        if screened and not proven:
+            where.append(f"valued {len(evaluated):,} of {P:,} portfolios exactly, screened the rest")
         msg = (f"no portfolio meets {what} with probability >= {confidence:.0%}"
                + (f" and {', '.join(r.as_given for r in requirements)}" if requirements and targets else "")
                + f": the highest probability reachable is {prob[i]:.1%}, by "
                + (", ".join(best_ids) if best_ids else "no initiative")
-               + ("" if exact else f" (searched the {len(keep)} most promising candidates)"))
+               + (f" ({'; '.join(where)})" if where else ""))
         raise TargetUnreachableError(msg, float(prob[i]) if targets else None, tuple(best_ids),
                                      {"requirements_met": bool(ok_req[i])})
     idx = np.flatnonzero(qualifies)
@@ -244,14 +297,23 @@ def choose_with_targets(sim: Simulation, constraints: Constraints, *, targets: l
     rev, cust = sim.evaluate([list(sel)])
     value = None if worth.is_revenue else worth.per_trial([sel], rev)[0]
     ranked = float(mean_value[i])
-    info = {"name": "chance-constrained enumeration", "status": STATUS_OPTIMAL if exact else STATUS_FEASIBLE,
-            "proven_optimal": exact, "stopped_by": "exhausted", "seconds": time.perf_counter() - t0,
-            "first_solve_seconds": 0.0, "solve_seconds": 0.0, "candidates_evaluated": len(portfolios),
+    if not screened:
+        method = ("every feasible portfolio evaluated on the trials" if exact else
+                  f"the {len(keep)} most promising of {len(free)} candidates, every feasible portfolio among them "
+                  "evaluated on the trials")
+    else:
+        method = (("" if exact else f"the {len(keep)} most promising of {len(free)} candidates; ")
+                  + f"{P:,} feasible portfolios screened (pairwise surrogate, CX levels exact), "
+                  f"{len(evaluated):,} evaluated on the trials best first")
+    info = {"name": "chance-constrained enumeration", "status": STATUS_OPTIMAL if proven else STATUS_FEASIBLE,
+            "proven_optimal": proven, "stopped_by": "exhausted" if not screened else "screen",
+            "seconds": time.perf_counter() - t0, "first_solve_seconds": 0.0, "solve_seconds": 0.0,
+            "candidates_evaluated": len(evaluated), "portfolios": P, "screened": screened,
             "estimate": ranked, "exact": ranked, "gap": 0.0, "objective": objective, "objective_name": objective,
-            "objective_text": describe_objective(objective),
-            "method": "every feasible portfolio evaluated on the trials" if exact else
-            f"the {len(keep)} most promising of {len(free)} candidates, every feasible portfolio among them "
-            "evaluated on the trials", "probability": float(prob[i])}
+            "objective_text": describe_objective(objective), "method": method, "probability": float(prob[i])}
+    if screened:
+        info["screen"] = {"max_trial_gap": dict(walk.max_trial_gap), "max_mean_gap": walk.max_mean_gap,
+                          "slack": walk.slack}
     if value is not None:
         info["expected_value"] = summarise(value)
         info["baseline_value"] = summarise(worth.per_trial([()], sim.baseline_revenue[None, :])[0])
