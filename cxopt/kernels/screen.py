@@ -168,28 +168,31 @@ def met_counts(values, which, lower, offset, value, scale, slack, out):
     n = which.shape[0]
     R = slack.shape[0]
     for p in prange(P):
-        first = np.zeros(R + 1, dtype=np.int64)  # trials by the first slack that suffices (R: none)
-        for t in range(T):
-            z = np.inf
-            for i in range(n):
-                v = values[which[i], p, t] - offset[i, t]
-                room = value[i] - v if lower[i] else v - value[i]
-                if scale[i] > 0.0:  # a shortfall stays one, however small after the division
-                    room = room / scale[i] if room >= 0.0 else min(room / scale[i], -5e-324)
-                elif room >= 0.0:
-                    room = np.inf
-                else:
-                    room = -np.inf
-                if room < z:
-                    z = room
-            if z >= 0.0:
-                first[0] += 1
+        z = np.full(T, np.inf)  # the smallest room over the targets, in units of their scale
+        ok = np.ones(T, dtype=np.bool_)  # every target met as stated
+        for i in range(n):
+            row = values[which[i], p]
+            off = offset[i]
+            v0 = value[i]
+            sign = -1.0 if lower[i] else 1.0  # room = sign * ((v - off) - value)
+            if scale[i] > 0.0:
+                inv = 1.0 / scale[i]
+                for t in range(T):
+                    room = sign * ((row[t] - off[t]) - v0)
+                    ok[t] = ok[t] and room >= 0.0
+                    z[t] = min(z[t], room * inv)
             else:
-                r = 1
-                while r < R and not z >= -slack[r]:
-                    r += 1
-                first[r] += 1
+                for t in range(T):
+                    room = sign * ((row[t] - off[t]) - v0)
+                    if not room >= 0.0:
+                        ok[t] = False
+                        z[t] = -np.inf
         c = 0
-        for r in range(R):
-            c += first[r]
-            out[p, r] = c
+        for t in range(T):
+            c += ok[t]
+        out[p, 0] = c
+        for r in range(1, R):
+            c = 0
+            for t in range(T):
+                c += z[t] >= -slack[r]
+            out[p, r] = max(c, out[p, 0])

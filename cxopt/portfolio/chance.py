@@ -37,8 +37,7 @@ import numpy as np
 from cxopt.engine.levels import metric_levels
 from cxopt.engine.simulation import Simulation
 from cxopt.errors import ArgumentError, InfeasibleError
-from cxopt.portfolio.backends.exhaustive import feasible_portfolios
-from cxopt.portfolio.chance_screen import screened_choice, surrogate_tables
+from cxopt.portfolio.chance_screen import feasible_list, portfolio_costs, screened_choice, surrogate_tables
 from cxopt.engine.summary import summarise
 from cxopt.portfolio.constraints import Constraints
 from cxopt.portfolio.objective import ObjectiveValue, describe_objective, objective_value
@@ -228,12 +227,12 @@ def choose_with_targets(sim: Simulation, constraints: Constraints, *, targets: l
     keep = set(free if exact else _shortlist(sim, cons, metrics, objective, exact_candidates, worth))
     # enumerate among the kept candidates only (the rest are forbidden for the enumeration)
     sub = replace(cons, forbid=frozenset(set(range(len(cons.ids))) - keep))
-    portfolios = feasible_portfolios(sub)
+    portfolios = feasible_list(sub)  # feasible_portfolios' list, checked at once
     if not portfolios:
         raise InfeasibleError("no portfolio satisfies the constraints")
     base = portfolio_values(sim, [()], set(metrics))
     T, P = sim.trials, len(portfolios)
-    cost = np.array([cons.total_cost(p) for p in portfolios])
+    cost = portfolio_costs(cons, portfolios)
     size = np.array([len(p) for p in portfolios])
 
     def exact_batch(part: list) -> dict:

@@ -31,6 +31,7 @@ docs/decisions.md.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -40,10 +41,13 @@ from cxopt.engine.arrays import interacting_pairs, segment_targets
 from cxopt.engine.grouped import evaluate_pairs
 from cxopt.engine.levels import level_weights, metric_info
 from cxopt.engine.simulation import Simulation
+from cxopt.errors import ArgumentError
 from cxopt.kernels.screen import level_values, met_counts, pairwise_values
+from cxopt.portfolio.backends.exhaustive import EXHAUSTIVE_LIMIT
 
 __all__ = ["SurrogateTables", "surrogate_tables", "Screen", "screen_portfolios", "ScreenChoice", "screened_choice",
-           "SLACKS", "FIRST_BATCH", "CHUNK_CELLS", "level_inputs", "portfolio_table",
+           "SLACKS", "FIRST_BATCH", "CHUNK_CELLS", "level_inputs", "portfolio_table", "portfolio_costs",
+           "feasible_list",
            "surrogate_values"]
 
 # slack ladder, in units of the metric's largest standalone effect in one trial
@@ -57,9 +61,65 @@ SURROGATE = ("retained_revenue", "churn")  # metrics the surrogate approximates;
 def portfolio_table(portfolios: Sequence[Sequence[int]]) -> np.ndarray:
     """(P, Kmax) int64, each portfolio's members ascending, padded with -1."""
     kmax = max([len(p) for p in portfolios] + [1])
-    out = np.full((len(portfolios), kmax), -1, dtype=np.int64)
-    for i, p in enumerate(portfolios):
-        out[i, :len(p)] = sorted(int(k) for k in p)
+    out = np.array([tuple(p) + (-1,) * (kmax - len(p)) for p in portfolios], dtype=np.int64).reshape(-1, kmax)
+    valid = (out[:, 1:] >= 0)
+    if (valid & (out[:, 1:] <= out[:, :-1])).any():  # not ascending already (enumerations are)
+        for i, p in enumerate(portfolios):
+            out[i, :len(p)] = sorted(int(k) for k in p)
+    return out
+
+
+def portfolio_costs(cons, portfolios: Sequence[Sequence[int]]) -> np.ndarray:
+    """(P,) :meth:`Constraints.total_cost` of each portfolio, the same bits: with one budget period and
+    fewer than 8 members NumPy adds the members' costs one by one from 0, as done here at once."""
+    table = portfolio_table(portfolios) if len(portfolios) else np.zeros((0, 1), dtype=np.int64)
+    if cons.costs.ndim != 2 or cons.costs.shape[1] != 1 or table.shape[1] >= 8:
+        return np.array([cons.total_cost(p) for p in portfolios], dtype=np.float64)
+    c = cons.costs[:, 0]
+    out = np.zeros(len(portfolios))
+    for a in range(table.shape[1]):
+        k = table[:, a]
+        out = np.where(k >= 0, out + c[np.maximum(k, 0)], out)
+    return out
+
+
+def feasible_list(cons) -> list[tuple[int, ...]]:
+    """:func:`cxopt.portfolio.backends.exhaustive.feasible_portfolios`, the same list in the same order,
+    with the rules of :meth:`Constraints.violations` checked on all combinations of a size at once
+    (budget spends added member by member, as NumPy adds a handful of rows: the same bits)."""
+    K = len(cons.ids)
+    free = [k for k in range(K) if k not in cons.forbid]
+    owners = {o: i for i, o in enumerate(dict.fromkeys(cons.owners))}
+    owner_of = np.array([owners[o] for o in cons.owners], dtype=np.int64)
+    capacity = np.array([cons.capacity_of(o) for o in owners], dtype=np.int64)
+    if cons.budget is not None:
+        slack = 1e-6 * np.abs(cons.costs).max(axis=0, initial=0.0)
+        limit = cons.budget * (1 + 1e-9) + slack
+    out: list[tuple[int, ...]] = []
+    for size in range(0, min(cons.max_initiatives, len(free)) + 1):
+        combos = list(itertools.combinations(free, size))
+        table = np.array(combos, dtype=np.int64).reshape(len(combos), size)
+        ok = np.ones(len(combos), dtype=bool)
+        member = np.zeros((len(combos), K), dtype=bool)
+        member[np.arange(len(combos))[:, None], table] = True
+        if cons.budget is not None:
+            spend = np.zeros((len(combos), cons.costs.shape[1]))
+            for a in range(size):
+                spend = spend + cons.costs[table[:, a]] if a else cons.costs[table[:, a]].copy()
+            ok &= ~(spend > limit).any(axis=1)
+        for a in range(size):
+            same = (owner_of[table] == owner_of[table[:, a]][:, None]).sum(axis=1)
+            ok &= same <= capacity[owner_of[table[:, a]]]
+        for g in cons.exclusive:
+            ok &= member[:, list(set(g))].sum(axis=1) <= 1
+        for a, b in cons.requires:
+            ok &= ~member[:, a] | member[:, b]
+        for k in cons.must:
+            ok &= member[:, k]
+        out.extend(combos[i] for i in np.flatnonzero(ok))
+        if len(out) > EXHAUSTIVE_LIMIT:
+            raise ArgumentError("solver", f"more than {EXHAUSTIVE_LIMIT:,} feasible portfolios: too many to "
+                                          "enumerate; use solver='highs' or 'cbc'")
     return out
 
 

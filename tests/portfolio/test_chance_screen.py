@@ -149,3 +149,39 @@ def test_screen_record_on_random_instances_against_brute_force():
     assert cases >= 8
     print(f"screen: {misses} misses in {cases} cases")
     assert misses == 0
+
+
+def test_vectorised_costs_have_total_costs_bits(sim):
+    from cxopt.portfolio.chance_screen import portfolio_costs
+
+    cons, ports = _feasible(sim)
+    assert np.array_equal(portfolio_costs(cons, ports), [cons.total_cost(p) for p in ports])
+    rng = np.random.default_rng(0)
+    odd = cons.__class__(**{**cons.__dict__, "costs": cons.costs * rng.uniform(0.3, 3.3, cons.costs.shape)})
+    assert np.array_equal(portfolio_costs(odd, ports), [odd.total_cost(p) for p in ports])
+
+
+def test_feasible_list_is_the_exhaustive_enumeration(sim):
+    """Random rule sets (budgets per period, owners with extra slots, exclusions, prerequisites, must,
+    forbid): the same portfolios in the same order as feasible_portfolios."""
+    from dataclasses import replace
+
+    from cxopt.portfolio.backends.exhaustive import feasible_portfolios
+    from cxopt.portfolio.chance_screen import feasible_list
+
+    cons, _ = _feasible(sim)
+    rng = np.random.default_rng(7)
+    K = len(cons.ids)
+    for case in range(40):
+        periods = int(rng.integers(1, 3))
+        costs = rng.uniform(50, 900, (K, periods)).round(int(rng.integers(0, 3)))
+        budget = None if case % 7 == 0 else costs.sum(axis=0) * rng.uniform(0.15, 0.6)
+        pick = lambda n: tuple(int(x) for x in rng.choice(K, size=n, replace=False))  # noqa: E731
+        variant = replace(cons, costs=costs, periods=tuple(f"q{i}" for i in range(periods)), budget=budget,
+                          max_initiatives=int(rng.integers(1, 5)),
+                          owners=tuple(f"o{int(x)}" for x in rng.integers(0, 4, K)),
+                          owner_capacity=int(rng.integers(1, 3)), extra_slot=frozenset({"o1"}) if case % 2 else frozenset(),
+                          exclusive=(pick(2),) if case % 3 == 0 else (), requires=(pick(2),) if case % 4 == 0 else (),
+                          must=frozenset(pick(1)) if case % 5 == 0 else frozenset(),
+                          forbid=frozenset(pick(1)) if case % 6 == 0 else frozenset())
+        assert feasible_list(variant) == feasible_portfolios(variant)
