@@ -327,9 +327,15 @@ def screened_choice(sim: Simulation, tables: SurrogateTables, portfolios: Sequen
             else:
                 cand &= sur_value + 2.0 * gap_mean >= exact[best][3]
         idx = np.flatnonzero(cand)
-        if idx.size == 0:
+        if idx.size == 0 and (done.any() or not approx):
             break
-        part_idx = idx[np.argsort(rank[idx], kind="stable")][:batch]
+        if idx.size == 0:
+            # nothing qualifies by the surrogate as it stands and no gap is measured yet: measure them on
+            # the portfolios the surrogate finds likeliest to qualify, then screen again with them
+            idx = np.flatnonzero(~done)
+            part_idx = idx[np.lexsort((rank[idx], -sc.counts[idx, 0]))][:batch]
+        else:
+            part_idx = idx[np.argsort(rank[idx], kind="stable")][:batch]
         out = exact_batch([portfolios[i] for i in part_idx])
         sur = surrogate_values(sim, tables, [portfolios[i] for i in part_idx]) if approx else None
         for n, i in enumerate(part_idx):
