@@ -54,6 +54,7 @@ __all__ = ["SurrogateTables", "surrogate_tables", "Screen", "screen_portfolios",
 SLACKS = np.array([0.0, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, np.inf])
 FIRST_BATCH = 8  # portfolios valued exactly in the first batch (then 16, 32, ... up to MAX_BATCH)
 MAX_BATCH = 256
+NEAR_RUNG = 7  # SLACKS[7] = 0.1: the least slack at which a portfolio counts as a near miss
 CHUNK_CELLS = 8_000_000  # portfolio-trial cells per metric screened at once (memory: 64 MB per metric)
 SURROGATE = ("retained_revenue", "churn")  # metrics the surrogate approximates; levels are exact
 
@@ -336,6 +337,14 @@ def screened_choice(sim: Simulation, tables: SurrogateTables, portfolios: Sequen
             part_idx = idx[np.lexsort((rank[idx], -sc.counts[idx, 0]))][:batch]
         else:
             part_idx = idx[np.argsort(rank[idx], kind="stable")][:batch]
+            if part_idx.size < batch and approx:
+                # fill the batch with near misses, the best of those that qualify with ten times the slack
+                # (at least a tenth of the largest standalone effect):
+                # their gaps are the ones that matter, and one or two portfolios measure too little
+                wide = min(max(rung() + 2, NEAR_RUNG), len(SLACKS) - 1)
+                near = np.flatnonzero(possible(wide) & ~done & ~cand)
+                near = near[np.argsort(rank[near], kind="stable")][:batch - part_idx.size]
+                part_idx = np.concatenate([part_idx, near])
         out = exact_batch([portfolios[i] for i in part_idx])
         sur = surrogate_values(sim, tables, [portfolios[i] for i in part_idx]) if approx else None
         for n, i in enumerate(part_idx):

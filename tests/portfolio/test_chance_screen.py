@@ -216,3 +216,17 @@ def test_a_biased_surrogate_is_corrected_by_the_gaps_it_shows(sim, monkeypatch, 
         assert tuple(got.selected) == tuple(expected)
         scale = real(sim, ["retained_revenue"]).scale[0]
         assert got.solver["screen"]["max_trial_gap"]["retained_revenue"] >= 0.9 * abs(shift) * scale
+
+
+@pytest.mark.parametrize("objective", ["revenue", "value", "cost"])
+def test_screen_with_requirements_only_is_the_enumerations_choice(sim, objective):
+    from cxopt.portfolio.chance import parse_requirement
+
+    cons = Constraints.from_scenario(sim.scenario)
+    base_p90 = float(np.quantile(1 - sim.baseline_customers / sim.n_customers, 0.9))
+    for cut in (0.001, 0.003):
+        req = parse_requirement(f"churn.p90<={base_p90 - cut}", sim.scenario)
+        exact = choose_with_targets(sim, cons, requirements=[req], objective=objective, screen=False)
+        got = choose_with_targets(sim, cons, requirements=[req], objective=objective, screen=True)
+        assert tuple(got.selected) == tuple(exact.selected)
+        assert req.met(1 - got.customers / sim.n_customers)
