@@ -153,11 +153,13 @@ def portfolio_values(sim: Simulation, portfolios: list, metrics: set[str]) -> di
 
     The empty portfolio is the simulation's baseline (grouped mode: the same bits as evaluating it,
     without a pass over the groups)."""
-    if sim.mode == "grouped" and all(len(p) == 0 for p in portfolios):
-        rev = np.tile(sim.baseline_revenue, (len(portfolios), 1))
-        cust = np.tile(sim.baseline_customers, (len(portfolios), 1))
-    else:
-        rev, cust = sim.evaluate([list(p) for p in portfolios])
+    empty = [i for i, p in enumerate(portfolios) if len(p) == 0] if sim.mode == "grouped" else []
+    rest = [i for i in range(len(portfolios)) if i not in set(empty)]
+    rev = np.empty((len(portfolios), sim.trials))
+    cust = np.empty((len(portfolios), sim.trials))
+    rev[empty], cust[empty] = sim.baseline_revenue, sim.baseline_customers
+    if rest:
+        rev[rest], cust[rest] = sim.evaluate([list(portfolios[i]) for i in rest])
     out = {"retained_revenue": rev, "churn": 1.0 - cust / sim.n_customers, "_customers": cust}
     for m in metrics - {"churn", "retained_revenue"}:
         out[m] = metric_levels(sim, portfolios, m)

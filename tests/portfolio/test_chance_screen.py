@@ -230,3 +230,15 @@ def test_screen_with_requirements_only_is_the_enumerations_choice(sim, objective
         got = choose_with_targets(sim, cons, requirements=[req], objective=objective, screen=True)
         assert tuple(got.selected) == tuple(exact.selected)
         assert req.met(1 - got.customers / sim.n_customers)
+
+
+def test_the_empty_portfolio_is_the_baseline_with_the_evaluations_bits(sim):
+    from dataclasses import replace
+
+    from cxopt.portfolio.chance import portfolio_values
+
+    fresh = replace(sim)
+    rev, cust = fresh.evaluate([[], [0, 2]])
+    vals = portfolio_values(replace(sim), [(), (0, 2), ()], {"churn"})
+    assert np.array_equal(vals["retained_revenue"], rev[[0, 1, 0]])
+    assert np.array_equal(vals["_customers"], cust[[0, 1, 0]])
