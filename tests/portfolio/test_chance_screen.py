@@ -242,3 +242,21 @@ def test_the_empty_portfolio_is_the_baseline_with_the_evaluations_bits(sim):
     vals = portfolio_values(replace(sim), [(), (0, 2), ()], {"churn"})
     assert np.array_equal(vals["retained_revenue"], rev[[0, 1, 0]])
     assert np.array_equal(vals["_customers"], cust[[0, 1, 0]])
+
+
+def test_screen_on_a_sampled_simulation_is_the_enumerations_choice():
+    """Sampled mode: the surrogate's tables are the sampled singles and pairs (valued here when the
+    simulation has none); the choice equals the enumeration's on the same draws."""
+    sampled = cxopt.simulate(_scenario(6, seed=11), trials=100, seed=2, mode="sampled", pairs=False)
+    cons = Constraints.from_scenario(sampled.scenario)
+    churn = parse_target("churn<=baseline-0.002", sampled.scenario)
+    for objective in ("revenue", "cost"):
+        try:
+            exact = choose_with_targets(sampled, cons, targets=[churn], confidence=0.6, objective=objective,
+                                        screen=False)
+        except TargetUnreachableError:
+            with pytest.raises(TargetUnreachableError):
+                choose_with_targets(sampled, cons, targets=[churn], confidence=0.6, objective=objective, screen=True)
+            continue
+        got = choose_with_targets(sampled, cons, targets=[churn], confidence=0.6, objective=objective, screen=True)
+        assert tuple(got.selected) == tuple(exact.selected)
