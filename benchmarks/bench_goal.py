@@ -22,8 +22,8 @@ wall time means little under load).
 
 Before the screen (0.2.0, 2 cores, load 5-6): some 20,000-24,000 portfolio-trials per CPU-second,
 ~140 s of CPU at 200 trials for either size, about 2 h of CPU expected at 10,000 trials. With the
-screen (2 cores, load 4.6): 20 candidates 9.1 s CPU (12.0 s wall), 40 candidates 9.3 s CPU (11.9 s
-wall), each about the plain optimize's time (ratio 0.8-1.1x); 8 portfolios valued exactly. The lines and
+screen (2 cores, load 3.3-4.3): 20 candidates 8.9 s CPU (11.0 s wall), 40 candidates 9.2 s CPU (13.5 s
+wall), each about the plain optimize's time (ratio 0.9-1.2x); 8 portfolios valued exactly. The lines and
 where the CPU goes: docs/decisions.md ("The chance-constrained choice on large cases").
 
 ``test_screen_record_against_brute_force`` (``CXOPT_RECORD_INSTANCES``, default 300) forces the screen
