@@ -81,19 +81,20 @@ def test_the_path_does_not_depend_on_the_thread_count():
     assert np.array_equal(one[0], many[0]) and np.array_equal(one[1], many[1])
 
 
-@pytest.mark.parametrize("n_pains", [0, 1, 3, 6])
+@pytest.mark.parametrize("n_pains", [0, 1, 3, 6, 12, 40])
 def test_pain_factors_by_table_are_the_loops_bits(n_pains):
+    """A table for every pain, for the low ones only (the rest multiplied one by one), or none: the bits
+    of the plain loop in each case (40 pains: more than any table holds)."""
     from cxopt.kernels.epochs import baseline_factors, pain_factors
 
     w = random_world(7 + n_pains, n_pains=max(n_pains, 1), n_delighters=2, n_groups=60)
     sev = w["strength"][0]
     sev[0] = 1.0  # a severity of exactly 1 too
     G = w["g_mask"].size
+    assert n_pains < 12 or int(np.bitwise_or.reduce(w["g_mask"])) >> 8  # groups meet high pains
     loop = np.empty(G)
     baseline_factors(w["g_mask"], n_pains, sev, loop)
-    by_table = np.full(G + (1 << n_pains), np.nan)
-    pain_factors(w["g_mask"], n_pains, sev, by_table)
-    assert np.array_equal(by_table[:G], loop)
-    no_room = np.empty(G)  # no room for the table: the loop itself
-    pain_factors(w["g_mask"], n_pains, sev, no_room)
-    assert np.array_equal(no_room, loop)
+    for room in {min(n_pains, 16), min(n_pains, 4), 0}:
+        by_table = np.full(G + (1 << room) if room else G, np.nan)
+        pain_factors(w["g_mask"], n_pains, sev, by_table)
+        assert np.array_equal(by_table[:G], loop), room
