@@ -208,7 +208,7 @@ class GroupStudy:
         queue: list[list[int]] = [list(range(len(steps)))] if steps else []
         while queue:
             group = queue.pop(0)
-            if len(group) == 1:  # the per-limit study's own re-solve
+            if len(group) == 1 and not self.exact:  # the per-limit study's own re-solve
                 out[group[0]] = self.single(relax(cons, [steps[group[0]]]))
                 continue
             members = [steps[i] for i in group]
@@ -218,7 +218,9 @@ class GroupStudy:
                     out[i] = (self.here, None)
                 continue
             need = [] if sel is None else [group[j] for j in needed(cons, members, sel)]
-            if len(need) == 1:  # exactly one limit lets the better portfolio in: it binds
+            if len(group) == 1:  # exact program: a bound cheaper than the re-solve did not clear it
+                out[group[0]] = self.single(relax(cons, members))
+            elif len(need) == 1:  # exactly one limit lets the better portfolio in: it binds
                 out[need[0]] = self.single(relax(cons, [steps[need[0]]]))
                 queue.insert(0, [i for i in group if i != need[0]])
             elif len(need) > 1:  # several at once: test them apart
