@@ -110,8 +110,9 @@ def binding(result, *, solver: str = "auto", top: int = 3, time_limit: float | N
     steps = [step for _, _, step in rows if step is not None]
     # the plan's own walk measured the program's estimate against exact values: a group test starts
     # its stopping rule from those gaps (same units only: a plan chosen for cost is studied in revenue)
-    gaps = [abs(c.estimate - c.exact) for c in result.candidates] if result.objective_name == name_of else []
-    study = GroupStudy(problem, backend, here, value_of, top=top, time_limit=time_limit, gaps=gaps)
+    seen = result.candidates if result.objective_name == name_of else ()
+    study = GroupStudy(problem, backend, here, value_of, top=top, time_limit=time_limit, seen=seen,
+                       plan=result.selected)
     answers = iter(study.run(cons, steps))
     found = []
     for name, slack, step in rows:

@@ -27,7 +27,7 @@ from cxopt.errors import InfeasibleError, SolverError
 from cxopt.portfolio.backends.base import Backend
 from cxopt.portfolio.constraints import Constraints
 from cxopt.portfolio.model import PortfolioProblem
-from cxopt.portfolio.result import SOLVED, STATUS_INFEASIBLE, STATUS_OPTIMAL
+from cxopt.portfolio.result import SOLVED, STATUS_INFEASIBLE, STATUS_OPTIMAL, Candidate
 from cxopt.portfolio.search import no_good_walk
 
 __all__ = ["BUDGET_STEP", "Step", "limit_steps", "relax", "needed", "GroupStudy"]
@@ -123,18 +123,24 @@ class GroupStudy:
         A portfolio's exact value (the number the gain is measured in).
     top, time_limit
         The no-good walk's M and seconds per solve (as a per-limit re-solve).
-    gaps : sequence of float
-        The plan's own walk's estimate-vs-exact gaps ``|estimate - exact|`` (its candidates), in the
-        problem's units: a group test starts its stopping rule from them.
+    seen : sequence of Candidate
+        The plan's own walk's candidates (estimate and exact value in the problem's units): a group
+        test starts its stopping rule from their estimate-vs-exact gaps and does not value them again.
+    plan : tuple of int, optional
+        The plan's portfolio (worth ``here``: never a gain).
 
     ``searches`` counts the searches done (group tests and single limits), ``solves`` the solver calls.
     """
 
     def __init__(self, problem: PortfolioProblem, backend: Backend, here: float,
                  value_of: Callable[[tuple[int, ...]], float], *, top: int = 3, time_limit: float | None = 10.0,
-                 gaps: Sequence[float] = ()):
+                 seen: Sequence[Candidate] = (), plan: Sequence[int] | None = None):
         self.problem, self.backend, self.here, self.value_of = problem, backend, here, value_of
-        self.top, self.time_limit, self.gaps = top, time_limit, [float(g) for g in gaps]
+        self.top, self.time_limit = top, time_limit
+        self.gaps = [abs(float(c.estimate) - float(c.exact)) for c in seen]
+        # exact values in the problem's units: the same under any rules (one set of tables)
+        self.known = {tuple(c.selected): float(c.exact) for c in seen}
+        self.plan = None if plan is None else tuple(sorted(int(k) for k in plan))
         # a bound is a proof only where the values searched are the exact ones
         self.exact = backend.EXACT or problem.program_is_exact
         self.searches = self.solves = 0
@@ -169,6 +175,9 @@ class GroupStudy:
         value, sel = self.best_under(rules)
         return (value, sel) if value > self.here else (self.here, None)
 
+    def beats_plan(self, sel: tuple[int, ...]) -> bool:
+        return sel != self.plan and self.value_of(sel) > self.here
+
     def probe(self, rules: Constraints) -> tuple[tuple[int, ...] | None, bool]:
         """Does any portfolio the relaxed ``rules`` allow beat the plan? ``(portfolio, True)``: this one
         does; ``(None, True)``: none does; ``(None, False)``: not settled (a bound was not proven).
@@ -193,11 +202,13 @@ class GroupStudy:
             proven = proven and outcome.status == STATUS_OPTIMAL
             sel, est = tuple(outcome.selected), float(outcome.value)
             if self.backend.EXACT:  # the best there is, valued exactly
-                return (sel, True) if self.value_of(sel) > self.here else (None, proven)
+                return (sel, True) if self.beats_plan(sel) else (None, proven)
             if len(gaps) >= need and est + 2 * max(gaps, default=0.0) + 1e-9 * abs(est) < self.here:
                 return None, proven or not self.exact
-            gaps.append(abs(est - problem.exact_values([sel])[0]))
-            if self.value_of(sel) > self.here:
+            if sel not in self.known:
+                self.known[sel] = problem.exact_values([sel])[0]
+            gaps.append(abs(est - self.known[sel]))
+            if self.beats_plan(sel):
                 return sel, True
             problem.exclude(sel)
         return None, not self.exact  # the walk's cap: its best does not beat the plan
