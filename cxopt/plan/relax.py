@@ -21,6 +21,8 @@ section 2), applied to the larger region.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+
+import numpy as np
 from typing import Callable, Iterable, Sequence
 
 from cxopt.errors import InfeasibleError, SolverError
@@ -28,11 +30,13 @@ from cxopt.portfolio.backends.base import Backend
 from cxopt.portfolio.constraints import Constraints
 from cxopt.portfolio.model import PortfolioProblem
 from cxopt.portfolio.result import SOLVED, STATUS_INFEASIBLE, STATUS_OPTIMAL, Candidate
+from cxopt.portfolio.reduction import REDUCE_ABOVE, candidate_bounds, reduced_problem
 from cxopt.portfolio.search import no_good_walk
 
 __all__ = ["BUDGET_STEP", "Step", "limit_steps", "relax", "needed", "GroupStudy"]
 
 BUDGET_STEP = 0.10  # the next budget step: +10% of that period's limit
+_FIRST = 3  # a probe's first list on a long one: the (3 x focus limit) most promising candidates, at least 15
 
 
 @dataclass(frozen=True)
@@ -180,37 +184,67 @@ class GroupStudy:
 
     def probe(self, rules: Constraints) -> tuple[tuple[int, ...] | None, bool]:
         """Does any portfolio the relaxed ``rules`` allow beat the plan? ``(portfolio, True)``: this one
-        does; ``(None, True)``: none does; ``(None, False)``: not settled (a bound was not proven).
+        does, or clearly should (it only routes the study: a limit is then re-solved on its own);
+        ``(None, True)``: none does; ``(None, False)``: not settled (a bound was not proven).
 
         The no-good walk's rule, stopped at the first portfolio that beats the plan: portfolios come in
         the program's order, each valued exactly, until the next one's estimate, widened by twice the
         largest estimate-vs-exact gap seen (the plan's walk's first), is clearly below the plan's value.
         Where the program is exact and every solve proven, that is a bound; on a simulation's pairwise
-        surrogate it is the walk's heuristic (at least ``top`` gaps seen before it stops anything).
+        surrogate it is the walk's heuristic (at least ``top`` gaps seen before it stops anything). On a
+        long list the walk runs on the candidates whose bound (:func:`candidate_bounds`) the rule does
+        not rule out: a portfolio holding another one would be stopped by the rule anyway.
         """
         self.searches += 1
         problem = self.problem.with_constraints(rules)
+        gaps = list(self.gaps)
+        bounds = _bounds(problem)
+        cons = problem.constraints
+        keep = None
+        if bounds is not None:  # first the most promising candidates (as the walk's reduction does)
+            keep = _kept(cons, bounds, self.here, max(gaps, default=0.0))
+            first = max(_FIRST * cons.max_initiatives, 15)
+            if len(keep) > first:
+                keep = _closed(cons, set(sorted(keep, key=lambda k: (-bounds[k], k))[:first]) | set(cons.must))
+        while True:
+            sel, settled = self._probe_on(problem, keep, gaps)
+            if sel is not None or not settled or keep is None:
+                return sel, settled  # a portfolio found on fewer candidates is one of the whole list
+            # the certificate, with the gaps the walk has seen since: no candidate left out can be in a
+            # portfolio the rule would not stop
+            wider = _kept(cons, bounds, self.here, max(gaps, default=0.0))
+            if set(wider) <= set(keep):
+                return sel, settled
+            keep = sorted(set(wider) | set(keep))
+
+    def _probe_on(self, problem: PortfolioProblem, keep: list[int] | None, gaps: list[float]):
+        """:meth:`probe`'s walk on the candidates ``keep`` (None: all); ``gaps`` grows with the gaps seen."""
+        sub = problem if keep is None else reduced_problem(problem, keep)
+        back = (lambda s: tuple(s)) if keep is None else (lambda s: tuple(keep[i] for i in s))
         need = 1 if problem.program_is_exact else self.top
-        gaps, proven = list(self.gaps), True
+        proven = True
         for _ in range(5 * self.top):
             self.solves += 1
-            outcome = self.backend.solve(problem, time_limit=self.time_limit)
+            outcome = self.backend.solve(sub, time_limit=self.time_limit)
             if outcome.status == STATUS_INFEASIBLE:  # every portfolio seen: none beats the plan
                 return None, proven
             if outcome.status not in SOLVED:
                 return None, False
             proven = proven and outcome.status == STATUS_OPTIMAL
-            sel, est = tuple(outcome.selected), float(outcome.value)
+            sel, est = back(outcome.selected), float(outcome.value)
             if self.backend.EXACT:  # the best there is, valued exactly
                 return (sel, True) if self.beats_plan(sel) else (None, proven)
-            if len(gaps) >= need and est + 2 * max(gaps, default=0.0) + 1e-9 * abs(est) < self.here:
+            widen = 2 * max(gaps, default=0.0) + 1e-9 * abs(est)
+            if len(gaps) >= need and est + widen < self.here:
                 return None, proven or not self.exact
+            if sel not in self.known and len(gaps) >= need and est - widen > self.here:
+                return sel, True  # clearly better by the program: worth a re-solve of the limit it needs
             if sel not in self.known:
                 self.known[sel] = problem.exact_values([sel])[0]
             gaps.append(abs(est - self.known[sel]))
-            if self.beats_plan(sel):
+            if sel != self.plan and self.known[sel] > self.here and self.beats_plan(sel):
                 return sel, True
-            problem.exclude(sel)
+            sub.exclude(outcome.selected)
         return None, not self.exact  # the walk's cap: its best does not beat the plan
 
     def run(self, cons: Constraints, steps: Sequence[Step]) -> list[tuple[float, tuple[int, ...] | None]]:
@@ -240,3 +274,32 @@ class GroupStudy:
                 half = len(group) // 2
                 queue[:0] = [group[:half], group[half:]]
         return [out[i] for i in range(len(steps))]
+
+
+def _bounds(problem: PortfolioProblem) -> np.ndarray | None:
+    """Per candidate, a bound on the program's value of any portfolio holding it, where a probe may walk
+    on fewer candidates (a long list, the mean objective: the bound is on the estimate the rule reads)."""
+    cons = problem.constraints
+    if len(cons.ids) <= REDUCE_ABOVE or problem.objective != "mean":
+        return None
+    # the limits with the same allowance as Constraints.over_budget (a portfolio it accepts is bounded)
+    budget = None if cons.budget is None else (
+        cons.costs, cons.budget * (1 + 1e-9) + 1e-6 * np.abs(cons.costs).max(axis=0, initial=0.0))
+    return candidate_bounds(problem.tables, cons.max_initiatives, "mean", budget=budget)
+
+
+def _kept(cons: Constraints, bounds: np.ndarray, here: float, gap: float) -> list[int]:
+    """The candidates a portfolio the walk's rule does not stop may hold (every must-include, and what a
+    kept one requires), sorted."""
+    K = len(cons.ids)
+    return _closed(cons, {k for k in range(K) if k not in cons.forbid and not cons.over_budget([k]).any()
+                          and bounds[k] + 2 * gap + 1e-9 * abs(bounds[k]) >= here} | set(cons.must))
+
+
+def _closed(cons: Constraints, keep: set[int]) -> list[int]:
+    """``keep`` with what its members require (prerequisites of prerequisites too), sorted."""
+    while True:
+        extra = {b for a, b in cons.requires if a in keep} - keep
+        if not extra:
+            return sorted(keep)
+        keep |= extra

@@ -59,8 +59,9 @@ def random_instance(seed: int, objective: str = "mean") -> tuple[PortfolioProble
     return problem, cons
 
 
-def subsets(K: int):
-    return [c for r in range(K + 1) for c in itertools.combinations(range(K), r)]
+def subsets(K: int, most: int | None = None):
+    """Every portfolio of at most ``most`` (default all) of ``K`` candidates."""
+    return [c for r in range(min(K, K if most is None else most) + 1) for c in itertools.combinations(range(K), r)]
 
 
 def obeys(p, cons: Constraints, relaxed: tuple[str, object] | None = None) -> bool:
@@ -92,7 +93,9 @@ def value(problem: PortfolioProblem, p) -> float:
 
 
 def brute_force(problem: PortfolioProblem, cons: Constraints, relaxed=None) -> float:
-    return max(value(problem, p) for p in subsets(len(cons.ids)) if obeys(p, cons, relaxed))
+    # no allowed portfolio holds more than the focus limit (one more when that limit is relaxed)
+    most = cons.max_initiatives + 1
+    return max(value(problem, p) for p in subsets(len(cons.ids), most) if obeys(p, cons, relaxed))
 
 
 def study_of(problem, cons, solver, here):
@@ -220,3 +223,55 @@ def test_binding_equals_one_re_solve_per_limit_on_a_simulation(sim, rules, objec
     before = binding_per_limit(result)
     assert after == before
     assert stats["limits"] == sum(1 for _, _, relaxed in relaxations(cons, result.selected) if relaxed)
+
+
+def test_a_long_list_is_probed_on_its_promising_candidates_with_the_same_gains():
+    """36 candidates (above the walk's reduction threshold): a probe walks on the candidates whose bound
+    the rule does not rule out; the gains are still brute force's (focus limit 2, so 3 when relaxed)."""
+    rng = np.random.default_rng(11)
+    K, T = 36, 10
+    gains = rng.normal(rng.gamma(1.0, 2.0, K)[:, None], 0.5, (K, T))
+    pairs = np.array([(a, b) for a, b in itertools.combinations(range(K), 2) if rng.random() < 0.1],
+                     dtype=np.int64).reshape(-1, 2)
+    w = rng.normal(-0.5, 0.3, (len(pairs), T))
+    tables = ValueTables(rng.normal(100.0, 1.0, T), gains, pairs, w)
+    costs = rng.integers(1, 10, (K, 1)).astype(float)
+    cons = Constraints(ids=tuple(f"i{k}" for k in range(K)), costs=costs, periods=("total",), budget=np.array([12.5]),
+                       max_initiatives=2, owners=tuple(f"o{k % 9}" for k in range(K)), owner_capacity=1,
+                       exclusive=((0, 1), (2, 3)), requires=((4, 5),), must=frozenset(), forbid=frozenset({6}))
+    problem = PortfolioProblem(tables, cons)
+    here = brute_force(problem, cons)
+    steps, study = study_of(problem, cons, "highs", here)
+    answers = study.run(cons, steps)
+    assert len(steps) == 15  # budget, focus limit, nine owners, two exclusions, a prerequisite, a forbid
+    for step, (best, _) in zip(steps, answers):
+        want = brute_force(problem, cons, (step.kind, step.key))
+        assert best - here == pytest.approx(want - here, abs=1e-9 * abs(here)), step
+    assert study.searches < len(steps)
+
+
+@pytest.fixture(scope="module")
+def long_sim():
+    rng = np.random.default_rng(8)
+    pains = [{"id": f"p{j}", "volume": 0.3, "severity": {"dist": "uniform", "low": 0.05, "high": 0.2}}
+             for j in range(8)]
+    inits = [{"id": f"i{k}", "owner": f"o{k % 12}", "cost": float(rng.integers(1, 10)) * 100.0,
+              "months_to_impact": int(rng.integers(0, 4)), "success_probability": 0.9,
+              "fixes": {f"p{int(j)}": float(np.round(rng.uniform(0.1, 0.6), 2))
+                        for j in rng.choice(8, size=1 + int(rng.random() < 0.4), replace=False)}}
+             for k in range(34)]
+    sc = cxopt.parse_scenario({
+        "scenario": {"trials": 16, "seed": 5},
+        "customers": {"count": 300, "revenue": {"dist": "lognormal", "median": 800.0, "sigma": 0.5},
+                      "baseline_churn": 0.05},
+        "pain_points": pains, "initiatives": inits, "budget": {"total": 1_500.0}}, source="binding-long.toml")
+    return cxopt.simulate(sc, cxopt.CustomerBase.synthetic(sc, n=300), seed=4)
+
+
+@pytest.mark.parametrize("max_initiatives", [3, 5])
+def test_binding_equals_one_re_solve_per_limit_on_a_long_list(long_sim, max_initiatives):
+    result = optimize(long_sim, max_initiatives=max_initiatives)
+    stats: dict = {}
+    after = binding(result, stats=stats)
+    assert after == binding_per_limit(result)
+    assert stats["searches"] < stats["limits"]
