@@ -26,12 +26,13 @@ study, the binding study, the report's frontier).
     CXOPT_BENCH_TRIALS=200 python benchmarks/bench_binding.py          # a quick look
     CXOPT_BENCH_CLI=1 CXOPT_BENCH_CLI_BEFORE=/work/main python benchmarks/bench_binding.py
 
-``CXOPT_BENCH_BEFORE=0`` skips the per-limit reference (over a minute at full size).
+``CXOPT_BENCH_BEFORE=0`` skips the per-limit reference.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -90,8 +91,10 @@ def cli_run(checkout: Path, scenario: Path, out_dir: Path) -> dict:
     args = ["optimize", str(scenario), "--trials", str(TRIALS), "--seed", "1", "--solver", "highs", "--json",
             "--quiet", "--out", str(out_dir)]
     wall, cpu, plan = run_cxopt(args, env=dict(os.environ, PYTHONPATH=str(checkout)))
+    rev = subprocess.run(["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"], capture_output=True,
+                         text=True).stdout.strip()
     return {"wall": wall, "cpu": cpu, "seconds": plan["seconds"], "portfolio": plan.get("selected"),
-            "binding": plan.get("binding"), "load": load()}
+            "binding": plan.get("binding"), "load": load(), "commit": rev or "?"}
 
 
 def stages(sim) -> None:
@@ -125,15 +128,17 @@ def main() -> None:
     stats: dict = {}
     wall_a, cpu_a, after = timed(lambda: binding(res, stats=stats))
     binds = [x["limit"] for x in after["limits"] if x["binds"]]
-    print(f"after:  group tests   {wall_a:8.2f} s wall, {cpu_a:8.2f} s CPU, {stats['searches']} re-solves for "
-          f"{stats['limits']} limits; binding: {binds} ({load()})")
+    print(f"after:  group tests   {wall_a:8.2f} s wall, {cpu_a:8.2f} s CPU, {stats['searches']} searches "
+          f"({stats['solves']} solver calls) for {stats['limits']} limits; binding: {binds} ({load()})")
     if BEFORE:
         forget(sim)
         wall_b, cpu_b, before = timed(lambda: binding_per_limit(res))
-        print(f"before: one per limit {wall_b:8.2f} s wall, {cpu_b:8.2f} s CPU, {stats['limits']} re-solves ({load()})")
+        print(f"before: one per limit {wall_b:8.2f} s wall, {cpu_b:8.2f} s CPU, {stats['limits']} searches "
+              f"({load()})")
         print(f"ratio before/after: {wall_b / wall_a:.1f}x wall, {cpu_b / cpu_a:.1f}x CPU")
         diff = differences(before, after)
-        print("same answer (every limit's slack, gain and relaxed portfolio): " + ("yes" if not diff else "NO"))
+        same = "yes" if not diff else "NO"
+        print(f"same answer (every limit's slack, gain and relaxed portfolio): {same}")
         for line in diff:
             print(line)
     if CLI:
@@ -147,12 +152,14 @@ def main() -> None:
             if CLI_BEFORE:
                 runs["before"] = cli_run(Path(CLI_BEFORE), path, Path(tmp) / "before")
             for name, r in runs.items():
-                print(f"cxopt optimize --out ({name}): {r['seconds']:.2f} s by its own clock; process "
+                print(f"cxopt optimize --out ({name}, {r['commit']}): {r['seconds']:.2f} s by its own clock "
+                      f"(until the plan directory is written); process "
                       f"{r['wall']:.2f} s wall, {r['cpu']:.2f} s CPU ({r['load']})")
             if "before" in runs:
-                print(f"cxopt optimize --out ratio before/after: {runs['before']['wall'] / runs['after']['wall']:.1f}x "
-                      f"wall; same portfolio: {runs['before']['portfolio'] == runs['after']['portfolio']}; "
-                      f"same binding table: {runs['before']['binding'] == runs['after']['binding']}")
+                b, a = runs["before"], runs["after"]
+                print(f"cxopt optimize --out ratio before/after: {b['wall'] / a['wall']:.1f}x wall, "
+                      f"{b['cpu'] / a['cpu']:.1f}x CPU; same portfolio: {b['portfolio'] == a['portfolio']}; "
+                      f"same binding table: {b['binding'] == a['binding']}")
 
 
 if __name__ == "__main__":

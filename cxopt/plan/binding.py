@@ -45,12 +45,14 @@ def relaxations(cons: Constraints, selected) -> list[tuple[str, float, list[Cons
             for name, slack, step in limit_steps(cons, selected)]
 
 
-def _study_inputs(result, solver: str):
+def _study_inputs(result, solver: str, build=None):
+    """``(objective name, the problem, the backend, the plan's value)``; ``build`` makes the problem
+    (default :func:`_problem`)."""
     sim = result.simulation
     name_of = "value" if result.objective_name == "value" else "revenue"
     risk = None if result.objective == "mean" else result.objective
     # one set of value tables for every re-solve: only the rules change
-    problem = _problem(sim, result.constraints, risk or "mean", name_of)
+    problem = (build or _problem)(sim, result.constraints, risk or "mean", name_of)
     return name_of, problem, backend_for(solver), risk_value(result.worth, result.objective)
 
 
@@ -117,7 +119,8 @@ def binding(result, *, solver: str = "auto", top: int = 3, time_limit: float | N
     found = []
     for name, slack, step in rows:
         best, sel = (here, None) if step is None else next(answers)
-        found.append((name, slack, best, list(result.selected_ids) if sel is None else [cons.ids[k] for k in sel]))
+        ids = list(result.selected_ids) if sel is None else [cons.ids[k] for k in sel]
+        found.append((name, slack, best, ids))
     if stats is not None:
         stats.update(searches=study.searches, solves=study.solves, limits=len(steps))
     return _limits(result, name_of, here, found)
@@ -127,7 +130,8 @@ def binding_per_limit(result, *, solver: str = "auto", top: int = 3, time_limit:
     """:func:`binding` by one re-solve per limit (per owner for a capacity): the reference it is
     checked and measured against (same arguments, same answer where the program is exact)."""
     objective = result.objective
-    name_of, problem, backend, here = _study_inputs(result, solver)
+    # the problem as the study always built it (binding's _problem must give the same one)
+    name_of, problem, backend, here = _study_inputs(result, solver, PortfolioProblem.from_simulation)
     found = []
     for name, slack, relaxed in relaxations(result.constraints, result.selected):
         best, best_sel = here, list(result.selected_ids)

@@ -10,20 +10,22 @@ portfolio the relaxed-G search returns breaks some limits of G as they were (``n
 breaks exactly one, that limit gains and the rest of G is tested again without it; when it
 breaks several, G is split so that they fall apart. Limits that gain are then re-solved on
 their own, exactly as a per-limit study would, so their reported gain and portfolio are that
-study's.
+study's: a group test only decides which limits need a re-solve, and only its "nothing gains"
+answer is ever reported.
 
-Where the program is exact (no simulation behind the value tables, or an exhaustive backend)
-the bound is a proof when the group's solves are proven; otherwise the group's no-good walk is
-the same heuristic as a per-limit walk (its estimate-vs-exact stopping rule, DESIGN.md
-section 2), applied to the larger region.
+A group test (:meth:`GroupStudy.probe`) is the no-good walk with its estimate-vs-exact stopping
+rule (DESIGN.md section 2), started from the plan's own walk's gaps and stopped at the first
+portfolio that beats the plan. Where the program is exact (no simulation behind the value
+tables, or an exhaustive backend) and every solve is proven, its "nothing gains" is a proof; on
+a simulation's pairwise surrogate it is the walk's heuristic, on the larger region.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
-from typing import Callable, Iterable, Sequence
 
 from cxopt.errors import InfeasibleError, SolverError
 from cxopt.portfolio.backends.base import Backend
@@ -69,9 +71,11 @@ def limit_steps(cons: Constraints, selected: Iterable[int]) -> list[tuple[str, f
                     Step("owner", owner) if theirs > cons.capacity_of(owner) else None))
     for i, group in enumerate(cons.exclusive):
         chosen = len(s & set(group))
-        out.append(("exclusive:" + ",".join(cons.ids[k] for k in group), float(1 - chosen), Step("exclusive", i)))
+        out.append(("exclusive:" + ",".join(cons.ids[k] for k in group), float(1 - chosen),
+                    Step("exclusive", i)))
     for i, (a, b) in enumerate(cons.requires):
-        out.append((f"requires:{cons.ids[a]}->{cons.ids[b]}", float((b in s) - (a in s)), Step("requires", i)))
+        out.append((f"requires:{cons.ids[a]}->{cons.ids[b]}", float((b in s) - (a in s)),
+                    Step("requires", i)))
     for k in sorted(cons.must):
         out.append((f"must:{cons.ids[k]}", 0.0, Step("must", k)))
     for k in sorted(cons.forbid):
@@ -137,8 +141,9 @@ class GroupStudy:
     """
 
     def __init__(self, problem: PortfolioProblem, backend: Backend, here: float,
-                 value_of: Callable[[tuple[int, ...]], float], *, top: int = 3, time_limit: float | None = 10.0,
-                 seen: Sequence[Candidate] = (), plan: Sequence[int] | None = None):
+                 value_of: Callable[[tuple[int, ...]], float], *, top: int = 3,
+                 time_limit: float | None = 10.0, seen: Sequence[Candidate] = (),
+                 plan: Sequence[int] | None = None):
         self.problem, self.backend, self.here, self.value_of = problem, backend, here, value_of
         self.top, self.time_limit = top, time_limit
         self.gaps = [abs(float(c.estimate) - float(c.exact)) for c in seen]
@@ -198,16 +203,20 @@ class GroupStudy:
         self.searches += 1
         problem = self.problem.with_constraints(rules)
         gaps = list(self.gaps)
-        bounds = _bounds(problem)
+        bounds = None if self.backend.EXACT else _bounds(problem)  # the exhaustive one values exactly
         cons = problem.constraints
         keep = None
         if bounds is not None:  # first the most promising candidates (as the walk's reduction does)
             keep = _kept(cons, bounds, self.here, max(gaps, default=0.0))
             first = max(_FIRST * cons.max_initiatives, 15)
             if len(keep) > first:
-                keep = _closed(cons, set(sorted(keep, key=lambda k: (-bounds[k], k))[:first]) | set(cons.must))
+                promising = sorted(keep, key=lambda k: (-bounds[k], k))[:first]
+                keep = _closed(cons, set(promising) | set(cons.must))
         while True:
-            sel, settled = self._probe_on(problem, keep, gaps)
+            sel, settled, capped = self._probe_on(problem, keep, gaps)
+            if capped and keep is not None:  # the rule never stopped the walk: the whole list decides
+                keep = None
+                continue
             if sel is not None or not settled or keep is None:
                 return sel, settled  # a portfolio found on fewer candidates is one of the whole list
             # the certificate, with the gaps the walk has seen since: no candidate left out can be in a
@@ -218,7 +227,8 @@ class GroupStudy:
             keep = sorted(set(wider) | set(keep))
 
     def _probe_on(self, problem: PortfolioProblem, keep: list[int] | None, gaps: list[float]):
-        """:meth:`probe`'s walk on the candidates ``keep`` (None: all); ``gaps`` grows with the gaps seen."""
+        """:meth:`probe`'s walk on the candidates ``keep`` (None: all): ``(portfolio, settled, capped)``,
+        capped when the walk reached its cap of solves; ``gaps`` grows with the gaps seen."""
         sub = problem if keep is None else reduced_problem(problem, keep)
         back = (lambda s: tuple(s)) if keep is None else (lambda s: tuple(keep[i] for i in s))
         need = 1 if problem.program_is_exact else self.top
@@ -227,25 +237,26 @@ class GroupStudy:
             self.solves += 1
             outcome = self.backend.solve(sub, time_limit=self.time_limit)
             if outcome.status == STATUS_INFEASIBLE:  # every portfolio seen: none beats the plan
-                return None, proven
+                return None, proven, False
             if outcome.status not in SOLVED:
-                return None, False
+                return None, False, False
             proven = proven and outcome.status == STATUS_OPTIMAL
             sel, est = back(outcome.selected), float(outcome.value)
             if self.backend.EXACT:  # the best there is, valued exactly
-                return (sel, True) if self.beats_plan(sel) else (None, proven)
+                return (sel, True, False) if self.beats_plan(sel) else (None, proven, False)
             widen = 2 * max(gaps, default=0.0) + 1e-9 * abs(est)
             if len(gaps) >= need and est + widen < self.here:
-                return None, proven or not self.exact
+                return None, proven or not self.exact, False
             if sel not in self.known and len(gaps) >= need and est - widen > self.here:
-                return sel, True  # clearly better by the program: worth a re-solve of the limit it needs
+                # clearly better by the program: worth a re-solve of the limit it needs
+                return sel, True, False
             if sel not in self.known:
                 self.known[sel] = problem.exact_values([sel])[0]
             gaps.append(abs(est - self.known[sel]))
             if sel != self.plan and self.known[sel] > self.here and self.beats_plan(sel):
-                return sel, True
+                return sel, True, False
             sub.exclude(outcome.selected)
-        return None, not self.exact  # the walk's cap: its best does not beat the plan
+        return None, not self.exact, True  # the walk's cap: its best does not beat the plan
 
     def run(self, cons: Constraints, steps: Sequence[Step]) -> list[tuple[float, tuple[int, ...] | None]]:
         """``(value, portfolio)`` per step, as :meth:`single` on each would give (see the module's note)."""

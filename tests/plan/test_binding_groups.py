@@ -45,7 +45,8 @@ def random_instance(seed: int, objective: str = "mean") -> tuple[PortfolioProble
     picks = rng.permutation(K)
     cons = Constraints(
         ids=tuple(f"i{k}" for k in range(K)), costs=costs, periods=("total",),
-        budget=None if rng.random() < 0.2 else np.array([float(np.floor(costs.sum() * rng.uniform(0.25, 0.7))) + 0.5]),
+        budget=None if rng.random() < 0.2 else
+        np.array([float(np.floor(costs.sum() * rng.uniform(0.25, 0.7))) + 0.5]),
         max_initiatives=int(rng.integers(1, K)), owners=tuple(OWNERS[int(i)] for i in rng.integers(0, 4, K)),
         owner_capacity=int(rng.integers(1, 3)),
         exclusive=((int(picks[0]), int(picks[1])),) if rng.random() < 0.5 else (),
@@ -61,7 +62,8 @@ def random_instance(seed: int, objective: str = "mean") -> tuple[PortfolioProble
 
 def subsets(K: int, most: int | None = None):
     """Every portfolio of at most ``most`` (default all) of ``K`` candidates."""
-    return [c for r in range(min(K, K if most is None else most) + 1) for c in itertools.combinations(range(K), r)]
+    most = K if most is None else min(K, most)
+    return [c for r in range(most + 1) for c in itertools.combinations(range(K), r)]
 
 
 def obeys(p, cons: Constraints, relaxed: tuple[str, object] | None = None) -> bool:
@@ -139,7 +141,8 @@ def test_one_group_test_clears_every_owner_that_cannot_gain():
     gains = np.zeros((K, T))
     gains[0::2] = np.arange(1.0, 9.0)[:, None] + np.linspace(0, 0.1, T)[None, :]
     tables = ValueTables(np.full(T, 50.0), gains, np.zeros((0, 2), dtype=np.int64), np.zeros((0, T)))
-    cons = Constraints(ids=tuple(f"i{k}" for k in range(K)), costs=np.ones((K, 1)), periods=("total",), budget=None,
+    cons = Constraints(ids=tuple(f"i{k}" for k in range(K)), costs=np.ones((K, 1)), periods=("total",),
+                       budget=None,
                        max_initiatives=4, owners=tuple(f"o{k // 2}" for k in range(K)), owner_capacity=1,
                        exclusive=(), requires=(), must=frozenset(), forbid=frozenset())
     problem = PortfolioProblem(tables, cons)
@@ -154,7 +157,8 @@ def test_one_group_test_clears_every_owner_that_cannot_gain():
 
 
 def test_relax_applies_each_step_as_the_one_limit_study_does():
-    cons = Constraints(ids=("x", "y", "z", "u"), costs=np.array([[1.0, 2.0], [2.0, 1.0], [3.0, 0.0], [1.0, 1.0]]),
+    cons = Constraints(ids=("x", "y", "z", "u"),
+                       costs=np.array([[1.0, 2.0], [2.0, 1.0], [3.0, 0.0], [1.0, 1.0]]),
                        periods=("h1", "h2"), budget=np.array([4.0, 2.0]), max_initiatives=2,
                        owners=("a", "a", "b", "b"), owner_capacity=1, exclusive=((0, 2), (1, 3)),
                        requires=((3, 0), (2, 1)), must=frozenset({1}), forbid=frozenset({2, 3}))
@@ -236,9 +240,11 @@ def test_a_long_list_is_probed_on_its_promising_candidates_with_the_same_gains()
     w = rng.normal(-0.5, 0.3, (len(pairs), T))
     tables = ValueTables(rng.normal(100.0, 1.0, T), gains, pairs, w)
     costs = rng.integers(1, 10, (K, 1)).astype(float)
-    cons = Constraints(ids=tuple(f"i{k}" for k in range(K)), costs=costs, periods=("total",), budget=np.array([12.5]),
+    cons = Constraints(ids=tuple(f"i{k}" for k in range(K)), costs=costs, periods=("total",),
+                       budget=np.array([12.5]),
                        max_initiatives=2, owners=tuple(f"o{k % 9}" for k in range(K)), owner_capacity=1,
-                       exclusive=((0, 1), (2, 3)), requires=((4, 5),), must=frozenset(), forbid=frozenset({6}))
+                       exclusive=((0, 1), (2, 3)), requires=((4, 5),), must=frozenset(),
+                       forbid=frozenset({6}))
     problem = PortfolioProblem(tables, cons)
     here = brute_force(problem, cons)
     steps, study = study_of(problem, cons, "highs", here)
