@@ -288,15 +288,17 @@ class GroupStudy:
 
 
 def _bounds(problem: PortfolioProblem) -> np.ndarray | None:
-    """Per candidate, a bound on the program's value of any portfolio holding it, where a probe may walk
-    on fewer candidates (a long list, the mean objective: the bound is on the estimate the rule reads)."""
+    """Per candidate, a bound on the estimate (:meth:`PortfolioProblem.estimate`, what the walk's rule
+    reads) of any portfolio holding it, on a long list (None: the probe walks on every candidate). With a
+    risk objective the estimate carries the per-trial interactions, so the bound does too."""
     cons = problem.constraints
-    if len(cons.ids) <= REDUCE_ABOVE or problem.objective != "mean":
+    if len(cons.ids) <= REDUCE_ABOVE:
         return None
     # the limits with the same allowance as Constraints.over_budget (a portfolio it accepts is bounded)
     budget = None if cons.budget is None else (
         cons.costs, cons.budget * (1 + 1e-9) + 1e-6 * np.abs(cons.costs).max(axis=0, initial=0.0))
-    return candidate_bounds(problem.tables, cons.max_initiatives, "mean", budget=budget)
+    return candidate_bounds(problem.tables, cons.max_initiatives, problem.objective, per_trial_pairs=True,
+                            budget=budget)
 
 
 def _kept(cons: Constraints, bounds: np.ndarray, here: float, gap: float) -> list[int]:

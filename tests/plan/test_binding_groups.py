@@ -229,7 +229,8 @@ def test_binding_equals_one_re_solve_per_limit_on_a_simulation(sim, rules, objec
     assert stats["limits"] == sum(1 for _, _, relaxed in relaxations(cons, result.selected) if relaxed)
 
 
-def test_a_long_list_is_probed_on_its_promising_candidates_with_the_same_gains():
+@pytest.mark.parametrize("objective", ["mean", "cvar:0.3:0.5"])
+def test_a_long_list_is_probed_on_its_promising_candidates_with_the_same_gains(objective):
     """36 candidates (above the walk's reduction threshold): a probe walks on the candidates whose bound
     the rule does not rule out; the gains are still brute force's (focus limit 2, so 3 when relaxed)."""
     rng = np.random.default_rng(11)
@@ -245,7 +246,7 @@ def test_a_long_list_is_probed_on_its_promising_candidates_with_the_same_gains()
                        max_initiatives=2, owners=tuple(f"o{k % 9}" for k in range(K)), owner_capacity=1,
                        exclusive=((0, 1), (2, 3)), requires=((4, 5),), must=frozenset(),
                        forbid=frozenset({6}))
-    problem = PortfolioProblem(tables, cons)
+    problem = PortfolioProblem(tables, cons, objective)
     here = brute_force(problem, cons)
     steps, study = study_of(problem, cons, "highs", here)
     answers = study.run(cons, steps)
@@ -274,9 +275,9 @@ def long_sim():
     return cxopt.simulate(sc, cxopt.CustomerBase.synthetic(sc, n=300), seed=4)
 
 
-@pytest.mark.parametrize("max_initiatives", [3, 5])
-def test_binding_equals_one_re_solve_per_limit_on_a_long_list(long_sim, max_initiatives):
-    result = optimize(long_sim, max_initiatives=max_initiatives)
+@pytest.mark.parametrize("max_initiatives, risk", [(3, None), (5, None), (4, "cvar:0.25:0.5")])
+def test_binding_equals_one_re_solve_per_limit_on_a_long_list(long_sim, max_initiatives, risk):
+    result = optimize(long_sim, max_initiatives=max_initiatives, risk=risk)
     stats: dict = {}
     after = binding(result, stats=stats)
     assert after == binding_per_limit(result)
