@@ -18,9 +18,11 @@ The limits are not re-solved one by one (:func:`binding_per_limit`, kept as the 
 tested in groups first (:class:`cxopt.plan.relax.GroupStudy`): relaxing many limits at once can
 only gain more than relaxing any one of them, so one re-solve with, say, every owner's capacity
 raised that gains nothing clears them all; a limit that does gain is then re-solved on its own,
-exactly as the per-limit study does. Where the program is exact (no simulation behind its tables,
-or the exhaustive backend) the gains are the per-limit study's; on a simulation's pairwise
-surrogate a group's no-good walk is the same heuristic as a limit's, on the larger region.
+exactly as the per-limit study does, so every gain reported is that study's. Where the program is
+exact (no simulation behind its tables, or the exhaustive backend) a group test that clears its
+limits is a proof; on a simulation's pairwise surrogate it is the no-good walk's stopping rule
+(started from the plan's own estimate-vs-exact gaps) on the larger region, the same heuristic a
+limit's own re-solve applies.
 """
 
 from __future__ import annotations
