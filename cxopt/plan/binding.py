@@ -10,97 +10,144 @@ is never below 0 (a heuristic re-solve that finds less is reported as 0). A limi
 relaxing it gains something.
 
 One more slot for a single owner: that owner may lead ``owner_capacity + 1`` initiatives
-(``Constraints.extra_slot``), one re-solve per owner. Every re-solve shares the plan's value tables
+(``Constraints.extra_slot``). Every re-solve shares the plan's value tables
 (``PortfolioProblem.with_constraints``): only the rules change; the simulation keeps the portfolios
 already valued.
+
+The limits are not re-solved one by one (:func:`binding_per_limit`, kept as the reference) but
+tested in groups first (:class:`cxopt.plan.relax.GroupStudy`): relaxing many limits at once can
+only gain more than relaxing any one of them, so one re-solve with, say, every owner's capacity
+raised that gains nothing clears them all; a limit that does gain is then re-solved on its own,
+exactly as the per-limit study does, so every gain reported is that study's. Where the program is
+exact (no simulation behind its tables, or the exhaustive backend) a group test that clears its
+limits is a proof; on a simulation's pairwise surrogate it is the no-good walk's stopping rule
+(started from the plan's own estimate-vs-exact gaps) on the larger region, the same heuristic a
+limit's own re-solve applies.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from cxopt.errors import InfeasibleError
+from cxopt.plan.relax import BUDGET_STEP, GroupStudy, limit_steps, relax
 from cxopt.portfolio.constraints import Constraints
 from cxopt.portfolio.risk import risk_value
 from cxopt.portfolio.backends import backend_for
-from cxopt.portfolio.model import PortfolioProblem
+from cxopt.portfolio.model import PortfolioProblem, ValueTables
+from cxopt.portfolio.objective import objective_value
 from cxopt.portfolio.search import solve_problem
 
-__all__ = ["binding", "relaxations", "BUDGET_STEP"]
-
-BUDGET_STEP = 0.10  # the next budget step: +10% of that period's limit
+__all__ = ["binding", "binding_per_limit", "relaxations", "BUDGET_STEP"]
 
 
 def relaxations(cons: Constraints, selected) -> list[tuple[str, float, list[Constraints]]]:
     """``(limit, slack, [relaxed rules])`` for every limit; the relaxed rules' best is the relaxed optimum."""
-    s = set(int(k) for k in selected)
-    K = len(cons.ids)
-    out: list[tuple[str, float, list[Constraints]]] = []
-    if cons.budget is not None:
-        spend = cons.spend(s)
-        for i, p in enumerate(cons.periods):
-            limit = cons.budget.copy()
-            limit[i] *= 1.0 + BUDGET_STEP
-            out.append((f"budget:{p}", float(cons.budget[i] - spend[i]), [replace(cons, budget=limit)]))
-    out.append(("max_initiatives", float(cons.max_initiatives - len(s)),
-                [replace(cons, max_initiatives=cons.max_initiatives + 1)] if cons.max_initiatives < K else []))
-    for owner in dict.fromkeys(cons.owners):
-        theirs = [k for k in range(K) if cons.owners[k] == owner]
-        led = sum(1 for k in s if cons.owners[k] == owner)
-        relaxed = ([replace(cons, extra_slot=cons.extra_slot | {owner})]
-                   if len(theirs) > cons.capacity_of(owner) else [])
-        out.append((f"owner:{owner}", float(cons.capacity_of(owner) - led), relaxed))
-    for i, group in enumerate(cons.exclusive):
-        chosen = len(s & set(group))
-        out.append(("exclusive:" + ",".join(cons.ids[k] for k in group), float(1 - chosen),
-                    [replace(cons, exclusive=cons.exclusive[:i] + cons.exclusive[i + 1:])]))
-    for i, (a, b) in enumerate(cons.requires):
-        out.append((f"requires:{cons.ids[a]}->{cons.ids[b]}", float((b in s) - (a in s)),
-                    [replace(cons, requires=cons.requires[:i] + cons.requires[i + 1:])]))
-    for k in sorted(cons.must):
-        out.append((f"must:{cons.ids[k]}", 0.0, [replace(cons, must=cons.must - {k})]))
-    for k in sorted(cons.forbid):
-        out.append((f"forbid:{cons.ids[k]}", 0.0, [replace(cons, forbid=cons.forbid - {k})]))
-    return out
+    return [(name, slack, [] if step is None else [relax(cons, [step])])
+            for name, slack, step in limit_steps(cons, selected)]
 
 
-def binding(result, *, solver: str = "auto", top: int = 3, time_limit: float | None = 10.0) -> dict:
+def _study_inputs(result, solver: str, build=None):
+    """``(objective name, the problem, the backend, the plan's value)``; ``build`` makes the problem
+    (default :func:`_problem`)."""
+    sim = result.simulation
+    name_of = "value" if result.objective_name == "value" else "revenue"
+    risk = None if result.objective == "mean" else result.objective
+    # one set of value tables for every re-solve: only the rules change
+    problem = (build or _problem)(sim, result.constraints, risk or "mean", name_of)
+    return name_of, problem, backend_for(solver), risk_value(result.worth, result.objective)
+
+
+def _problem(sim, cons: Constraints, objective: str, name: str) -> PortfolioProblem:
+    """:meth:`PortfolioProblem.from_simulation`, without its test for an exact program where the
+    simulation has pair tables: it has them only for initiatives that share customer groups, so the
+    program is not exact (that test, ``interacting_pairs``, takes a second on 200 candidates)."""
+    if sim.pairs.size == 0:
+        return PortfolioProblem.from_simulation(sim, cons, objective, name)
+    worth = objective_value(sim, name)
+
+    def evaluate(portfolios):  # as from_simulation values portfolios
+        return worth.per_trial(portfolios, sim.evaluate([list(p) for p in portfolios])[0])
+
+    problem = PortfolioProblem(ValueTables.from_simulation(sim, worth), cons, objective, evaluate=evaluate,
+                               objective_name=name)
+    problem.worth = worth
+    return problem
+
+
+def _limits(result, name_of: str, here: float, found) -> dict:
+    """The study's answer from ``(limit, slack, value, selection ids)`` per limit."""
+    limits = []
+    for name, slack, best, best_sel in found:
+        gain = max(best - here, 0.0)
+        limits.append({"limit": name, "slack": slack, "binds": bool(gain > 1e-9 * max(abs(here), 1.0)),
+                       "gain_if_relaxed": gain, "relaxed_selection": best_sel, "objective": name_of})
+    return {"objective": name_of, "limits": limits, "unspent": unspent(result)}
+
+
+def binding(result, *, solver: str = "auto", top: int = 3, time_limit: float | None = 10.0,
+            stats: dict | None = None) -> dict:
     """Every limit with its slack and the gain from relaxing it one step; unspent budget with the reason.
 
     ``top`` (the no-good walk's M, see :func:`~cxopt.portfolio.search.optimize`) is smaller than
-    optimize's default: one re-solve per limit (per owner initiative for a capacity) on a plan's
-    build, and the walk still goes on while a next portfolio may beat the best.
+    optimize's default: a re-solve per group test and per limit that binds on a plan's build, and
+    the walk still goes on while a next portfolio may beat the best. The limits are tested in groups
+    (the module's note): the answer is :func:`binding_per_limit`'s where the program is exact.
+    ``stats``, when given, receives ``{"searches": group tests and re-solves done, "solves": solver
+    calls, "limits": limits with a step}``.
 
     Returns ``{"objective": "revenue" | "value", "limits": [{limit, slack, binds, gain_if_relaxed,
     relaxed_selection, objective}], "unspent": [...]}``: every gain in that objective's units. A plan
     chosen for the least cost meeting a target is studied in expected retained revenue.
     """
-    sim = result.simulation
-    cons = result.constraints
+    sim, cons = result.simulation, result.constraints
+    name_of, problem, backend, here = _study_inputs(result, solver)
+
+    def value_of(sel: tuple[int, ...]) -> float:
+        # as the per-limit study values a re-solve: the result's own figures (simulation.evaluate)
+        rev = sim.evaluate([list(sel)])[0]
+        worth = rev[0] if problem.worth is None or problem.worth.is_revenue else \
+            problem.worth.per_trial([sel], rev)[0]
+        return risk_value(worth, result.objective)
+
+    rows = limit_steps(cons, result.selected)
+    steps = [step for _, _, step in rows if step is not None]
+    # the plan's own walk measured the program's estimate against exact values: a group test starts
+    # its stopping rule from those gaps (same units only: a plan chosen for cost is studied in revenue)
+    seen = result.candidates if result.objective_name == name_of else ()
+    study = GroupStudy(problem, backend, here, value_of, top=top, time_limit=time_limit, seen=seen,
+                       plan=result.selected)
+    answers = iter(study.run(cons, steps))
+    found = []
+    for name, slack, step in rows:
+        best, sel = (here, None) if step is None else next(answers)
+        ids = list(result.selected_ids) if sel is None else [cons.ids[k] for k in sel]
+        found.append((name, slack, best, ids))
+    if stats is not None:
+        stats.update(searches=study.searches, solves=study.solves, limits=len(steps))
+    return _limits(result, name_of, here, found)
+
+
+def binding_per_limit(result, *, solver: str = "auto", top: int = 3, time_limit: float | None = 10.0) -> dict:
+    """:func:`binding` by one re-solve per limit (per owner for a capacity): the reference it is
+    checked and measured against (same arguments, same answer where the program is exact)."""
     objective = result.objective
-    name_of = "value" if result.objective_name == "value" else "revenue"
-    risk = None if objective == "mean" else objective
-    here = risk_value(result.worth, objective)
-    limits = []
-    # one set of value tables for every re-solve: only the rules change
-    problem = PortfolioProblem.from_simulation(sim, cons, risk or "mean", name_of)
-    backend = backend_for(solver)
-    for name, slack, relaxed in relaxations(cons, result.selected):
+    # the problem as the study always built it (binding's _problem must give the same one)
+    name_of, problem, backend, here = _study_inputs(result, solver, PortfolioProblem.from_simulation)
+    found = []
+    for name, slack, relaxed in relaxations(result.constraints, result.selected):
         best, best_sel = here, list(result.selected_ids)
         for rules in relaxed:
             try:
-                r = solve_problem(sim, problem.with_constraints(rules), backend, top=top, time_limit=time_limit)
+                r = solve_problem(result.simulation, problem.with_constraints(rules), backend, top=top,
+                                  time_limit=time_limit)
             except InfeasibleError:  # cannot happen (the plan stays feasible); kept for safety
                 continue
             value = risk_value(r.worth, objective)
             if value > best:
                 best, best_sel = value, r.selected_ids
-        gain = max(best - here, 0.0)
-        limits.append({"limit": name, "slack": slack, "binds": bool(gain > 1e-9 * max(abs(here), 1.0)),
-                       "gain_if_relaxed": gain, "relaxed_selection": best_sel, "objective": name_of})
-    return {"objective": name_of, "limits": limits, "unspent": unspent(result)}
+        found.append((name, slack, best, best_sel))
+    return _limits(result, name_of, here, found)
 
 
 def broken_limits(cons: Constraints, selected) -> list[str]:
