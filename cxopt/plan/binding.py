@@ -34,8 +34,7 @@ from cxopt.plan.relax import BUDGET_STEP, GroupStudy, limit_steps, relax
 from cxopt.portfolio.constraints import Constraints
 from cxopt.portfolio.risk import risk_value
 from cxopt.portfolio.backends import backend_for
-from cxopt.portfolio.model import PortfolioProblem, ValueTables
-from cxopt.portfolio.objective import objective_value
+from cxopt.portfolio.model import PortfolioProblem
 from cxopt.portfolio.search import solve_problem
 
 __all__ = ["binding", "binding_per_limit", "relaxations", "BUDGET_STEP"]
@@ -49,30 +48,13 @@ def relaxations(cons: Constraints, selected) -> list[tuple[str, float, list[Cons
 
 def _study_inputs(result, solver: str, build=None):
     """``(objective name, the problem, the backend, the plan's value)``; ``build`` makes the problem
-    (default :func:`_problem`)."""
+    (default :meth:`PortfolioProblem.from_simulation`)."""
     sim = result.simulation
     name_of = "value" if result.objective_name == "value" else "revenue"
     risk = None if result.objective == "mean" else result.objective
     # one set of value tables for every re-solve: only the rules change
-    problem = (build or _problem)(sim, result.constraints, risk or "mean", name_of)
+    problem = (build or PortfolioProblem.from_simulation)(sim, result.constraints, risk or "mean", name_of)
     return name_of, problem, backend_for(solver), risk_value(result.worth, result.objective)
-
-
-def _problem(sim, cons: Constraints, objective: str, name: str) -> PortfolioProblem:
-    """:meth:`PortfolioProblem.from_simulation`, without its test for an exact program where the
-    simulation has pair tables: it has them only for initiatives that share customer groups, so the
-    program is not exact (that test, ``interacting_pairs``, takes a second on 200 candidates)."""
-    if sim.pairs.size == 0:
-        return PortfolioProblem.from_simulation(sim, cons, objective, name)
-    worth = objective_value(sim, name)
-
-    def evaluate(portfolios):  # as from_simulation values portfolios
-        return worth.per_trial(portfolios, sim.evaluate([list(p) for p in portfolios])[0])
-
-    problem = PortfolioProblem(ValueTables.from_simulation(sim, worth), cons, objective, evaluate=evaluate,
-                               objective_name=name)
-    problem.worth = worth
-    return problem
 
 
 def _limits(result, name_of: str, here: float, found) -> dict:
@@ -132,8 +114,7 @@ def binding_per_limit(result, *, solver: str = "auto", top: int = 3, time_limit:
     """:func:`binding` by one re-solve per limit (per owner for a capacity): the reference it is
     checked and measured against (same arguments, same answer where the program is exact)."""
     objective = result.objective
-    # the problem as the study always built it (binding's _problem must give the same one)
-    name_of, problem, backend, here = _study_inputs(result, solver, PortfolioProblem.from_simulation)
+    name_of, problem, backend, here = _study_inputs(result, solver)
     found = []
     for name, slack, relaxed in relaxations(result.constraints, result.selected):
         best, best_sel = here, list(result.selected_ids)
