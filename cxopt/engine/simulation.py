@@ -119,6 +119,13 @@ class Simulation:
         return (np.array([r for r, _ in out]).reshape(len(keys), T),
                 np.array([c for _, c in out]).reshape(len(keys), T))
 
+    def remember(self, portfolios: Sequence[Iterable[int]], revenue: np.ndarray, customers: np.ndarray) -> None:
+        """Keep per-trial values already computed on these draws (rows of ``revenue``, ``customers``)
+        for :meth:`evaluate`: ``simulate`` hands it the baseline and the singles it has just valued
+        with the same function, so asking for them again costs nothing and gives the same bits."""
+        for i, p in enumerate(portfolios):
+            self._memo[tuple(sorted({self.index_of(k) for k in p}))] = (revenue[i], customers[i])
+
     def _evaluate(self, idx: list[list[int]], draws: Draws) -> tuple[np.ndarray, np.ndarray]:
         if self.mode == "sampled" and self.base is not None:
             from cxopt.engine.sampled import evaluate_sampled
@@ -209,7 +216,7 @@ def simulate(
     if progress:
         n = 1 + K + len(pair_idx)
         progress("evaluate", n, n)
-    return Simulation(
+    sim = Simulation(
         scenario=sc,
         groups=groups,
         draws=draws,
@@ -225,3 +232,6 @@ def simulate(
         base_description=base.describe(),
         base=base if mode == "sampled" else None,
     )
+    if mode == "grouped":  # evaluate() of the baseline and the singles: these very numbers (no second pass)
+        sim.remember([[]] + [[k] for k in range(K)], rev, cust)
+    return sim
