@@ -114,3 +114,22 @@ def test_pain_losses_by_table_equal_the_direct_loop_bit_for_bit_whatever_the_thr
     finally:
         numba.set_num_threads(before)
     assert np.array_equal(table[0], direct[0]) and np.array_equal(table[1], direct[1])
+
+
+@pytest.mark.parametrize("seed, kw", [(11, dict(trials=30)), (12, dict(trials=20, n_seg=3, severity_one=0.2))])
+def test_one_pass_class_sums_equal_a_pass_per_set_bit_for_bit(seed, kw):
+    """evaluate_grouped_classes adds every set's class sums in one pass over the groups: each set's
+    additions are the same, in the same order, as the per-set pass of epochs.value_trials (BY_CLASS)."""
+    from cxopt.kernels.config import BY_CLASS
+    from cxopt.kernels.epochs import value_trials
+
+    w = random_world(seed, n_pains=4, n_delighters=2, n_groups=70, n_init=7, **kw)
+    args, _ = class_args(w)
+    got_rev, got_cust = evaluate_grouped_classes(*args)
+    port = args[0]
+    P, T = port.shape[0], w["market"].size
+    out = (np.empty((P, T)), np.empty((P, T)), np.empty((0, 0, 0)), np.empty((0, 0, 0)),
+           np.empty((0, 0, 0), dtype=np.bool_), np.empty((0, 0)), np.empty((0, 0)))
+    c = args[7:]
+    value_trials(BY_CLASS, 0, T, 0, P, *args[:7], c[:6], c[6], c[7], c[8:16], c[16], out)
+    assert np.array_equal(got_rev, out[0]) and np.array_equal(got_cust, out[1])
