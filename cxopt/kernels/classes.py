@@ -12,7 +12,9 @@ Each set's sums are then the same additions in the same order (ascending group) 
 per set, bit for bit; only the additions of different sets interleave, so they no longer
 wait on one another. When the sets all lie in a small union U (a plan's subsets of the
 chosen portfolio), :func:`evaluate_nested_classes` sums the groups into U's classes only and
-adds each set's class sums up from those.
+adds each set's class sums up from those. An epoch's value per class looks its products up in a
+table of the touched drivers' patterns (:func:`class_value_by_table`, the same bits as
+:func:`cxopt.kernels.valuation.class_value`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from numba import njit, prange
 
 from cxopt.kernels.config import BY_CLASS, JIT, TRIAL_CHUNK
 from cxopt.kernels.epochs import (baseline_sums, epoch, golive_months, live_at, pain_factors, trial_scratch)
-from cxopt.kernels.valuation import class_value, live_value
+from cxopt.kernels.valuation import live_value
 
 
 @njit(**JIT)
@@ -110,8 +112,74 @@ def _set_sums_from_union(s_idx, u_n, proj, n_seg, n_t, acc, row):
 
 
 @njit(**JIT)
+def class_value_by_table(n_t, t_drivers, n_cls, acc, live, n_live, t, n_pains, n_seg, strength, m_t,
+                         fix_ptr, fix_driver, effect, seg_target, not_f, tab_r, tab_d):
+    """:func:`cxopt.kernels.valuation.class_value`, bit for bit, with each class's products looked up.
+
+    ``class_value`` multiplies, per class, the factor of every touched driver the class meets (a
+    division per pain); here each driver's factor is computed once per segment and the products of
+    every pattern of bits are tabulated (``tab_r``, ``tab_d``: (segments, >= 2**|T|)), each built
+    from the pattern without its highest bit times that bit's factor: the same factors multiplied
+    in the same ascending order from 1.0, so the same bits, in 2**|T| steps instead of |T| 2**|T|.
+    """
+    for x in range(n_t):
+        j = t_drivers[x]
+        for s in range(n_seg):
+            not_f[s, x] = 1.0
+        if j < n_pains and strength[t, j] >= 1.0:
+            return 0.0, 0.0, False
+    for q in range(n_live):
+        k = live[q]
+        for e in range(fix_ptr[k], fix_ptr[k + 1]):
+            j = fix_driver[e]
+            x = 0
+            while t_drivers[x] != j:
+                x += 1
+            f = effect[t, e]
+            for s in range(n_seg):
+                if seg_target[k, s]:
+                    not_f[s, x] *= 1.0 - f
+    width = 1 << n_t
+    for s in range(n_seg):
+        tab_r[s, 0] = 1.0
+        tab_d[s, 0] = 1.0
+        high = -1
+        for m in range(1, width):
+            if m == 1 << (high + 1):
+                high += 1
+            prev = m ^ (1 << high)
+            j = t_drivers[high]
+            F = 1.0 - not_f[s, high]
+            sig = strength[t, j]
+            if j < n_pains:
+                tab_r[s, m] = tab_r[s, prev] * ((1.0 - sig * (1.0 - F)) / (1.0 - sig))
+                tab_d[s, m] = tab_d[s, prev]
+            else:
+                tab_r[s, m] = tab_r[s, prev]
+                tab_d[s, m] = tab_d[s, prev] * (1.0 - sig * F)
+    d_rev = 0.0
+    d_cust = 0.0
+    for c in range(n_cls):
+        bits = c & (width - 1)
+        if bits == 0:
+            continue
+        s = c >> n_t
+        sa = acc[c, 0]
+        sn = acc[c, 2]
+        if sa == 0.0 and sn == 0.0:
+            continue
+        R = tab_r[s, bits]
+        Dd = tab_d[s, bits]
+        sb = acc[c, 1]
+        sc_ = acc[c, 3]
+        d_rev += R * (sa - m_t * Dd * sb) - (sa - m_t * sb)
+        d_cust += R * (sn - m_t * Dd * sc_) - (sn - m_t * sc_)
+    return d_rev, d_cust, True
+
+
+@njit(**JIT)
 def _trial(t, portfolios, port_set, set_ptr, set_drivers, aff_ptr, aff_idx, grp_ptr, grp_slot, off, u_n, proj,
-           n_pass, groups, n_pains, n_seg, draws, horizon, out_rev, out_cust, scratch, acc):
+           n_pass, groups, n_pains, n_seg, draws, horizon, out_rev, out_cust, scratch, acc, tab_r, tab_d):
     """Trial ``t`` of every portfolio, as :func:`cxopt.kernels.epochs.value_trial` in mode BY_CLASS
     (the same epochs, live sets and valuation), with the class sums of :func:`_class_pass`; ``proj``
     non-empty: those are the union's, and each set's are added up from them when it is first met."""
@@ -149,9 +217,9 @@ def _trial(t, portfolios, port_set, set_ptr, set_drivers, aff_ptr, aff_idx, grp_
                 continue
             length = stop - start
             n_live = live_at(portfolios, p, t, success, golive, start, live)
-            d_rev, d_cust, ok = class_value(n_t, t_drivers, n_cls, acc[off[s_idx]:off[s_idx] + n_cls], live, n_live,
-                                            t, n_pains, n_seg, strength, m_t, fix_ptr, fix_driver, effect,
-                                            seg_target, not_f)
+            d_rev, d_cust, ok = class_value_by_table(n_t, t_drivers, n_cls, acc[off[s_idx]:off[s_idx] + n_cls], live,
+                                                     n_live, t, n_pains, n_seg, strength, m_t, fix_ptr, fix_driver,
+                                                     effect, seg_target, not_f, tab_r, tab_d)
             if not ok:  # a severity of exactly 1, where the ratio form fails: per group
                 d_rev, d_cust = live_value(live, n_live, t, g_seg, g_mask, g_n, g_a, g_b, g_c,
                                            aff_idx[aff_ptr[s_idx]:aff_ptr[s_idx + 1]], n_pains, n_seg, strength,
@@ -184,9 +252,11 @@ def _evaluate(portfolios, port_set, set_ptr, set_drivers, aff_ptr, aff_idx, grp_
     for c in prange(n_chunks):
         scratch = trial_scratch(BY_CLASS, G, n_seg, D, kmax, max_t, 0)
         acc = np.empty((max(rows, 1), 4))
+        tab_r = np.empty((n_seg, 1 << max_t))
+        tab_d = np.empty((n_seg, 1 << max_t))
         for t in range(c * chunk, min(T, (c + 1) * chunk)):
             _trial(t, portfolios, port_set, set_ptr, set_drivers, aff_ptr, aff_idx, grp_ptr, grp_slot, off, u_n,
-                   proj, n_pass, groups, n_pains, n_seg, draws, horizon, out_rev, out_cust, scratch, acc)
+                   proj, n_pass, groups, n_pains, n_seg, draws, horizon, out_rev, out_cust, scratch, acc, tab_r, tab_d)
     return out_rev, out_cust
 
 
