@@ -53,7 +53,27 @@ def evaluate_grouped_classes(portfolios, port_set, set_ptr, set_drivers, aff_ptr
     return _evaluate(portfolios, port_set, set_ptr, set_drivers, aff_ptr, aff_idx, grp_ptr, grp_slot, off,
                      0, np.zeros((0, 0), dtype=np.int64), off[n_sets],
                      (g_seg, g_mask, g_n, g_a, g_b, g_c), n_pains, n_seg,
-                     (strength, market, fix_ptr, fix_driver, effect, seg_target, success, golive), horizon)
+                     (strength, market, fix_ptr, fix_driver, effect, seg_target, success, golive), horizon,
+                     np.empty((0, 0, 0)), np.empty((0, 0, 0)))  # averages, no monthly paths
+
+
+@njit(**JIT)
+def paths_by_class(portfolios, port_set, set_ptr, set_drivers, aff_ptr, aff_idx, aff_cls,
+                   g_seg, g_mask, g_n, g_a, g_b, g_c, n_pains, n_seg,
+                   strength, market, fix_ptr, fix_driver, effect, seg_target,
+                   success, golive, horizon, path_rev, path_cust):
+    """The monthly paths of many portfolios in one call: ``path_rev[p, t, tau]``, ``path_cust[p, t, tau]``,
+    the retained revenue and customers in force in month tau (arguments as
+    :func:`evaluate_grouped_classes`; per portfolio the same values as
+    :func:`cxopt.kernels.epochs.value_paths` in mode BY_CLASS on the same groups, bit for bit)."""
+    n_sets = set_ptr.shape[0] - 1
+    off = np.zeros(n_sets + 1, dtype=np.int64)
+    for s in range(n_sets):
+        off[s + 1] = off[s] + (n_seg << (set_ptr[s + 1] - set_ptr[s]))
+    grp_ptr, grp_slot = groups_to_slots(g_seg.shape[0], aff_ptr, aff_idx, aff_cls, off)
+    _evaluate(portfolios, port_set, set_ptr, set_drivers, aff_ptr, aff_idx, grp_ptr, grp_slot, off,
+              0, np.zeros((0, 0), dtype=np.int64), off[n_sets], (g_seg, g_mask, g_n, g_a, g_b, g_c), n_pains, n_seg,
+              (strength, market, fix_ptr, fix_driver, effect, seg_target, success, golive), horizon, path_rev, path_cust)
 
 
 @njit(**JIT)
@@ -179,10 +199,13 @@ def class_value_by_table(n_t, t_drivers, n_cls, acc, live, n_live, t, n_pains, n
 
 @njit(**JIT)
 def _trial(t, portfolios, port_set, set_ptr, set_drivers, aff_ptr, aff_idx, grp_ptr, grp_slot, off, u_n, proj,
-           n_pass, groups, n_pains, n_seg, draws, horizon, out_rev, out_cust, scratch, acc, tab_r, tab_d):
+           n_pass, groups, n_pains, n_seg, draws, horizon, out_rev, out_cust, path_rev, path_cust, scratch, acc,
+           tab_r, tab_d):
     """Trial ``t`` of every portfolio, as :func:`cxopt.kernels.epochs.value_trial` in mode BY_CLASS
     (the same epochs, live sets and valuation), with the class sums of :func:`_class_pass`; ``proj``
-    non-empty: those are the union's, and each set's are added up from them when it is first met."""
+    non-empty: those are the union's, and each set's are added up from them when it is first met.
+    With ``path_rev`` non-empty, each month's value in force goes to ``path_rev[p, t, tau]`` (as
+    :func:`cxopt.kernels.epochs.value_path`) instead of the horizon's average to ``out_rev[p, t]``."""
     g_seg, g_mask, g_n, g_a, g_b, g_c = groups
     strength, market, fix_ptr, fix_driver, effect, seg_target, success, golive = draws
     P0, W, base_rev, base_cust, cls_acc, not_f, touched, live, months, per_aff = scratch
@@ -191,6 +214,7 @@ def _trial(t, portfolios, port_set, set_ptr, set_drivers, aff_ptr, aff_idx, grp_
     r0, c0 = baseline_sums(BY_CLASS, groups, P0, m_t, W, base_rev, base_cust)
     _class_pass(W, grp_ptr, grp_slot, n_pass, acc)
     nested = proj.shape[0] > 0
+    by_month = path_rev.shape[0] > 0
     current = -1
     n_t = 0
     n_cls = 0
@@ -205,9 +229,14 @@ def _trial(t, portfolios, port_set, set_ptr, set_drivers, aff_ptr, aff_idx, grp_
                 _set_sums_from_union(s_idx, u_n, proj, n_seg, n_t, acc, off[s_idx])
             t_drivers = set_drivers[set_ptr[s_idx]:set_ptr[s_idx + 1]]
         n_m = golive_months(portfolios, p, t, success, golive, horizon, months)
+        if by_month:
+            for tau in range(months[0] if n_m > 0 else horizon):  # before the first go-live: the baseline
+                path_rev[p, t, tau] = r0
+                path_cust[p, t, tau] = c0
         if n_m == 0:  # nothing delivered within the horizon: the baseline
-            out_rev[p, t] = r0
-            out_cust[p, t] = c0
+            if not by_month:
+                out_rev[p, t] = r0
+                out_cust[p, t] = c0
             continue
         acc_rev = months[0] * r0  # months before the first go-live: the baseline
         acc_cust = months[0] * c0
@@ -225,21 +254,28 @@ def _trial(t, portfolios, port_set, set_ptr, set_drivers, aff_ptr, aff_idx, grp_
                                            aff_idx[aff_ptr[s_idx]:aff_ptr[s_idx + 1]], n_pains, n_seg, strength,
                                            market, fix_ptr, fix_driver, effect, seg_target, P0, not_f, touched,
                                            base_rev, base_cust)
+            if by_month:
+                for tau in range(start, stop):
+                    path_rev[p, t, tau] = r0 + d_rev
+                    path_cust[p, t, tau] = c0 + d_cust
+                continue
             acc_rev += length * (r0 + d_rev)
             acc_cust += length * (c0 + d_cust)
-        out_rev[p, t] = acc_rev / horizon
-        out_cust[p, t] = acc_cust / horizon
+        if not by_month:
+            out_rev[p, t] = acc_rev / horizon
+            out_cust[p, t] = acc_cust / horizon
 
 
 @njit(parallel=True, **JIT)
 def _evaluate(portfolios, port_set, set_ptr, set_drivers, aff_ptr, aff_idx, grp_ptr, grp_slot, off, u_n, proj,
-              n_pass, groups, n_pains, n_seg, draws, horizon):
+              n_pass, groups, n_pains, n_seg, draws, horizon, path_rev, path_cust):
     """:func:`_trial` for every trial, in parallel over chunks of trials (each trial writes its own
     column: the result does not depend on the chunking or the thread count)."""
     P = portfolios.shape[0]
     T = draws[1].shape[0]
-    out_rev = np.empty((P, T))
-    out_cust = np.empty((P, T))
+    by_month = path_rev.shape[0] > 0
+    out_rev = np.empty((0 if by_month else P, T))
+    out_cust = np.empty((0 if by_month else P, T))
     G = groups[0].shape[0]
     D = draws[0].shape[1]
     kmax = portfolios.shape[1]
@@ -256,7 +292,8 @@ def _evaluate(portfolios, port_set, set_ptr, set_drivers, aff_ptr, aff_idx, grp_
         tab_d = np.empty((n_seg, 1 << max_t))
         for t in range(c * chunk, min(T, (c + 1) * chunk)):
             _trial(t, portfolios, port_set, set_ptr, set_drivers, aff_ptr, aff_idx, grp_ptr, grp_slot, off, u_n,
-                   proj, n_pass, groups, n_pains, n_seg, draws, horizon, out_rev, out_cust, scratch, acc, tab_r, tab_d)
+                   proj, n_pass, groups, n_pains, n_seg, draws, horizon, out_rev, out_cust, path_rev, path_cust,
+                   scratch, acc, tab_r, tab_d)
     return out_rev, out_cust
 
 
@@ -294,4 +331,5 @@ def evaluate_nested_classes(portfolios, port_set, set_ptr, set_drivers, aff_ptr,
     grp_ptr, grp_slot = groups_to_slots(g_seg.shape[0], u_ptr, u_idx, u_cls, np.zeros(1, dtype=np.int64))
     return _evaluate(portfolios, port_set, set_ptr, set_drivers, aff_ptr, aff_idx, grp_ptr, grp_slot, off,
                      u_n, proj, n_u, (g_seg, g_mask, g_n, g_a, g_b, g_c), n_pains, n_seg,
-                     (strength, market, fix_ptr, fix_driver, effect, seg_target, success, golive), horizon)
+                     (strength, market, fix_ptr, fix_driver, effect, seg_target, success, golive), horizon,
+                     np.empty((0, 0, 0)), np.empty((0, 0, 0)))  # averages, no monthly paths

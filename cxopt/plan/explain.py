@@ -336,18 +336,23 @@ def _return_figures(gain: np.ndarray, cost: float, monthly_gain: np.ndarray, mon
             "probability_payback_within_horizon": float(np.mean(pay <= H))}
 
 
-def returns(sim: Simulation, result, shapley_revenue: dict[int, np.ndarray], path: MonthlyPath) -> dict:
-    """Gain per unit of cost and payback month, per chosen initiative and for the portfolio."""
+def returns(sim: Simulation, result, shapley_revenue: dict[int, np.ndarray], path: MonthlyPath,
+            paths: dict[tuple[int, ...], MonthlyPath] | None = None) -> dict:
+    """Gain per unit of cost and payback month, per chosen initiative and for the portfolio.
+
+    ``paths`` may hold the baseline's (key ``()``) and each chosen initiative's (``(k,)``) monthly
+    paths already computed (:func:`cxopt.engine.paths.monthly_paths`); the others are computed here."""
+    paths = paths or {}
     sc = sim.scenario
     H = sc.horizon_months
     margin = sc.scenario.margin if sc.scenario.margin is not None else 1.0
     cons = result.constraints
     sel = list(result.selected)
-    base_path = monthly_path(sim, [])
+    base_path = paths[()] if () in paths else monthly_path(sim, [])
     per = {}
     total_savings = np.zeros((sim.trials, H))
     for k in sel:
-        own = monthly_path(sim, [k])
+        own = paths[(k,)] if (k,) in paths else monthly_path(sim, [k])
         sav = monthly_savings(sc, sim.draws, k)
         total_savings += sav
         cost = float(cons.costs[k].sum())

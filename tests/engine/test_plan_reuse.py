@@ -60,3 +60,21 @@ def test_subsets_of_one_portfolio_take_the_union_path_and_agree_with_the_per_set
     np.testing.assert_allclose(rev, ref_rev, rtol=1e-14)
     np.testing.assert_allclose(cust, ref_cust, rtol=1e-14)
     np.testing.assert_array_equal(rev[0], ref_rev[0])  # the baseline: bit for bit
+
+
+def test_monthly_paths_in_one_call_equal_one_call_each(article_sim):
+    """A plan's path bit for bit; the baseline's and each member's to rounding (coarser groups)."""
+    from cxopt.engine.paths import monthly_path, monthly_paths
+
+    sim = article_sim
+    plan = [0, 3, 5]
+    asked = [plan, [], *([k] for k in plan)]
+    together = monthly_paths(sim, asked)
+    for p, got in zip(asked, together):
+        alone = monthly_path(sim, p)
+        if p == plan:
+            np.testing.assert_array_equal(got.revenue_lost, alone.revenue_lost)
+            np.testing.assert_array_equal(got.customers_lost, alone.customers_lost)
+        scale = sim.groups.total_revenue / sim.scenario.horizon_months
+        np.testing.assert_allclose(got.revenue_lost, alone.revenue_lost, rtol=0, atol=1e-13 * scale)
+        np.testing.assert_allclose(got.customers_lost, alone.customers_lost, rtol=0, atol=1e-13 * sim.n_customers)
