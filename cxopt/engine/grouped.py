@@ -23,16 +23,21 @@ from cxopt.model.scenario import Scenario
 
 __all__ = ["evaluate_grouped", "evaluate_pairs", "NESTED_MIN_SETS", "NESTED_RATIO"]
 
-# a batch whose driver sets all lie in a union U with at most groups / NESTED_RATIO classes, and
-# that has at least NESTED_MIN_SETS sets (a plan's subsets of the chosen portfolio), takes its
-# class sums from U's (evaluate_nested_classes): the same values up to the order of the additions
+# with nested=True, a batch whose driver sets all lie in a union U with at most groups / NESTED_RATIO
+# classes, and that has at least NESTED_MIN_SETS sets (a plan's subsets of the chosen portfolio),
+# takes its class sums from U's (evaluate_nested_classes): the same values up to the order of the
+# additions, so a portfolio's bits then depend on the batch it came in
 NESTED_MIN_SETS = 4
 NESTED_RATIO = 4
 
 
-def evaluate_grouped(sc: Scenario, groups: GroupStats, draws: Draws, portfolios: Sequence[Sequence[int]]
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """Retained revenue and customers, (P, T) each, for each portfolio (lists of initiative indices)."""
+def evaluate_grouped(sc: Scenario, groups: GroupStats, draws: Draws, portfolios: Sequence[Sequence[int]],
+                     *, nested: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Retained revenue and customers, (P, T) each, for each portfolio (lists of initiative indices).
+
+    Each portfolio's values are the same bits whatever else is in the batch, unless ``nested``: then
+    a batch of many driver sets within a small union (the subsets of one portfolio) may take its
+    class sums from the union's, equal to rounding (about 1e-16 of the revenue) and much faster."""
     P, T = len(portfolios), draws.trials
     out_rev = np.empty((P, T))
     out_cust = np.empty((P, T))
@@ -54,7 +59,7 @@ def evaluate_grouped(sc: Scenario, groups: GroupStats, draws: Draws, portfolios:
         ct = class_tables(groups, [touched[i] for i in order])
         union = sorted({j for ts in sets for j in ts})
         n_seg = max(len(groups.segments), 1)
-        if len(sets) >= NESTED_MIN_SETS and (n_seg << len(union)) * NESTED_RATIO <= groups.n_groups:
+        if nested and len(sets) >= NESTED_MIN_SETS and (n_seg << len(union)) * NESTED_RATIO <= groups.n_groups:
             rev, cust = evaluate_nested_classes(portfolio_table([portfolios[i] for i in order]), ct.port_set,
                                                 ct.set_ptr, ct.set_drivers, ct.aff_ptr, ct.aff_idx, ct.aff_cls,
                                                 *_union_tables(groups, union, sets), *common)

@@ -254,7 +254,7 @@ def build_plan(result: OptimizationResult, *, goal_metric: str | None = None, co
     names = metric_names(sim)
 
     def evaluate(subsets):
-        rev, cust = sim.evaluate([sorted(s) for s in subsets])
+        rev, cust = sim.evaluate([sorted(s) for s in subsets], nested=True)  # subsets of one portfolio
         # churn points saved = 100 * customers kept / N (a churn-rate reduction, in points)
         out = {"revenue": rev, "churn": 100.0 * cust / sim.n_customers}
         # CX score levels in the horizon's last month (engine.levels: whom the level counts)

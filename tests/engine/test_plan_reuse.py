@@ -4,6 +4,7 @@ portfolio (the contributions') takes its class sums from the union of their driv
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -52,14 +53,31 @@ def test_subsets_of_one_portfolio_take_the_union_path_and_agree_with_the_per_set
     calls = []
     nested = grouped_module.evaluate_nested_classes
     monkeypatch.setattr(grouped_module, "evaluate_nested_classes", lambda *a: calls.append(1) or nested(*a))
-    rev, cust = evaluate_grouped(sim.scenario, sim.groups, sim.draws, subsets)
+    rev, cust = evaluate_grouped(sim.scenario, sim.groups, sim.draws, subsets, nested=True)
     assert calls
-    monkeypatch.setattr(grouped_module, "NESTED_MIN_SETS", 10**9)  # the per-set class sums
-    ref_rev, ref_cust = evaluate_grouped(sim.scenario, sim.groups, sim.draws, subsets)
+    ref_rev, ref_cust = evaluate_grouped(sim.scenario, sim.groups, sim.draws, subsets)  # per-set class sums
     assert len(calls) == 1
     np.testing.assert_allclose(rev, ref_rev, rtol=1e-14)
     np.testing.assert_allclose(cust, ref_cust, rtol=1e-14)
     np.testing.assert_array_equal(rev[0], ref_rev[0])  # the baseline: bit for bit
+
+
+def test_a_portfolios_bits_do_not_depend_on_its_batch_unless_nested_is_asked(article_sim):
+    """The search, the frontier and the binding study compare values computed in different batches:
+    by default each portfolio's value is the same bits alone or with others; Simulation.evaluate keeps
+    (and serves) only such values, never the nested ones a plan's contributions ask for."""
+    sim = article_sim
+    subsets = [sorted(s) for r in range(4) for s in itertools.combinations([0, 3, 5], r)]
+    together, _ = evaluate_grouped(sim.scenario, sim.groups, sim.draws, subsets)
+    for p, row in zip(subsets, together):
+        alone, _ = evaluate_grouped(sim.scenario, sim.groups, sim.draws, [p])
+        np.testing.assert_array_equal(row, alone[0])
+    fresh = dataclasses.replace(sim)  # a copy starts with nothing kept
+    nested_rev, _ = fresh.evaluate(subsets, nested=True)
+    assert fresh._memo == {}  # nothing nested was kept
+    np.testing.assert_allclose(nested_rev, together, rtol=1e-14)
+    rev, _ = fresh.evaluate(subsets)
+    np.testing.assert_array_equal(rev, together)
 
 
 def test_monthly_paths_in_one_call_equal_one_call_each(article_sim):
