@@ -10,6 +10,10 @@ cache shows that cost).
 
     python -m pytest benchmarks/bench_rerun.py --benchmark-enable -s
     CXOPT_BENCH_CUSTOMERS=1000000 python -m pytest benchmarks/bench_rerun.py --benchmark-enable -s
+
+A second test prints where the cached run's seconds go, phase by phase (wall and CPU seconds, in a
+child process as the run itself: imports, draws, the singles and pairs, the search, and the plan's
+parts), so that the next change knows what to take on.
 """
 
 from __future__ import annotations
@@ -62,3 +66,73 @@ def test_the_second_run_skips_the_base(benchmark, case):
     print(f"  ratio first / second: {first[0] / second[0]:.1f}x")
     assert first[2]["selected"] == second[2]["selected"] == fresh[2]["selected"]
     assert second[0] < LIMIT or second[1] < LIMIT, f"second run {second[0]:.2f} s wall, {second[1]:.2f} s CPU"
+
+
+PHASES = r"""
+import json, sys, time
+marks = []
+t0, c0 = time.perf_counter(), time.process_time()
+
+
+def mark(name, t, c):
+    marks.append((name, time.perf_counter() - t, time.process_time() - c))
+
+
+from cxopt.cli.optimize import optimize  # noqa: F401  (what the command imports)
+from cxopt.plan import binding, build, explain
+from cxopt.portfolio.search import optimize as search
+mark("imports", t0, c0)
+
+
+def timed(mod, name, label):
+    f = getattr(mod, name, None)
+    if f is None:  # an older layout: the phase is not there to time
+        return
+
+    def g(*a, **k):
+        t, c = time.perf_counter(), time.process_time()
+        try:
+            return f(*a, **k)
+        finally:
+            mark(label, t, c)
+    setattr(mod, name, g)
+
+
+for mod, name, label in ((build, "shapley_values", "plan: contributions"), (build, "monthly_paths", "plan: paths"),
+                         (build, "monthly_path", "plan: path"),
+                         (explain, "driver_shares", "plan: driver shares"), (explain, "risk_left", "plan: risk left"),
+                         (explain, "returns", "plan: returns"), (binding, "binding", "plan: binding study"),
+                         (build, "tornado", "plan: sensitivity")):
+    timed(mod, name, label)
+from cxopt.data.customers import CustomerBase
+from cxopt.engine.simulation import simulate
+from cxopt.model.scenario import load_scenario
+t, c = time.perf_counter(), time.process_time()
+sc = load_scenario(sys.argv[1])
+base = CustomerBase.from_scenario(sc)
+sim = simulate(sc, base)
+mark("simulate", t, c)
+marks += [("  of which " + k, v, float("nan")) for k, v in sim.seconds.items()]
+t, c = time.perf_counter(), time.process_time()
+result = search(sim)
+mark("search", t, c)
+t, c = time.perf_counter(), time.process_time()
+build.build_plan(result).to_dict()
+mark("plan (all)", t, c)
+print(json.dumps(marks))
+"""
+
+
+def test_where_the_cached_run_goes(case):
+    """Not a check: the phases of a run on the cached base, printed (run after the first test fills it)."""
+    import json
+    import subprocess
+
+    run(case)  # the cache filled (and numba's) whatever ran before
+    env = {**os.environ, "CXOPT_CACHE_DIR": str(case / "cache")}
+    done = subprocess.run([sys.executable, "-c", PHASES, str(case / "scenario.toml")], capture_output=True, text=True,
+                          env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    print(f"\nphases of the cached run, {CUSTOMERS:,} customers (load {os.getloadavg()[0]:.1f}):")
+    for name, wall, cpu in json.loads(done.stdout.strip().splitlines()[-1]):
+        print(f"  {name:28s} {wall:6.2f} s wall" + ("" if cpu != cpu else f" {cpu:6.2f} s CPU"))

@@ -16,17 +16,28 @@ from cxopt.data.customers import GroupStats
 from cxopt.engine.arrays import (MAX_CLASS_DRIVERS, MAX_PAIR_DRIVERS, affected_lists, class_tables, pair_tables,
                                  portfolio_table, segment_targets)
 from cxopt.engine.draws import Draws
-from cxopt.kernels.classes import evaluate_grouped_classes
+from cxopt.kernels.classes import evaluate_grouped_classes, evaluate_nested_classes
 from cxopt.kernels.grouped import evaluate_grouped as evaluate_groups
 from cxopt.kernels.pairs import pair_values
 from cxopt.model.scenario import Scenario
 
-__all__ = ["evaluate_grouped", "evaluate_pairs"]
+__all__ = ["evaluate_grouped", "evaluate_pairs", "NESTED_MIN_SETS", "NESTED_RATIO"]
+
+# with nested=True, a batch whose driver sets all lie in a union U with at most groups / NESTED_RATIO
+# classes, and that has at least NESTED_MIN_SETS sets (a plan's subsets of the chosen portfolio),
+# takes its class sums from U's (evaluate_nested_classes): the same values up to the order of the
+# additions, so a portfolio's bits then depend on the batch it came in
+NESTED_MIN_SETS = 4
+NESTED_RATIO = 4
 
 
-def evaluate_grouped(sc: Scenario, groups: GroupStats, draws: Draws, portfolios: Sequence[Sequence[int]]
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """Retained revenue and customers, (P, T) each, for each portfolio (lists of initiative indices)."""
+def evaluate_grouped(sc: Scenario, groups: GroupStats, draws: Draws, portfolios: Sequence[Sequence[int]],
+                     *, nested: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Retained revenue and customers, (P, T) each, for each portfolio (lists of initiative indices).
+
+    Each portfolio's values are the same bits whatever else is in the batch, unless ``nested``: then
+    a batch of many driver sets within a small union (the subsets of one portfolio) may take its
+    class sums from the union's, equal to rounding (about 1e-16 of the revenue) and much faster."""
     P, T = len(portfolios), draws.trials
     out_rev = np.empty((P, T))
     out_cust = np.empty((P, T))
@@ -46,15 +57,39 @@ def evaluate_grouped(sc: Scenario, groups: GroupStats, draws: Draws, portfolios:
         rank = {ts: q for q, ts in enumerate(sets)}
         order = sorted(small, key=lambda i: rank[touched[i]])
         ct = class_tables(groups, [touched[i] for i in order])
-        rev, cust = evaluate_grouped_classes(portfolio_table([portfolios[i] for i in order]), ct.port_set,
-                                                     ct.set_ptr, ct.set_drivers, ct.aff_ptr, ct.aff_idx,
-                                                     ct.aff_cls, *common)
+        union = sorted({j for ts in sets for j in ts})
+        n_seg = max(len(groups.segments), 1)
+        if nested and len(sets) >= NESTED_MIN_SETS and (n_seg << len(union)) * NESTED_RATIO <= groups.n_groups:
+            rev, cust = evaluate_nested_classes(portfolio_table([portfolios[i] for i in order]), ct.port_set,
+                                                ct.set_ptr, ct.set_drivers, ct.aff_ptr, ct.aff_idx, ct.aff_cls,
+                                                *_union_tables(groups, union, sets), *common)
+        else:
+            rev, cust = evaluate_grouped_classes(portfolio_table([portfolios[i] for i in order]), ct.port_set,
+                                                 ct.set_ptr, ct.set_drivers, ct.aff_ptr, ct.aff_idx,
+                                                 ct.aff_cls, *common)
         out_rev[order], out_cust[order] = rev, cust
     if large:
         ptr, idx = affected_lists(sc, groups, [portfolios[i] for i in large])
         rev, cust = evaluate_groups(portfolio_table([portfolios[i] for i in large]), ptr, idx, *common)
         out_rev[large], out_cust[large] = rev, cust
     return out_rev, out_cust
+
+
+def _union_tables(groups: GroupStats, union: list[int], sets: list[tuple[int, ...]]
+                  ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """(|U|, the groups exposed to U, their class on U, each set's bits of each pattern on U)."""
+    bits = np.zeros(groups.n_groups, dtype=np.int64)
+    for y, j in enumerate(union):
+        bits |= ((groups.mask >> np.uint64(j)) & np.uint64(1)).astype(np.int64) << y
+    hit = np.flatnonzero(bits).astype(np.int64)
+    cls = (groups.segment[hit].astype(np.int64) << len(union)) | bits[hit]
+    patterns = np.arange(1 << len(union), dtype=np.int64)
+    proj = np.zeros((len(sets), patterns.size), dtype=np.int64)
+    pos = {j: y for y, j in enumerate(union)}
+    for q, ts in enumerate(sets):
+        for x, j in enumerate(ts):
+            proj[q] |= ((patterns >> pos[j]) & 1) << x
+    return len(union), hit, cls, proj
 
 
 def evaluate_pairs(sc: Scenario, groups: GroupStats, draws: Draws, pairs: np.ndarray,

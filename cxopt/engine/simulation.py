@@ -92,13 +92,18 @@ class Simulation:
             raise KeyError(f"unknown initiative {initiative!r}") from None
 
     # -- evaluation -----------------------------------------------------------------
-    def evaluate(self, portfolios: Sequence[Iterable[str | int]], draws: Draws | None = None
-                 ) -> tuple[np.ndarray, np.ndarray]:
+    def evaluate(self, portfolios: Sequence[Iterable[str | int]], draws: Draws | None = None, *,
+                 nested: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Retained revenue and customers, (P, T) each, for any portfolios on these draws.
 
         Grouped mode: exact on the grouped statistics. Sampled mode: each customer's churn
         drawn with the same counter-based uniforms as the simulation, so any portfolio is
         comparable with the baseline and the value tables (one more pass over the base).
+
+        ``nested``: the portfolios are subsets of one portfolio (a plan's contributions); those not
+        kept already are valued together from the class sums of their drivers' union
+        (:func:`cxopt.engine.grouped.evaluate_grouped`), equal to rounding, and not kept (what is
+        kept stays the same bits whichever batch asked first).
         """
         idx = [sorted({self.index_of(k) for k in p}) for p in portfolios]
         if draws is not None and draws is not self.draws:
@@ -108,23 +113,31 @@ class Simulation:
         # MEMO_PORTFOLIOS are kept (bounded memory)
         keys = [tuple(p) for p in idx]
         todo = [list(k) for k in dict.fromkeys(keys) if k not in self._memo]
+        fresh: dict = {}
         if todo:
-            rev, cust = self._evaluate(todo, self.draws)
+            rev, cust = self._evaluate(todo, self.draws, nested=nested)
             for i, p in enumerate(todo):
-                self._memo[tuple(p)] = (rev[i], cust[i])
-        out = [self._memo[k] for k in keys]
+                (fresh if nested else self._memo)[tuple(p)] = (rev[i], cust[i])
+        out = [fresh[k] if k in fresh else self._memo[k] for k in keys]
         while len(self._memo) > max(MEMO_PORTFOLIOS, len(set(keys))):
             self._memo.pop(next(iter(self._memo)))
         T = self.trials
         return (np.array([r for r, _ in out]).reshape(len(keys), T),
                 np.array([c for _, c in out]).reshape(len(keys), T))
 
-    def _evaluate(self, idx: list[list[int]], draws: Draws) -> tuple[np.ndarray, np.ndarray]:
+    def remember(self, portfolios: Sequence[Iterable[int]], revenue: np.ndarray, customers: np.ndarray) -> None:
+        """Keep per-trial values already computed on these draws (rows of ``revenue``, ``customers``)
+        for :meth:`evaluate`: ``simulate`` hands it the baseline and the singles it has just valued
+        with the same function, so asking for them again costs nothing and gives the same bits."""
+        for i, p in enumerate(portfolios):
+            self._memo[tuple(sorted({self.index_of(k) for k in p}))] = (revenue[i], customers[i])
+
+    def _evaluate(self, idx: list[list[int]], draws: Draws, nested: bool = False) -> tuple[np.ndarray, np.ndarray]:
         if self.mode == "sampled" and self.base is not None:
             from cxopt.engine.sampled import evaluate_sampled
 
             return evaluate_sampled(self.scenario, self.base, self.groups, draws, idx)
-        return evaluate_grouped(self.scenario, self.groups, draws, idx)
+        return evaluate_grouped(self.scenario, self.groups, draws, idx, nested=nested)
 
     def churn_rate(self, customers_retained: np.ndarray) -> np.ndarray:
         """Share of customers lost over the horizon, per trial."""
@@ -209,7 +222,7 @@ def simulate(
     if progress:
         n = 1 + K + len(pair_idx)
         progress("evaluate", n, n)
-    return Simulation(
+    sim = Simulation(
         scenario=sc,
         groups=groups,
         draws=draws,
@@ -225,3 +238,6 @@ def simulate(
         base_description=base.describe(),
         base=base if mode == "sampled" else None,
     )
+    if mode == "grouped":  # evaluate() of the baseline and the singles: these very numbers (no second pass)
+        sim.remember([[]] + [[k] for k in range(K)], rev, cust)
+    return sim

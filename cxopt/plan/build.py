@@ -23,7 +23,7 @@ import numpy as np
 from cxopt.engine.simulation import Simulation
 from cxopt.engine.summary import summarise
 from cxopt.engine.levels import level_fields, metric_levels
-from cxopt.engine.paths import MonthlyPath, metric_names, monthly_path
+from cxopt.engine.paths import MonthlyPath, metric_names, monthly_path, monthly_paths
 from cxopt.plan.goal import Goal, check_confidence, check_goal_metric, goal_end, plan_goal  # noqa: F401  (Goal re-exported)
 from cxopt.plan.schedule import golive_label, planned_metric
 from cxopt.portfolio.search import OptimizationResult
@@ -254,7 +254,7 @@ def build_plan(result: OptimizationResult, *, goal_metric: str | None = None, co
     names = metric_names(sim)
 
     def evaluate(subsets):
-        rev, cust = sim.evaluate([sorted(s) for s in subsets])
+        rev, cust = sim.evaluate([sorted(s) for s in subsets], nested=True)  # subsets of one portfolio
         # churn points saved = 100 * customers kept / N (a churn-rate reduction, in points)
         out = {"revenue": rev, "churn": 100.0 * cust / sim.n_customers}
         # CX score levels in the horizon's last month (engine.levels: whom the level counts)
@@ -283,14 +283,17 @@ def build_plan(result: OptimizationResult, *, goal_metric: str | None = None, co
     full = frozenset(sel)
     metrics = {name: {"baseline": summarise(v_metric[name][empty]), "portfolio": summarise(v_metric[name][full]),
                       **level_fields(sim.scenario, name)} for name in names}
-    path = monthly_path(sim, sel)
+    # the plan's path, and for its return the baseline's and each chosen initiative's: one kernel call
+    paths = dict(zip([tuple(sorted(sel)), (), *((k,) for k in sel)],
+                     monthly_paths(sim, [sel, [], *([k] for k in sel)]))) if explain else {}
+    path = paths[tuple(sorted(sel))] if explain else monthly_path(sim, sel)
     actions = _actions(sim, result, contributions)
     explained = {}
     if explain:
         from cxopt.plan.explain import driver_shares, quick_wins, returns, risk_left
 
         explained = {"drivers": driver_shares(sim, sel), "risk": risk_left(sim, sel),
-                     "returns": returns(sim, result, sh_rev, path),
+                     "returns": returns(sim, result, sh_rev, path, paths=paths),
                      "quick_wins": quick_wins(sim, sel, {a.id: a.golive_month["p50"] for a in actions}),
                      "sponsor": sim.scenario.scenario.sponsor}
         if binding:

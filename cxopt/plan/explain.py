@@ -34,9 +34,10 @@ from cxopt.engine.operating import monthly_savings
 from cxopt.engine.paths import MonthlyPath, live_matrix, monthly_path
 from cxopt.engine.simulation import Simulation
 from cxopt.engine.summary import summarise
+from cxopt.kernels.risk import pain_losses
 from cxopt.plan.shapley import shapley_values
 
-TRIAL_BLOCK = 1024  # trials per block in the market-at-risk products (bounds their memory)
+TRIAL_BLOCK = 1024  # kept for callers that set it; the kernel needs no blocks
 
 __all__ = ["fixed_share", "driver_shares", "risk_left", "returns", "quick_wins", "voices",
            "QUICK_WIN_MONTH", "QUICK_WIN_SUCCESS"]
@@ -147,17 +148,11 @@ def driver_shares(sim: Simulation, portfolio) -> dict[str, list[dict]]:
     return out
 
 
-def _market_at_risk(sim: Simulation, F_month: list[tuple[np.ndarray, int]]) -> dict[str, np.ndarray]:
-    """Per trial: customers and revenue shares lost because of pain points, averaged over the months given.
-
-    A group's customers survive the pains with probability ``prod_j (1 - sigma_j (1 - F_sj))`` over the
-    pains it is exposed to; groups that differ only in delighters share it, so they are summed first,
-    and the product is taken as a sum of logarithms: one matrix product per segment and block of trials
-    (memory bounded by :data:`TRIAL_BLOCK` trials at a time).
-    """
+def _loss_keys(sim: Simulation) -> tuple:
+    """The groups summed over their delighters: (segment per key, pains per key, N per key, A per key,
+    N total, A total). Groups that differ only in delighters survive the pains alike."""
     g = sim.groups
     n_p = len(sim.scenario.pain_points)
-    sigma = sim.draws.strength[:, :n_p]
     N = g.customers.astype(np.float64)
     A = g.revenue
     pains = np.column_stack([g.exposed(j) for j in range(n_p)]) if n_p else np.zeros((g.n_groups, 0), bool)
@@ -165,26 +160,99 @@ def _market_at_risk(sim: Simulation, F_month: list[tuple[np.ndarray, int]]) -> d
     inverse = inverse.reshape(-1)
     N_u = np.bincount(inverse, weights=N, minlength=len(keys))
     A_u = np.bincount(inverse, weights=A, minlength=len(keys))
-    seg_u, E_u = keys[:, 0], keys[:, 1:].astype(np.float64)
+    return keys[:, 0], keys[:, 1:].astype(np.float64), N_u, A_u, N.sum(), A.sum()
+
+
+def _lost(sim: Simulation, keys: tuple, F: np.ndarray, trials: np.ndarray | None = None
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Per row r of ``F`` ((R, S, D): trial ``trials[r]``, default row r = trial r): the customers and
+    revenue lost because of pain points (``lost @ N``, ``lost @ A``; not yet divided by the totals),
+    by :func:`cxopt.kernels.risk.pain_losses`."""
+    seg_u, E_u, N_u, A_u, _, _ = keys
+    n_p = len(sim.scenario.pain_points)
+    sigma = np.ascontiguousarray(sim.draws.strength[:, :n_p])
+    rows = np.arange(F.shape[0], dtype=np.int64) if trials is None else np.asarray(trials, dtype=np.int64)
+    E = E_u.astype(np.bool_)
+    use_table = n_p <= 20 and (1 << n_p) <= 4 * max(len(seg_u), 1)
+    mask = (E.astype(np.int64) << np.arange(n_p, dtype=np.int64)).sum(axis=1) if use_table else \
+        np.zeros(len(seg_u), dtype=np.int64)
+    return pain_losses(sigma, np.ascontiguousarray(F[:, :, :n_p]), rows, seg_u.astype(np.int64), mask, E,
+                       N_u, A_u, use_table)
+
+
+def _market_at_risk(sim: Simulation, F_month: list[tuple[np.ndarray, int]], keys: tuple | None = None
+                    ) -> dict[str, np.ndarray]:
+    """Per trial: customers and revenue shares lost because of pain points, averaged over the months given.
+
+    A group's customers survive the pains with probability ``prod_j (1 - sigma_j (1 - F_sj))`` over the
+    pains it is exposed to; groups that differ only in delighters share it, so they are summed first
+    (:func:`_loss_keys`), and the product is taken per trial by :func:`cxopt.kernels.risk.pain_losses`.
+    """
+    keys = keys or _loss_keys(sim)
+    N_sum, A_sum = keys[4], keys[5]
     total = sum(n for _, n in F_month)
     T = sim.trials
     cust = np.zeros(T)
     rev = np.zeros(T)
-    N_sum, A_sum = N.sum(), A.sum()
     for F, n in F_month:
-        for lo in range(0, T, TRIAL_BLOCK):
-            hi = min(T, lo + TRIAL_BLOCK)
-            # log of each pain's survival factor per segment: (trials, segments, pains)
-            keep = 1.0 - sigma[lo:hi, None, :] * (1.0 - F[lo:hi, :, :n_p])
-            log_keep = np.log(np.clip(keep, 1e-300, 1.0))
-            lost = np.empty((hi - lo, len(keys)))
-            for s_ in np.unique(seg_u):
-                cols = np.flatnonzero(seg_u == s_)
-                lost[:, cols] = -np.expm1(log_keep[:, s_, :] @ E_u[cols].T)
-            cust[lo:hi] += n * (lost @ N_u) / N_sum
-            if A_sum > 0:
-                rev[lo:hi] += n * (lost @ A_u) / A_sum
+        c, r = _lost(sim, keys, F)
+        cust += n * c / N_sum
+        if A_sum > 0:
+            rev += n * r / A_sum
     return {"customers": cust / total, "revenue": rev / total}
+
+
+def _market_at_risk_by_epoch(sim: Simulation, portfolio: list[int], target: np.ndarray, keys: tuple,
+                             nothing: tuple[np.ndarray, np.ndarray], full: tuple[np.ndarray, np.ndarray]
+                             ) -> dict[str, np.ndarray] | None:
+    """:func:`_market_at_risk` over the horizon's months, valued once per distinct live set of each
+    trial (its epochs: a handful) instead of once per month; the months with nothing live (every
+    chosen initiative live) take the rows of ``nothing`` (``full``), (customers, revenue) per trial
+    from :func:`_lost` with F = 0 (every initiative live). Equal to it up to the order of the additions.
+    None when the portfolio is too large for a bit pattern of its live set (the caller goes by month)."""
+    d = sim.draws
+    H = sim.scenario.horizon_months
+    P = len(portfolio)
+    if P > 30 or P == 0:
+        return None
+    T = d.trials
+    code = np.zeros((T, H), dtype=np.int64)
+    for tau in range(H):
+        code[:, tau] = (live_matrix(d, portfolio, tau).astype(np.int64) << np.arange(P, dtype=np.int64)).sum(axis=1)
+    rows, n = np.unique((np.arange(T, dtype=np.int64)[:, None] << P) | code, return_counts=True)
+    t_r, c_r = rows >> P, rows & ((1 << P) - 1)
+    cust = np.where(c_r == 0, nothing[0][t_r], full[0][t_r])
+    rev = np.where(c_r == 0, nothing[1][t_r], full[1][t_r])
+    mid = np.flatnonzero((c_r != 0) & (c_r != (1 << P) - 1))
+    if mid.size:
+        live = ((c_r[mid, None] >> np.arange(P, dtype=np.int64)) & 1).astype(bool)
+        F = 1.0 - _not_fixed_rows(sim, portfolio, live, target, t_r[mid])
+        cust[mid], rev[mid] = _lost(sim, keys, F, t_r[mid])
+    N_sum, A_sum = keys[4], keys[5]
+    out_c = np.bincount(t_r, weights=n * cust / N_sum, minlength=T)
+    out_r = np.bincount(t_r, weights=n * rev / A_sum, minlength=T) if A_sum > 0 else np.zeros(T)
+    return {"customers": out_c / H, "revenue": out_r / H}
+
+
+def _not_fixed_rows(sim: Simulation, portfolio: list[int], live: np.ndarray, target: np.ndarray,
+                    trials: np.ndarray) -> np.ndarray:
+    """:func:`_not_fixed` for rows (trial ``trials[r]`` with ``live[r]`` live): (R, S, D)."""
+    d = sim.draws
+    S, D = target.shape[1], len(sim.scenario.drivers)
+    out = np.ones((trials.shape[0], S, D))
+    for q, k in enumerate(portfolio):
+        for e in range(d.fix_ptr[k], d.fix_ptr[k + 1]):
+            j = int(d.fix_driver[e])
+            factor = np.where(live[:, q], 1.0 - d.effect[trials, e], 1.0)
+            out[:, target[k], j] *= factor[:, None]
+    return out
+
+
+def _shares(lost: tuple[np.ndarray, np.ndarray], keys: tuple, n: int) -> dict[str, np.ndarray]:
+    """:func:`_market_at_risk` of ``[(F, n)]`` from F's rows ``lost`` (:func:`_lost`), in its very steps."""
+    N_sum, A_sum = keys[4], keys[5]
+    return {"customers": n * lost[0] / N_sum / n,
+            "revenue": n * lost[1] / A_sum / n if A_sum > 0 else np.zeros_like(lost[1])}
 
 
 def risk_left(sim: Simulation, portfolio) -> dict:
@@ -196,9 +264,12 @@ def risk_left(sim: Simulation, portfolio) -> dict:
     target = segment_targets(sc, sim.groups)
     months = [(1.0 - _not_fixed(sim, p, live, target), n) for live, n in _months(sim, p, False)]
     full = [(1.0 - _not_fixed(sim, p, live, target), n) for live, n in _months(sim, p, True)]
-    nothing = [(np.zeros_like(months[0][0]), 1)]
-    totals = {"baseline": _market_at_risk(sim, nothing), "after": _market_at_risk(sim, months),
-              "full_effect": _market_at_risk(sim, full)}
+    keys = _loss_keys(sim)
+    rows = {"baseline": _lost(sim, keys, np.zeros_like(months[0][0])), "full_effect": _lost(sim, keys, full[0][0])}
+    totals = {"baseline": _shares(rows["baseline"], keys, 1), "full_effect": _shares(rows["full_effect"], keys, full[0][1])}
+    totals["after"] = _market_at_risk_by_epoch(sim, p, target, keys, rows["baseline"], rows["full_effect"]) or \
+        _market_at_risk(sim, months, keys)
+    totals = {k: totals[k] for k in ("baseline", "after", "full_effect")}
     H = sc.horizon_months
     F_avg = sum(F * n for F, n in months) / H
     F_full = full[0][0]
@@ -265,18 +336,23 @@ def _return_figures(gain: np.ndarray, cost: float, monthly_gain: np.ndarray, mon
             "probability_payback_within_horizon": float(np.mean(pay <= H))}
 
 
-def returns(sim: Simulation, result, shapley_revenue: dict[int, np.ndarray], path: MonthlyPath) -> dict:
-    """Gain per unit of cost and payback month, per chosen initiative and for the portfolio."""
+def returns(sim: Simulation, result, shapley_revenue: dict[int, np.ndarray], path: MonthlyPath,
+            paths: dict[tuple[int, ...], MonthlyPath] | None = None) -> dict:
+    """Gain per unit of cost and payback month, per chosen initiative and for the portfolio.
+
+    ``paths`` may hold the baseline's (key ``()``) and each chosen initiative's (``(k,)``) monthly
+    paths already computed (:func:`cxopt.engine.paths.monthly_paths`); the others are computed here."""
+    paths = paths or {}
     sc = sim.scenario
     H = sc.horizon_months
     margin = sc.scenario.margin if sc.scenario.margin is not None else 1.0
     cons = result.constraints
     sel = list(result.selected)
-    base_path = monthly_path(sim, [])
+    base_path = paths[()] if () in paths else monthly_path(sim, [])
     per = {}
     total_savings = np.zeros((sim.trials, H))
     for k in sel:
-        own = monthly_path(sim, [k])
+        own = paths[(k,)] if (k,) in paths else monthly_path(sim, [k])
         sav = monthly_savings(sc, sim.draws, k)
         total_savings += sav
         cost = float(cons.costs[k].sum())
