@@ -42,8 +42,12 @@ class ValueTables:
     def from_simulation(cls, sim, worth: ObjectiveValue | None = None) -> "ValueTables":
         """The simulation's tables, mapped to ``worth``'s units (retained revenue when None)."""
         g = sim.single_revenue - sim.baseline_revenue[None, :]
-        w = (sim.pair_revenue - sim.single_revenue[sim.pairs[:, 0]] - sim.single_revenue[sim.pairs[:, 1]]
-             + sim.baseline_revenue[None, :]) if sim.pairs.size else np.zeros((0, sim.trials))
+        if sim.pairs.size:  # in place, in this order (the same bits): (P, T) temporaries are large
+            w = np.subtract(sim.pair_revenue, sim.single_revenue[sim.pairs[:, 0]])
+            w -= sim.single_revenue[sim.pairs[:, 1]]
+            w += sim.baseline_revenue[None, :]
+        else:
+            w = np.zeros((0, sim.trials))
         base = sim.baseline_revenue
         if worth is not None:
             base, g, w = worth.tables(base, g, w)

@@ -126,17 +126,19 @@ def optimize(
 
 
 def solve_problem(sim: Simulation, problem: PortfolioProblem, backend: Backend, *, top: int = 10,
-                  time_limit: float | None = 60.0, t0: float | None = None) -> OptimizationResult:
-    """:func:`optimize` on a problem already built (the frontier re-uses one across budgets)."""
+                  time_limit: float | None = 60.0, t0: float | None = None,
+                  reduce: bool | None = None) -> OptimizationResult:
+    """:func:`optimize` on a problem already built (the frontier re-uses one across budgets); ``reduce``
+    as :func:`no_good_walk`'s (False: the walk on every candidate, the reference in benchmarks)."""
     t0 = time.perf_counter() if t0 is None else t0
     if backend.EXACT:
         return _exact_search(sim, problem, backend, t0)
-    return _no_good_walk(sim, problem, backend, top, time_limit, t0)
+    return _no_good_walk(sim, problem, backend, top, time_limit, t0, reduce)
 
 
 def _no_good_walk(sim: Simulation, problem: PortfolioProblem, backend: Backend, top: int,
-                  time_limit: float | None, t0: float) -> OptimizationResult:
-    best, candidates, proven, stopped_by, solve_seconds = no_good_walk(problem, backend, top, time_limit)
+                  time_limit: float | None, t0: float, reduce: bool | None = None) -> OptimizationResult:
+    best, candidates, proven, stopped_by, solve_seconds = no_good_walk(problem, backend, top, time_limit, reduce)
     return _result(sim, problem, backend, best, candidates, proven, stopped_by, solve_seconds, t0)
 
 

@@ -14,7 +14,6 @@ exclude.
 from __future__ import annotations
 
 import heapq
-import itertools
 import math
 import time
 
@@ -25,80 +24,120 @@ from cxopt.portfolio.model import PortfolioProblem
 from cxopt.portfolio.result import STATUS_INFEASIBLE, STATUS_OPTIMAL, SolveOutcome
 from cxopt.portfolio.risk import parse_risk
 
-__all__ = ["RankedProgramBackend", "RankedProgram", "RANKED_LIMIT", "COMBINATIONS_LIMIT", "TooManyPortfolios",
-           "portfolio_count_bound", "feasible_matrix", "ranked_program"]
+__all__ = ["RankedProgramBackend", "RankedProgram", "RANKED_LIMIT", "TooManyPortfolios",
+           "feasible_indices", "feasible_matrix", "ranked_program"]
 
-RANKED_LIMIT = 250_000  # feasible portfolios: above this the integer program solves it
-COMBINATIONS_LIMIT = 3_000_000  # subsets listed (before the rules) at most to find the feasible ones
+RANKED_LIMIT = 1_000_000  # portfolios within the budget: above this the integer program solves it
 BATCH = 4096
-
-
-def portfolio_count_bound(problem: PortfolioProblem) -> int:
-    """How many portfolios the rules could allow at most (subsets of the free candidates up to the limit)."""
-    cons = problem.constraints
-    free = len(cons.ids) - len(cons.forbid)
-    return sum(math.comb(free, s) for s in range(min(cons.max_initiatives, free) + 1))
 
 
 class TooManyPortfolios(Exception):
     """More feasible portfolios than :data:`RANKED_LIMIT`: the integer program solves this one."""
 
 
-def feasible_matrix(cons, limit: int | None = None) -> np.ndarray:
-    """Every portfolio the rules allow as rows of a 0/1 matrix ``(n, K)`` (vectorised checks of
-    :meth:`~cxopt.portfolio.constraints.Constraints.violations`; rows by size, then lexicographic).
+def feasible_indices(cons, limit: int | None = None) -> np.ndarray:
+    """Every portfolio the rules allow, as rows of sorted candidate indices padded with ``K`` (one past
+    the last candidate), ``(n, max_initiatives)``; rows by size, then lexicographic.
 
-    Subsets are listed and checked :data:`BATCH` x 16 at a time; more than ``limit`` feasible ones raise
-    :class:`TooManyPortfolios`.
+    Built size by size, each portfolio extended by the candidates above its last one, and kept only
+    while it fits the budget (a portfolio over it has no feasible superset): a tight budget lists few
+    subsets however long the list. The other rules are checked on the rows at the end
+    (:meth:`~cxopt.portfolio.constraints.Constraints.violations`, vectorised). More than ``limit``
+    portfolios within the budget raise :class:`TooManyPortfolios`.
     """
     K = len(cons.ids)
-    free = [k for k in range(K) if k not in cons.forbid]
-    kept, count = [], 0
-    for size in range(min(cons.max_initiatives, len(free)) + 1):
-        combos = itertools.combinations(free, size)
-        while True:
-            chunk = list(itertools.islice(combos, BATCH * 16))
-            if not chunk:
-                break
-            x = np.zeros((len(chunk), K), dtype=np.int8)
-            if size:
-                np.put_along_axis(x, np.array(chunk, dtype=np.int64), 1, axis=1)
-            x = x[_allowed(cons, x)]
-            count += len(x)
-            if limit is not None and count > limit:
-                raise TooManyPortfolios(f"more than {limit:,} feasible portfolios")
-            kept.append(x)
-            if size == 0:
-                break
-    return np.concatenate(kept) if kept else np.zeros((0, K), dtype=np.int8)
+    free = np.array([k for k in range(K) if k not in cons.forbid], dtype=np.int64)
+    if cons.budget is not None:
+        cap = cons.budget * (1 + 1e-9) + 1e-6 * np.abs(cons.costs).max(axis=0, initial=0.0)
+        costs = cons.costs
+    else:
+        cap, costs = np.zeros(0), np.zeros((K, 0))
+    width = max(min(cons.max_initiatives, free.size), 0)
+    level = np.zeros((1, 0), dtype=np.int64)  # portfolios of the current size, as sorted indices
+    spend = np.zeros((1, costs.shape[1]))
+    levels = [level]
+    count = 1
+    for size in range(1, width + 1):
+        last = level[:, -1] if size > 1 else np.full(len(level), -1)
+        parts, spends = [], []
+        for j in free:
+            rows = np.flatnonzero(last < j)
+            if not rows.size:
+                continue
+            sp = spend[rows] + costs[j]
+            if cap.size:
+                fits = np.all(sp <= cap, axis=1)
+                rows, sp = rows[fits], sp[fits]
+            parts.append(np.column_stack([level[rows], np.full(rows.size, j)]))
+            spends.append(sp)
+        level = np.concatenate(parts) if parts else np.zeros((0, size), dtype=np.int64)
+        if not len(level):
+            break
+        spend = np.concatenate(spends)
+        order = np.lexsort(level.T[::-1])  # lexicographic
+        level, spend = level[order], spend[order]
+        count += len(level)
+        if limit is not None and count > limit:
+            raise TooManyPortfolios(f"more than {limit:,} portfolios within the budget")
+        levels.append(level)
+    idx = np.full((count, width), K, dtype=np.int64)
+    row = 0
+    for lv in levels:
+        idx[row: row + len(lv), : lv.shape[1]] = lv
+        row += len(lv)
+    return idx[_allowed(cons, idx)]
 
 
-def _allowed(cons, x: np.ndarray) -> np.ndarray:
-    """Which rows (0/1 selections) obey every rule."""
-    K = x.shape[1]
-    ok = np.ones(x.shape[0], dtype=bool)
+def feasible_matrix(cons, limit: int | None = None) -> np.ndarray:
+    """:func:`feasible_indices` as a 0/1 matrix ``(n, K)``."""
+    K = len(cons.ids)
+    idx = feasible_indices(cons, limit)
+    x = np.zeros((len(idx), K + 1), dtype=np.int8)
+    np.put_along_axis(x, idx, 1, axis=1)
+    return x[:, :K]
+
+
+def _allowed(cons, idx: np.ndarray) -> np.ndarray:
+    """Which rows (sorted candidate indices, padded with K) obey every rule."""
+    K = len(cons.ids)
+    ok = np.ones(idx.shape[0], dtype=bool)
     if cons.budget is not None:
         slack = 1e-6 * np.abs(cons.costs).max(axis=0, initial=0.0)
-        ok &= np.all(x.astype(np.float64) @ cons.costs <= cons.budget * (1 + 1e-9) + slack, axis=1)
+        costs = np.vstack([cons.costs, np.zeros((1, cons.costs.shape[1]))])
+        ok &= np.all(costs[idx].sum(axis=1) <= cons.budget * (1 + 1e-9) + slack, axis=1)
     for owner in dict.fromkeys(cons.owners):
-        members = [k for k in range(K) if cons.owners[k] == owner]
-        if len(members) > cons.capacity_of(owner):
-            ok &= x[:, members].sum(axis=1) <= cons.capacity_of(owner)
+        member = np.array([cons.owners[k] == owner for k in range(K)] + [False])
+        if member.sum() > cons.capacity_of(owner):
+            ok &= member[idx].sum(axis=1) <= cons.capacity_of(owner)
     for grp in cons.exclusive:
-        ok &= x[:, list(grp)].sum(axis=1) <= 1
+        member = np.zeros(K + 1, dtype=bool)
+        member[list(grp)] = True
+        ok &= member[idx].sum(axis=1) <= 1
+    has = lambda k: (idx == k).any(axis=1)  # noqa: E731
     for a, b in cons.requires:
-        ok &= x[:, a] <= x[:, b]
+        ok &= ~has(a) | has(b)
     for k in cons.must:
-        ok &= x[:, k] == 1
+        ok &= has(k)
     return ok
 
 
-def _dense_pairs(tables, values: np.ndarray, K: int) -> np.ndarray:
-    w = np.zeros((K, K))
+def _padded(tables, values: np.ndarray, K: int) -> np.ndarray:
+    """A pair quantity as a symmetric (K + 1, K + 1) matrix, zero for the padding index K."""
+    w = np.zeros((K + 1, K + 1))
     pairs = np.asarray(tables.pairs, dtype=np.int64).reshape(-1, 2)
     if pairs.size:
         w[pairs[:, 0], pairs[:, 1]] = values
-    return w  # upper triangle: x W x' counts each pair once
+        w[pairs[:, 1], pairs[:, 0]] = values
+    return w
+
+
+def _pair_sum(idx: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Per row: the sum of ``w`` over the pairs of its candidates."""
+    out = np.zeros(len(idx))
+    for a in range(idx.shape[1]):
+        for b in range(a + 1, idx.shape[1]):
+            out += w[idx[:, a], idx[:, b]]
+    return out
 
 
 def _risk_rows(v: np.ndarray, objective: str) -> np.ndarray:
@@ -131,56 +170,67 @@ class RankedProgram:
         self.problem, self.constraints = problem, problem.constraints
         tables = problem.tables
         K, T = tables.gains.shape
-        x = feasible_matrix(problem.constraints, RANKED_LIMIT)
-        self.x = x
-        xf = x.astype(np.float64)
-        self.size = x.sum(axis=1)
-        w_mean = tables.interactions.mean(axis=1)
-        wm = self.wm = _dense_pairs(tables, w_mean, K)
-        self.pair_mean = np.einsum("ij,jk,ik->i", xf, wm, xf) if len(tables.pairs) else np.zeros(len(x))
-        mean = float(tables.baseline.mean()) + xf @ tables.gains.mean(axis=1) + self.pair_mean
-        self.value = np.full(len(x), np.nan)
-        self.excluded_rows: set[int] = set()
+        idx = self.idx = feasible_indices(problem.constraints, RANKED_LIMIT)
+        self.K = K
+        self.size = (idx < K).sum(axis=1)
+        self.wm = _padded(tables, tables.interactions.mean(axis=1), K)
+        self.gains = np.vstack([tables.gains, np.zeros((1, T))])  # the padding gains nothing
+        g_mean = np.append(tables.gains.mean(axis=1), 0.0)
+        self.pair_mean = _pair_sum(idx, self.wm) if len(tables.pairs) else np.zeros(len(idx))
+        mean = float(tables.baseline.mean()) + g_mean[idx].sum(axis=1) + self.pair_mean
+        self.value = np.full(len(idx), np.nan)
         if problem.objective == "mean":
             self.value[:] = mean
-            self.order = np.lexsort((np.arange(len(x)), self.size, -mean))
+            self.order = np.lexsort((np.arange(len(idx)), self.size, -mean))
             self.bound = mean[self.order]
         else:
             alpha, beta = parse_risk(problem.objective)
-            lead = int(np.argmax(mean)) if len(x) else 0
-            tails = [tables.baseline] + ([self._trials(xf[lead: lead + 1])[0]] if len(x) else [])
-            e_q = np.full(len(x), np.inf)
+            lead = int(np.argmax(mean)) if len(idx) else 0
+            tails = [tables.baseline] + ([self._trials(idx[lead: lead + 1])[0]] if len(idx) else [])
+            e_q = np.full(len(idx), np.inf)
             for values in tails:
                 q = tail_weights(values, alpha)
-                wq = _dense_pairs(tables, tables.interactions @ q, K) if problem.per_trial_pairs else wm
-                pq = np.einsum("ij,jk,ik->i", xf, wq, xf) if len(tables.pairs) else 0.0
-                e_q = np.minimum(e_q, float(tables.baseline @ q) + xf @ (tables.gains @ q) + pq)
+                if not len(tables.pairs):
+                    pq = 0.0
+                elif problem.per_trial_pairs:
+                    pq = _pair_sum(idx, _padded(tables, tables.interactions @ q, K))
+                else:
+                    pq = self.pair_mean
+                e_q = np.minimum(e_q, float(tables.baseline @ q) + (self.gains @ q)[idx].sum(axis=1) + pq)
             ub = (1 - beta) * mean + beta * e_q
             ub += 1e-9 * np.abs(ub)  # rounding: the bound must not fall below the value it bounds
-            self.order = np.lexsort((np.arange(len(x)), -ub))
+            self.order = np.lexsort((np.arange(len(idx)), -ub))
             self.bound = ub[self.order]
         self.build_seconds = time.perf_counter() - t0  # counted in the first solve's seconds
         self.served = 0  # portfolios returned so far (a new walk on the same rules ranks afresh)
         self.done = 0  # portfolios (in self.order) whose exact program value is known
-        self.heap: list = []  # (-value, size, row) of valued portfolios not yet returned
+        self.heap: list = []  # (-value, size, selection, row) of valued portfolios not yet returned
 
-    def _trials(self, xf: np.ndarray) -> np.ndarray:
+    def _trials(self, idx: np.ndarray) -> np.ndarray:
+        """The program's per-trial values of the rows ``idx`` (``(n, T)``)."""
         tables = self.problem.tables
-        v = tables.baseline[None, :] + xf @ tables.gains
+        v = tables.baseline[None, :] + self.gains[idx].sum(axis=1)
+        if not len(tables.pairs):
+            return v
         if self.problem.per_trial_pairs:
+            index = np.full((self.K + 1, self.K + 1), -1, dtype=np.int64)
             pairs = np.asarray(tables.pairs, dtype=np.int64).reshape(-1, 2)
-            if pairs.size:
-                v += (xf[:, pairs[:, 0]] * xf[:, pairs[:, 1]]) @ tables.interactions
-        elif len(tables.pairs):
-            v += np.einsum("ij,jk,ik->i", xf, self.wm, xf)[:, None]
+            index[pairs[:, 0], pairs[:, 1]] = index[pairs[:, 1], pairs[:, 0]] = np.arange(len(pairs))
+            rows = np.vstack([tables.interactions, np.zeros((1, tables.trials))])  # -1: no interaction
+            for a in range(idx.shape[1]):
+                for b in range(a + 1, idx.shape[1]):
+                    v += rows[index[idx[:, a], idx[:, b]]]
+        else:
+            v += _pair_sum(idx, self.wm)[:, None]
         return v
 
     def _value_more(self) -> None:
         rows = self.order[self.done: self.done + BATCH // 16]
         if np.isnan(self.value[rows]).any():
-            self.value[rows] = _risk_rows(self._trials(self.x[rows].astype(np.float64)), self.problem.objective)
+            self.value[rows] = _risk_rows(self._trials(self.idx[rows]), self.problem.objective)
         for r in rows:
-            heapq.heappush(self.heap, (-self.value[r], int(self.size[r]), tuple(np.flatnonzero(self.x[r])), int(r)))
+            sel = tuple(int(k) for k in self.idx[r] if k < self.K)
+            heapq.heappush(self.heap, (-self.value[r], int(self.size[r]), sel, int(r)))
         self.done += len(rows)
 
     def best_not_in(self, excluded: set) -> tuple[int, ...] | None:
@@ -219,9 +269,7 @@ class RankedProgramBackend(Backend):
 
 def ranked_program(problem: PortfolioProblem) -> RankedProgram | None:
     """The problem's ranking, ready for :class:`RankedProgramBackend` (kept on the problem), or None where it
-    has too many portfolios (more than :data:`COMBINATIONS_LIMIT` subsets or :data:`RANKED_LIMIT` feasible)."""
-    if portfolio_count_bound(problem) > COMBINATIONS_LIMIT:
-        return None
+    has too many portfolios (more than :data:`RANKED_LIMIT` within the budget)."""
     try:
         ranked = problem.sessions[RankedProgramBackend.name] = RankedProgram(problem)
     except TooManyPortfolios:
