@@ -146,6 +146,25 @@ def broken_limits(cons: Constraints, selected) -> list[str]:
     return out
 
 
+NAMED = 5  # initiatives named per reason in the text (every one is in ``blocked_by``)
+
+
+def _why_not_added(blocked: dict[str, list[str]]) -> str:
+    """The initiatives left out, grouped by the limits each would break (a long list named in part)."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for kid, limits in blocked.items():
+        groups.setdefault(tuple(limits), []).append(kid)
+    if not groups:
+        return "every initiative is chosen"
+    parts = []
+    for limits, kids in sorted(groups.items(), key=lambda kv: (not kv[0], -len(kv[1]))):
+        names = ", ".join(kids[:NAMED]) + (f" and {len(kids) - NAMED} more" if len(kids) > NAMED else "")
+        parts.append(f"{names} would break {', '.join(limits)}" if limits
+                     else f"{names} {'fits' if len(kids) == 1 else 'fit'} but {'adds' if len(kids) == 1 else 'add'} "
+                          "nothing the search could find")
+    return "; ".join(parts)
+
+
 def unspent(result) -> list[dict]:
     """Budget left in each period and why no other initiative was added (the limits each would break)."""
     cons = result.constraints
@@ -159,9 +178,7 @@ def unspent(result) -> list[dict]:
         if left <= 1e-6 * max(float(cons.budget[i]), 1.0):
             continue
         blocked = {cons.ids[k]: broken_limits(cons, s + [k]) for k in range(len(cons.ids)) if k not in s}
-        parts = [f"{kid} would break {', '.join(b)}" for kid, b in blocked.items() if b]
-        parts += [f"{kid} fits but adds nothing the search could find" for kid, b in blocked.items() if not b]
-        reason = "; ".join(parts) if parts else "every initiative is chosen"
+        reason = _why_not_added(blocked)
         out.append({"period": p, "amount": left, "reason": reason,
                     "blocked_by": {kid: b for kid, b in blocked.items()}})
     return out

@@ -127,3 +127,18 @@ def test_unspent_budget_names_the_limits_that_keep_it_unspent(sim):
     assert u["amount"] == pytest.approx(1_000.0 - result.total_cost)
     assert all("max_initiatives" in b for b in u["blocked_by"].values())
     assert "max_initiatives" in u["reason"]
+
+
+def test_unspent_reason_groups_a_long_list():
+    """Two hundred candidates left out: the text groups them by the limits they would break and names
+    a few of each; ``blocked_by`` keeps every one."""
+    from cxopt.plan.binding import NAMED, _why_not_added
+
+    blocked = {f"i{k}": (["max_initiatives"] if k % 4 else ["budget:total", "max_initiatives"]) for k in range(200)}
+    blocked["free"] = []
+    text = _why_not_added(blocked)
+    assert text.startswith("i1, i2, i3, i5, i6 and 145 more would break max_initiatives; ")
+    assert "i0, i4, i8, i12, i16 and 45 more would break budget:total, max_initiatives" in text
+    assert text.endswith("free fits but adds nothing the search could find")
+    assert text.count(",") < 4 * (NAMED + 2)
+    assert _why_not_added({}) == "every initiative is chosen"
