@@ -69,6 +69,9 @@ class Simulation:
     base: CustomerBase | None = field(default=None, repr=False, compare=False)
     # portfolio -> (revenue, customers) on these draws; not an init field, so replace() starts afresh
     _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    # arrays derived from the tables once and read by every program built on them (e.g. the optimiser's
+    # interactions: cxopt.portfolio.model.ValueTables); read-only, like the tables
+    derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # -- sizes ----------------------------------------------------------------------
     @property

@@ -41,13 +41,21 @@ class ValueTables:
     @classmethod
     def from_simulation(cls, sim, worth: ObjectiveValue | None = None) -> "ValueTables":
         """The simulation's tables, mapped to ``worth``'s units (retained revenue when None)."""
-        g = sim.single_revenue - sim.baseline_revenue[None, :]
-        if sim.pairs.size:  # in place, in this order (the same bits): (P, T) temporaries are large
-            w = np.subtract(sim.pair_revenue, sim.single_revenue[sim.pairs[:, 0]])
-            w -= sim.single_revenue[sim.pairs[:, 1]]
-            w += sim.baseline_revenue[None, :]
-        else:
-            w = np.zeros((0, sim.trials))
+        # retained revenue's tables, once per simulation: (pairs, trials) arrays are large to rebuild for
+        # each program (optimize, the frontier, what binds, replan)
+        cached = sim.derived.get("value_tables")
+        if cached is None:
+            g = sim.single_revenue - sim.baseline_revenue[None, :]
+            if sim.pairs.size:  # in place, in this order (the same bits)
+                w = np.subtract(sim.pair_revenue, sim.single_revenue[sim.pairs[:, 0]])
+                w -= sim.single_revenue[sim.pairs[:, 1]]
+                w += sim.baseline_revenue[None, :]
+            else:
+                w = np.zeros((0, sim.trials))
+            for a in (g, w):
+                a.flags.writeable = False  # shared by every program built on this simulation
+            cached = sim.derived["value_tables"] = (g, w)
+        g, w = cached
         base = sim.baseline_revenue
         if worth is not None:
             base, g, w = worth.tables(base, g, w)
