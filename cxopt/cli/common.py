@@ -182,6 +182,10 @@ TargetOpt = Annotated[Optional[list[str]], typer.Option(
     "--target", help="METRIC>=VALUE or METRIC<=VALUE (csat>=75, churn<=0.18, csat>=baseline+3: per trial against "
                      "the same trial's baseline); repeatable, all must hold in the same trial. Chooses the best "
                      "portfolio with P(met) >= --confidence; exit 3 when none reaches it.")]
+ExactTargetOpt = Annotated[bool, typer.Option(
+    "--exact-target", help="With --target/--require: value every feasible portfolio on every trial (proven, "
+                           "however long it takes) instead of screening large cases with the pairwise "
+                           "surrogate.")]
 RequireOpt = Annotated[Optional[list[str]], typer.Option(
     "--require", help="A percentile requirement METRIC.pQ<=VALUE or >=VALUE (churn.p90<=0.2); repeatable.")]
 ObjectiveOpt = Annotated[Objective, typer.Option(

@@ -10,7 +10,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from cxopt.cli.common import (BaseOpt, ClusterOpt, ConfidenceOpt, CustomersOpt, ForceOpt, GoalMetricOpt, JsonOpt, MaxOpt,
+from cxopt.cli.common import (BaseOpt, ClusterOpt, ConfidenceOpt, CustomersOpt, ExactTargetOpt, ForceOpt, GoalMetricOpt,
+                              JsonOpt, MaxOpt,
                               Mode, NoCacheOpt, Objective, ObjectiveOpt, QuietOpt, RequireOpt, RiskOpt, TargetOpt,
                               ScenarioArg, SeedOpt, SolverName, SolverOpt, ThreadsOpt, TimeOpt, TopOpt, TrialsOpt,
                               err, error_boundary, finite, load, out_console, print_json, report_frontier, set_threads, simulate_with_progress)
@@ -26,7 +27,7 @@ def optimize(scenario: ScenarioArg,
              force: ForceOpt = False, quiet: QuietOpt = False, threads: ThreadsOpt = None,
              cluster: ClusterOpt = None, no_cache: NoCacheOpt = False, goal_metric: GoalMetricOpt = None,
              confidence: ConfidenceOpt = None, target: TargetOpt = None, require: RequireOpt = None,
-             objective: ObjectiveOpt = Objective.revenue) -> None:
+             objective: ObjectiveOpt = Objective.revenue, exact_target: ExactTargetOpt = False) -> None:
     """Choose the portfolio (at most five initiatives) that keeps the most revenue (or value) within budget."""
     from cxopt.portfolio.search import optimize as run_optimize
     from cxopt.plan.build import build_plan
@@ -41,6 +42,7 @@ def optimize(scenario: ScenarioArg,
         if max_initiatives is not None and max_initiatives > 5:
             warnings.warn(f"--max-initiatives {max_initiatives} raises the focus limit above 5 on purpose")
         goal = goal_options(sc, goal_metric, confidence, target, require, objective)
+        goal["exact"] = exact_target
         t0 = time.perf_counter()
         sim = simulate_with_progress(sc, customers, base, seed, trials, mode, quiet, cluster, no_cache=no_cache)
         if goal["targets"] or goal["requirements"]:
@@ -161,7 +163,8 @@ def choose_for_targets(sim, goal: dict, json_: bool, **limits):
     cons = Constraints.from_scenario(sim.scenario, **limits)
     try:
         result = choose_with_targets(sim, cons, targets=goal["targets"], requirements=goal["requirements"],
-                                     confidence=goal["confidence"], objective=goal["objective"])
+                                     confidence=goal["confidence"], objective=goal["objective"],
+                                     screen=False if goal.get("exact") else None)
     except TargetUnreachableError as exc:
         if json_:
             print_json({"status": "infeasible", "message": str(exc), "best_probability": exc.best_probability,

@@ -16,7 +16,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cxopt.cli.common import Objective, ObjectiveOpt, RequireOpt, TargetOpt, finite
+from cxopt.cli.common import ExactTargetOpt, Objective, ObjectiveOpt, RequireOpt, TargetOpt, finite
 
 __all__ = ["register", "report"]
 
@@ -46,6 +46,7 @@ def report(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Read the whole base again (skip the group "
                                                               "statistics cache).")] = False,
     target: TargetOpt = None, require: RequireOpt = None, objective: ObjectiveOpt = Objective.revenue,
+    exact_target: ExactTargetOpt = False,
 ) -> None:
     """Write the plan as one self-contained HTML page: the goal, contributions, action plan and plots."""
     from cxopt.cli import common as cli
@@ -64,6 +65,7 @@ def report(
 
         check_output(out, force=force)  # before minutes of simulation, not after
         goal = goal_options(sc, goal_metric, confidence, target, require, objective)  # as optimize checks them
+        goal["exact"] = exact_target
         from cxopt.report.html import plan_html
 
         t0 = time.perf_counter()

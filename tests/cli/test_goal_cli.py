@@ -74,3 +74,17 @@ def test_report_page_states_the_goal_in_the_metric(tmp_path):
     assert r.exit_code == 0, r.stderr
     page = out.read_text()
     assert "Raise CSAT" in page and "CSAT level" in page
+
+
+def test_exact_target_values_every_portfolio_where_the_default_would_screen(monkeypatch):
+    """Above EXACT_WORK the choice screens with the surrogate; --exact-target values every portfolio on
+    every trial instead, and says so (proven)."""
+    import cxopt.portfolio.chance as chance
+
+    monkeypatch.setattr(chance, "EXACT_WORK", 0)  # every case counts as large
+    args = ("optimize", ARTICLE_GOAL, *RUN, "--target", "churn<=baseline-0.01", "--confidence", "0.8", "--json")
+    screened = json.loads(invoke(*args).stdout)["solver"]
+    exact = json.loads(invoke(*args, "--exact-target").stdout)["solver"]
+    assert "screened" in screened["method"]
+    assert exact["method"] == "every feasible portfolio evaluated on the trials"
+    assert exact["status"] == "optimal" and exact["proven_optimal"]
