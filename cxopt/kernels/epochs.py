@@ -18,10 +18,24 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
-from numba.cpython.unsafe.numbers import trailing_zeros  # LLVM cttz: the lowest set bit
 
 from cxopt.kernels.config import BY_CLASS, FACTORS, JIT, TRIAL_CHUNK
 from cxopt.kernels.valuation import class_sums, class_value, epoch_factors, live_value
+
+
+@njit(**JIT)
+def trailing_zeros_loop(x):
+    """The position of the lowest set bit of a non-zero uint64, by a loop (what LLVM's cttz gives)."""
+    n = 0
+    while not (x >> np.uint64(n)) & np.uint64(1):
+        n += 1
+    return n
+
+
+try:  # LLVM's cttz, one instruction: numba-internal but long stable; the loop where a numba moved it
+    from numba.cpython.unsafe.numbers import trailing_zeros
+except ImportError:  # pragma: no cover
+    trailing_zeros = trailing_zeros_loop
 
 
 # --------------------------------------------------------------------------------------

@@ -98,3 +98,21 @@ def test_pain_factors_by_table_are_the_loops_bits(n_pains):
         by_table = np.full(G + (1 << room) if room else G, np.nan)
         pain_factors(w["g_mask"], n_pains, sev, by_table)
         assert np.array_equal(by_table[:G], loop), room
+
+
+def test_the_lowest_set_bit_by_loop_is_llvms():
+    """pain_factors finds a group's pains by their bits' positions: the fallback loop agrees with cttz."""
+    import numba
+
+    from cxopt.kernels.epochs import trailing_zeros, trailing_zeros_loop
+
+    @numba.njit
+    def both(x):
+        return trailing_zeros(x), trailing_zeros_loop(x)
+
+    rng = np.random.default_rng(11)
+    values = [np.uint64(1) << np.uint64(k) for k in range(64)]
+    values += [np.uint64(v) | np.uint64(1 << 40) for v in rng.integers(1, 2**62, size=200)]
+    for v in values:
+        a, b = both(np.uint64(v))
+        assert a == b
