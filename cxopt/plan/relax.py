@@ -294,9 +294,8 @@ def _bounds(problem: PortfolioProblem) -> np.ndarray | None:
     cons = problem.constraints
     if len(cons.ids) <= REDUCE_ABOVE:
         return None
-    # the limits with the same allowance as Constraints.over_budget (a portfolio it accepts is bounded)
-    budget = None if cons.budget is None else (
-        cons.costs, cons.budget * (1 + 1e-9) + 1e-6 * np.abs(cons.costs).max(axis=0, initial=0.0))
+    # the limits with the allowance of Constraints.over_budget (a portfolio it accepts is bounded)
+    budget = None if cons.budget is None else (cons.costs, cons.budget_cap())
     return candidate_bounds(problem.tables, cons.max_initiatives, problem.objective, per_trial_pairs=True,
                             budget=budget)
 

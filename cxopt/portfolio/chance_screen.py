@@ -94,8 +94,7 @@ def feasible_list(cons) -> list[tuple[int, ...]]:
     owner_of = np.array([owners[o] for o in cons.owners], dtype=np.int64)
     capacity = np.array([cons.capacity_of(o) for o in owners], dtype=np.int64)
     if cons.budget is not None:
-        slack = 1e-6 * np.abs(cons.costs).max(axis=0, initial=0.0)
-        limit = cons.budget * (1 + 1e-9) + slack
+        limit = cons.budget_cap()
     out: list[tuple[int, ...]] = []
     for size in range(0, min(cons.max_initiatives, len(free)) + 1):
         combos = list(itertools.combinations(free, size))

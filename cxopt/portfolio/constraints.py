@@ -122,8 +122,14 @@ class Constraints:
         """
         if self.budget is None:
             return np.zeros(len(self.periods), dtype=bool)
-        slack = 1e-6 * np.abs(self.costs).max(axis=0, initial=0.0)
-        return self.spend(selected) > self.budget * (1 + 1e-9) + slack
+        return self.spend(selected) > self.budget_cap()
+
+    def budget_cap(self) -> np.ndarray | None:
+        """Per budget period, the most a portfolio may spend: the limit with :meth:`over_budget`'s tolerance
+        (every vectorised budget check uses it too); None without a budget."""
+        if self.budget is None:
+            return None
+        return self.budget * (1 + 1e-9) + 1e-6 * np.abs(self.costs).max(axis=0, initial=0.0)
 
     def violations(self, selected: Sequence[int]) -> list[str]:
         """Every rule the selection breaks (empty: feasible)."""

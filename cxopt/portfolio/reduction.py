@@ -220,9 +220,8 @@ def walk_reduced(problem: PortfolioProblem, walk, top: int, time_limit: float | 
     certificate allows; the same return, in ``problem``'s indices, and ``problem.incumbent`` set."""
     cons = problem.constraints
     K = len(cons.ids)
-    # the limits with the same allowance as Constraints.over_budget (a portfolio it accepts is bounded)
-    budget = None if cons.budget is None else (
-        cons.costs, cons.budget * (1 + 1e-9) + 1e-6 * np.abs(cons.costs).max(axis=0, initial=0.0))
+    # the limits with the allowance of Constraints.over_budget (a portfolio it accepts is bounded)
+    budget = None if cons.budget is None else (cons.costs, cons.budget_cap())
     bounds = candidate_bounds(problem.tables, cons.max_initiatives, problem.objective, problem.per_trial_pairs,
                               budget=budget)
     unaffordable = _unaffordable(cons)

@@ -48,7 +48,7 @@ def feasible_indices(cons, limit: int | None = None) -> np.ndarray:
     K = len(cons.ids)
     free = np.array([k for k in range(K) if k not in cons.forbid], dtype=np.int64)
     if cons.budget is not None:
-        cap = cons.budget * (1 + 1e-9) + 1e-6 * np.abs(cons.costs).max(axis=0, initial=0.0)
+        cap = cons.budget_cap()
         costs = cons.costs
     else:
         cap, costs = np.zeros(0), np.zeros((K, 0))
@@ -102,9 +102,8 @@ def _allowed(cons, idx: np.ndarray) -> np.ndarray:
     K = len(cons.ids)
     ok = np.ones(idx.shape[0], dtype=bool)
     if cons.budget is not None:
-        slack = 1e-6 * np.abs(cons.costs).max(axis=0, initial=0.0)
         costs = np.vstack([cons.costs, np.zeros((1, cons.costs.shape[1]))])
-        ok &= np.all(costs[idx].sum(axis=1) <= cons.budget * (1 + 1e-9) + slack, axis=1)
+        ok &= np.all(costs[idx].sum(axis=1) <= cons.budget_cap(), axis=1)
     for owner in dict.fromkeys(cons.owners):
         member = np.array([cons.owners[k] == owner for k in range(K)] + [False])
         if member.sum() > cons.capacity_of(owner):
