@@ -66,6 +66,12 @@ def brute_force(sim, cons, targets, confidence, objective):
        confidence=st.sampled_from([0.5, 0.8, 0.95]), objective=st.sampled_from(["revenue", "cost"]),
        relative=st.booleans())
 def test_chance_constrained_choice_equals_brute_force(sim, metric, quantile, confidence, objective, relative):
+    check_against_brute_force(sim, metric, quantile, confidence, objective, relative)
+
+
+def check_against_brute_force(sim, metric, quantile, confidence, objective, relative, **choose) -> object:
+    """A target on ``metric`` at the ``quantile`` of portfolio (0, 1, 2)'s values (relative: its increment
+    over the baseline): the choice equals brute force's, or both find none. Returns the choice (or None)."""
     cons = Constraints.from_scenario(sim.scenario)
     rev, cust = sim.evaluate([[0, 1, 2]])
     full = {"csat": metric_levels(sim, [(0, 1, 2)], "csat")[0], "churn": 1 - cust[0] / sim.n_customers,
@@ -78,10 +84,11 @@ def test_chance_constrained_choice_equals_brute_force(sim, metric, quantile, con
     expected = brute_force(sim, cons, [target], confidence, objective)
     if expected is None:
         with pytest.raises(TargetUnreachableError):
-            choose_with_targets(sim, cons, targets=[target], confidence=confidence, objective=objective)
-    else:
-        got = choose_with_targets(sim, cons, targets=[target], confidence=confidence, objective=objective)
-        assert tuple(got.selected) == tuple(expected)
+            choose_with_targets(sim, cons, targets=[target], confidence=confidence, objective=objective, **choose)
+        return None
+    got = choose_with_targets(sim, cons, targets=[target], confidence=confidence, objective=objective, **choose)
+    assert tuple(got.selected) == tuple(expected)
+    return got
 
 
 def test_two_targets_must_hold_in_the_same_trial(sim):

@@ -19,7 +19,7 @@ from cxopt.portfolio.chance_screen import SLACKS, level_inputs, portfolio_table,
 from cxopt.portfolio.constraints import Constraints
 from cxopt.portfolio.result import STATUS_FEASIBLE, STATUS_OPTIMAL
 
-from .test_chance import _scenario, brute_force
+from .test_chance import _scenario, brute_force, check_against_brute_force
 
 
 @pytest.fixture(scope="module")
@@ -85,23 +85,8 @@ def test_met_counts_without_slack_equal_the_targets_own_comparison(sim):
        confidence=st.sampled_from([0.5, 0.8, 0.95]), objective=st.sampled_from(["revenue", "cost"]),
        relative=st.booleans())
 def test_screened_choice_equals_brute_force(sim, metric, quantile, confidence, objective, relative):
-    cons = Constraints.from_scenario(sim.scenario)
-    rev, cust = sim.evaluate([[0, 1, 2]])
-    full = {"csat": metric_levels(sim, [(0, 1, 2)], "csat")[0], "churn": 1 - cust[0] / sim.n_customers,
-            "retained_revenue": rev[0]}[metric]
-    base = {"csat": np.full(sim.trials, 70.0), "churn": 1 - sim.baseline_customers / sim.n_customers,
-            "retained_revenue": sim.baseline_revenue}[metric]
-    op = "<=" if metric == "churn" else ">="
-    value = float(np.quantile(full - base if relative else full, quantile))
-    target = Target(metric, op, value, relative, f"{metric}{op}{value}")
-    expected = brute_force(sim, cons, [target], confidence, objective)
-    if expected is None:
-        with pytest.raises(TargetUnreachableError):
-            choose_with_targets(sim, cons, targets=[target], confidence=confidence, objective=objective, screen=True)
-    else:
-        got = choose_with_targets(sim, cons, targets=[target], confidence=confidence, objective=objective,
-                                  screen=True)
-        assert tuple(got.selected) == tuple(expected)
+    got = check_against_brute_force(sim, metric, quantile, confidence, objective, relative, screen=True)
+    if got is not None:
         assert got.solver["screened"] and got.solver["probability"] >= confidence
 
 
