@@ -24,7 +24,7 @@ from numba import njit, prange
 
 from cxopt.kernels.config import BY_CLASS, JIT, TRIAL_CHUNK
 from cxopt.kernels.epochs import (baseline_sums, epoch, golive_months, live_at, pain_factors, trial_scratch)
-from cxopt.kernels.valuation import live_value
+from cxopt.kernels.valuation import left_unfixed, live_value
 
 
 @njit(**JIT)
@@ -142,23 +142,9 @@ def class_value_by_table(n_t, t_drivers, n_cls, acc, live, n_live, t, n_pains, n
     from the pattern without its highest bit times that bit's factor: the same factors multiplied
     in the same ascending order from 1.0, so the same bits, in 2**|T| steps instead of |T| 2**|T|.
     """
-    for x in range(n_t):
-        j = t_drivers[x]
-        for s in range(n_seg):
-            not_f[s, x] = 1.0
-        if j < n_pains and strength[t, j] >= 1.0:
-            return 0.0, 0.0, False
-    for q in range(n_live):
-        k = live[q]
-        for e in range(fix_ptr[k], fix_ptr[k + 1]):
-            j = fix_driver[e]
-            x = 0
-            while t_drivers[x] != j:
-                x += 1
-            f = effect[t, e]
-            for s in range(n_seg):
-                if seg_target[k, s]:
-                    not_f[s, x] *= 1.0 - f
+    if not left_unfixed(n_t, t_drivers, live, n_live, t, n_pains, n_seg, strength, fix_ptr, fix_driver, effect,
+                        seg_target, not_f):
+        return 0.0, 0.0, False
     width = 1 << n_t
     for s in range(n_seg):
         tab_r[s, 0] = 1.0

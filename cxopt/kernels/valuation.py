@@ -104,19 +104,17 @@ def class_sums(s_idx, aff_ptr, aff_idx, aff_cls, set_ptr, n_seg, W, acc):
 
 
 @njit(**JIT)
-def class_value(n_t, t_drivers, n_cls, acc, live, n_live, t, n_pains, n_seg, strength, m_t,
-                fix_ptr, fix_driver, effect, seg_target, not_f):
-    """Change in retained revenue and customers from the baseline, with ``live`` in force.
-
-    Returns (d_rev, d_cust, ok); ok is False when a touched pain has severity exactly 1 in
-    this trial (its baseline factor is 0 and the ratio form cannot be used).
-    """
+def left_unfixed(n_t, t_drivers, live, n_live, t, n_pains, n_seg, strength, fix_ptr, fix_driver, effect,
+                 seg_target, not_f):
+    """``not_f[s, x]``: the share of touched driver ``x`` (``t_drivers[x]``) left unfixed in segment ``s`` by
+    the initiatives ``live[:n_live]`` in trial ``t``. False (and ``not_f`` unfinished) when a touched pain
+    has severity exactly 1 in this trial: the ratio form of the class sums cannot be used."""
     for x in range(n_t):
         j = t_drivers[x]
         for s in range(n_seg):
             not_f[s, x] = 1.0
         if j < n_pains and strength[t, j] >= 1.0:
-            return 0.0, 0.0, False
+            return False
     for q in range(n_live):
         k = live[q]
         for e in range(fix_ptr[k], fix_ptr[k + 1]):
@@ -128,6 +126,20 @@ def class_value(n_t, t_drivers, n_cls, acc, live, n_live, t, n_pains, n_seg, str
             for s in range(n_seg):
                 if seg_target[k, s]:
                     not_f[s, x] *= 1.0 - f
+    return True
+
+
+@njit(**JIT)
+def class_value(n_t, t_drivers, n_cls, acc, live, n_live, t, n_pains, n_seg, strength, m_t,
+                fix_ptr, fix_driver, effect, seg_target, not_f):
+    """Change in retained revenue and customers from the baseline, with ``live`` in force.
+
+    Returns (d_rev, d_cust, ok); ok is False when a touched pain has severity exactly 1 in
+    this trial (its baseline factor is 0 and the ratio form cannot be used).
+    """
+    if not left_unfixed(n_t, t_drivers, live, n_live, t, n_pains, n_seg, strength, fix_ptr, fix_driver, effect,
+                        seg_target, not_f):
+        return 0.0, 0.0, False
     width = 1 << n_t
     d_rev = 0.0
     d_cust = 0.0
