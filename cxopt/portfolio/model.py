@@ -65,6 +65,17 @@ class ValueTables:
     def trials(self) -> int:
         return int(self.baseline.shape[0])
 
+    def pair_matrix(self, values: np.ndarray, size: int | None = None) -> np.ndarray:
+        """A per-pair quantity (e.g. the interactions' means) as a symmetric ``(size, size)`` matrix, zero
+        where two candidates do not interact; ``size`` defaults to the candidates' count (more: padding)."""
+        size = self.gains.shape[0] if size is None else size
+        w = np.zeros((size, size))
+        if len(self.pairs):
+            a, b = np.asarray(self.pairs, dtype=np.int64).reshape(-1, 2).T
+            w[a, b] = values
+            w[b, a] = values
+        return w
+
     @cached_property
     def pair_index(self) -> dict[tuple[int, int], int]:
         return {(int(a), int(b)): q for q, (a, b) in enumerate(self.pairs)}

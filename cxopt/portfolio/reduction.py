@@ -32,7 +32,7 @@ import numpy as np
 
 from cxopt.portfolio.constraints import Constraints
 from cxopt.portfolio.model import PortfolioProblem, ValueTables
-from cxopt.portfolio.risk import parse_risk
+from cxopt.portfolio.risk import parse_risk, tail_weights
 
 __all__ = ["candidate_bounds", "restrict_constraints", "reduced_problem", "walk_reduced", "REDUCE_ABOVE"]
 
@@ -56,7 +56,7 @@ def candidate_bounds(tables: ValueTables, max_initiatives: int, objective: str =
     K = tables.gains.shape[0]
     m = max(int(max_initiatives), 1)
     wm = tables.interactions.mean(axis=1)
-    w_dense = _dense(tables, wm, K)
+    w_dense = tables.pair_matrix(wm)
     mean_bound = _linear_bound(tables, np.full(tables.trials, 1.0 / tables.trials), w_dense, m, budget)
     if objective == "mean":
         return mean_bound
@@ -64,39 +64,15 @@ def candidate_bounds(tables: ValueTables, max_initiatives: int, objective: str =
     cvar_bound = np.full(K, np.inf)
     for values in [tables.baseline, *tails]:
         q = tail_weights(values, alpha)
-        w_q = _dense(tables, tables.interactions @ q, K) if per_trial_pairs else w_dense
+        w_q = tables.pair_matrix(tables.interactions @ q) if per_trial_pairs else w_dense
         cvar_bound = np.minimum(cvar_bound, _linear_bound(tables, q, w_q, m, budget))
     return (1 - beta) * mean_bound + beta * cvar_bound
-
-
-def tail_weights(values: np.ndarray, alpha: float) -> np.ndarray:
-    """The trials' weights under which the mean is ``values``' CVaR_alpha (the worst share, the boundary
-    trial in part): a reweighting with no trial above ``1 / (alpha T)``."""
-    T = values.shape[0]
-    k = alpha * T
-    order = np.argsort(values, kind="stable")
-    whole = int(np.floor(k + 1e-12))
-    q = np.zeros(T)
-    q[order[:whole]] = 1.0 / k
-    if whole < T and k - whole > 1e-12:
-        q[order[whole]] = (k - whole) / k
-    return q
 
 
 def _linear_bound(tables: ValueTables, q: np.ndarray, w: np.ndarray, m: int, budget=None) -> np.ndarray:
     """The bound on ``E_q[value]`` of any portfolio holding ``j`` (gains weighted by ``q``, pairs ``w``)."""
     g = tables.gains @ q
     return float(tables.baseline @ q) + g + _best_partners(g, w, m, budget)
-
-
-def _dense(tables: ValueTables, values: np.ndarray, K: int) -> np.ndarray:
-    """A pair quantity as a symmetric (K, K) matrix (zero where two candidates do not interact)."""
-    w = np.zeros((K, K))
-    if len(tables.pairs):
-        a, b = np.asarray(tables.pairs, dtype=np.int64).T
-        w[a, b] = values
-        w[b, a] = values
-    return w
 
 
 def _best_partners(g: np.ndarray, w: np.ndarray, m: int, budget: tuple[np.ndarray, np.ndarray] | None = None

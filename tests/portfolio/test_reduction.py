@@ -18,8 +18,8 @@ from cxopt.portfolio.backends.exhaustive import feasible_portfolios
 from cxopt.portfolio.backends.ranked import RankedProgram, RankedProgramBackend, feasible_matrix
 from cxopt.portfolio.constraints import Constraints
 from cxopt.portfolio.model import PortfolioProblem, ValueTables
-from cxopt.portfolio.reduction import candidate_bounds, restrict_constraints, tail_weights
-from cxopt.portfolio.risk import cvar
+from cxopt.portfolio.reduction import candidate_bounds, restrict_constraints
+from cxopt.portfolio.risk import cvar, risk_rows, risk_value, tail_weights
 from cxopt.portfolio.search import no_good_walk
 
 OBJECTIVES = ["mean", "cvar:0.2:0.5", "cvar:0.1:1.0"]
@@ -99,6 +99,13 @@ def test_tail_weights_give_the_cvar():
         assert q.sum() == pytest.approx(1.0)
         assert q.max() <= 1 / (alpha * T) + 1e-12
         assert float(v @ q) == pytest.approx(cvar(v, alpha), rel=1e-12, abs=1e-12)
+
+
+def test_risk_rows_are_each_rows_risk_value():
+    v = np.random.default_rng(4).normal(100.0, 10.0, size=(30, 37))
+    for objective in ("cvar:0.1:0.5", "cvar:0.2:1.0", "cvar:1.0:0.3"):
+        want = [risk_value(row, objective) for row in v]
+        np.testing.assert_allclose(risk_rows(v, objective), want, rtol=1e-13)
 
 
 @pytest.mark.parametrize("seed", range(10))

@@ -14,7 +14,6 @@ exclude.
 from __future__ import annotations
 
 import heapq
-import math
 import time
 
 import numpy as np
@@ -22,7 +21,7 @@ import numpy as np
 from cxopt.portfolio.backends.base import Backend
 from cxopt.portfolio.model import PortfolioProblem
 from cxopt.portfolio.result import STATUS_INFEASIBLE, STATUS_OPTIMAL, SolveOutcome
-from cxopt.portfolio.risk import parse_risk
+from cxopt.portfolio.risk import parse_risk, risk_rows, tail_weights
 
 __all__ = ["RankedProgramBackend", "RankedProgram", "RANKED_LIMIT", "TooManyPortfolios",
            "feasible_indices", "feasible_matrix", "ranked_program"]
@@ -120,16 +119,6 @@ def _allowed(cons, idx: np.ndarray) -> np.ndarray:
     return ok
 
 
-def _padded(tables, values: np.ndarray, K: int) -> np.ndarray:
-    """A pair quantity as a symmetric (K + 1, K + 1) matrix, zero for the padding index K."""
-    w = np.zeros((K + 1, K + 1))
-    pairs = np.asarray(tables.pairs, dtype=np.int64).reshape(-1, 2)
-    if pairs.size:
-        w[pairs[:, 0], pairs[:, 1]] = values
-        w[pairs[:, 1], pairs[:, 0]] = values
-    return w
-
-
 def _pair_sum(idx: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Per row: the sum of ``w`` over the pairs of its candidates."""
     out = np.zeros(len(idx))
@@ -137,18 +126,6 @@ def _pair_sum(idx: np.ndarray, w: np.ndarray) -> np.ndarray:
         for b in range(a + 1, idx.shape[1]):
             out += w[idx[:, a], idx[:, b]]
     return out
-
-
-def _risk_rows(v: np.ndarray, objective: str) -> np.ndarray:
-    """``(1-beta) mean + beta CVaR_alpha`` of each row (:func:`cxopt.portfolio.risk.risk_value`, by rows)."""
-    alpha, beta = parse_risk(objective)
-    T = v.shape[1]
-    k = alpha * T
-    whole = int(math.floor(k + 1e-12))
-    frac = k - whole if whole < T and k - whole > 1e-12 else 0.0
-    part = np.partition(v, whole, axis=1) if whole < T else v
-    total = part[:, :whole].sum(axis=1) + (frac * part[:, whole] if frac else 0.0)
-    return (1 - beta) * v.mean(axis=1) + beta * total / k
 
 
 class RankedProgram:
@@ -163,8 +140,6 @@ class RankedProgram:
     """
 
     def __init__(self, problem: PortfolioProblem):
-        from cxopt.portfolio.reduction import tail_weights
-
         t0 = time.perf_counter()
         self.problem, self.constraints = problem, problem.constraints
         tables = problem.tables
@@ -172,7 +147,7 @@ class RankedProgram:
         idx = self.idx = feasible_indices(problem.constraints, RANKED_LIMIT)
         self.K = K
         self.size = (idx < K).sum(axis=1)
-        self.wm = _padded(tables, tables.interactions.mean(axis=1), K)
+        self.wm = tables.pair_matrix(tables.interactions.mean(axis=1), K + 1)  # K: the padding
         self.gains = np.vstack([tables.gains, np.zeros((1, T))])  # the padding gains nothing
         g_mean = np.append(tables.gains.mean(axis=1), 0.0)
         self.pair_mean = _pair_sum(idx, self.wm) if len(tables.pairs) else np.zeros(len(idx))
@@ -192,7 +167,7 @@ class RankedProgram:
                 if not len(tables.pairs):
                     pq = 0.0
                 elif problem.per_trial_pairs:
-                    pq = _pair_sum(idx, _padded(tables, tables.interactions @ q, K))
+                    pq = _pair_sum(idx, tables.pair_matrix(tables.interactions @ q, K + 1))
                 else:
                     pq = self.pair_mean
                 e_q = np.minimum(e_q, float(tables.baseline @ q) + (self.gains @ q)[idx].sum(axis=1) + pq)
@@ -226,7 +201,7 @@ class RankedProgram:
     def _value_more(self) -> None:
         rows = self.order[self.done: self.done + BATCH // 16]
         if np.isnan(self.value[rows]).any():
-            self.value[rows] = _risk_rows(self._trials(self.idx[rows]), self.problem.objective)
+            self.value[rows] = risk_rows(self._trials(self.idx[rows]), self.problem.objective)
         for r in rows:
             sel = tuple(int(k) for k in self.idx[r] if k < self.K)
             heapq.heappush(self.heap, (-self.value[r], int(self.size[r]), sel, int(r)))
