@@ -184,10 +184,9 @@ def reduced_problem(problem: PortfolioProblem, keep: list[int]) -> PortfolioProb
 
 def _unaffordable(cons: Constraints) -> np.ndarray:
     """Candidates that alone cost more than a budget period's limit (in no feasible portfolio)."""
-    K = len(cons.ids)
     if cons.budget is None:
-        return np.zeros(K, dtype=bool)
-    return np.array([bool(cons.over_budget([k]).any()) for k in range(K)])
+        return np.zeros(len(cons.ids), dtype=bool)
+    return (cons.costs > cons.budget_cap()).any(axis=1)  # Constraints.over_budget of each one alone
 
 
 def walk_reduced(problem: PortfolioProblem, walk, top: int, time_limit: float | None):
@@ -207,7 +206,7 @@ def walk_reduced(problem: PortfolioProblem, walk, top: int, time_limit: float | 
     order = sorted(free, key=lambda k: (-bounds[k], k))
     keep = set(order[:first]) | must
     seconds: list[float] = []
-    walks, ranked_by = 0, {}
+    walks, solved_by = 0, ""
     while True:
         while True:  # what a kept candidate needs comes along (prerequisites of prerequisites too)
             needed = {b for a, b in cons.requires if a in keep} - keep
@@ -217,10 +216,10 @@ def walk_reduced(problem: PortfolioProblem, walk, top: int, time_limit: float | 
         if len(keep) >= len(set(free) | must):
             break
         sub = reduced_problem(problem, sorted(keep))
-        sub.incumbent = _map_in(problem.incumbent, sub, sorted(keep))
+        sub.incumbent = _map_in(problem.incumbent, sorted(keep))
         outcome = walk(sub, top, time_limit)
         walks += 1
-        ranked_by["name"] = sub.solved_by
+        solved_by = sub.solved_by
         if outcome is None:  # the smaller program has no portfolio, or ran out: the whole one decides
             break
         best, candidates, proven, stopped_by, solve_seconds, last_value = outcome
@@ -242,18 +241,15 @@ def walk_reduced(problem: PortfolioProblem, walk, top: int, time_limit: float | 
             problem.incumbent = back.selected
             problem.search_note = {"candidates": len(free), "kept": len(kept), "walks": walks,
                                    "certificate": "no candidate left out can reach the walk's last value",
-                                   "program_solved_by": ranked_by.get("name", "")}
+                                   "program_solved_by": solved_by}
             return back, tuple(_map_out(c, kept) for c in candidates), proven, stopped_by, seconds, last_value
         keep |= reach
     problem.restart(problem.constraints)
-    result = walk(problem, top, time_limit)
-    if result is None:
-        return None
-    best, candidates, proven, stopped_by, solve_seconds, last_value = result
+    best, candidates, proven, stopped_by, solve_seconds, last_value = walk(problem, top, time_limit)
     return best, candidates, proven, stopped_by, seconds + solve_seconds, last_value
 
 
-def _map_in(selected, sub: PortfolioProblem, keep: list[int]):
+def _map_in(selected, keep: list[int]):
     if selected is None:
         return None
     pos = {k: i for i, k in enumerate(keep)}
