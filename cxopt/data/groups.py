@@ -17,10 +17,22 @@ import numpy as np
 
 from cxopt.data.chunk import CustomerChunk
 from cxopt.errors import DataError, Problem
-from cxopt.kernels import grouping as kernels
-from cxopt.kernels.fixed import fixed_to_float
 
 __all__ = ["GroupStats", "RawGroups", "GroupAccumulator", "DENSE_KEY_BITS"]
+
+
+def _kernels():
+    """The grouping kernels, imported on first use: a run that reads its groups from the cache never
+    imports numba (a third of a second)."""
+    from cxopt.kernels import grouping
+
+    return grouping
+
+
+def _fixed_to_float(whole: np.ndarray, frac: np.ndarray) -> np.ndarray:
+    from cxopt.kernels.fixed import fixed_to_float
+
+    return fixed_to_float(whole, frac)
 
 DENSE_KEY_BITS = 12  # up to this many drivers the grouping pass indexes keys directly
 
@@ -96,9 +108,9 @@ class GroupStats:
             segment=np.ascontiguousarray(seg[idx]),
             mask=np.ascontiguousarray(raw.mask[idx]),
             customers=sums[:, 0].astype(np.int64),
-            revenue=fixed_to_float(sums[:, 1], sums[:, 2]),
-            revenue_churn=fixed_to_float(sums[:, 3], sums[:, 4]),
-            churn=fixed_to_float(sums[:, 5], sums[:, 6]),
+            revenue=_fixed_to_float(sums[:, 1], sums[:, 2]),
+            revenue_churn=_fixed_to_float(sums[:, 3], sums[:, 4]),
+            churn=_fixed_to_float(sums[:, 5], sums[:, 6]),
             max_churn=float(raw.maxp.max()) if raw.maxp.size else 0.0,
             segments=tuple(order),
             drivers=tuple(drivers),
@@ -158,7 +170,7 @@ class GroupAccumulator:
             t_seg, t_mask, sums, maxp = _dense_tables(chunk, n_slices, self.n_bits)
         else:
             while True:
-                t_seg, t_mask, sums, maxp, ok = kernels.group_chunk(
+                t_seg, t_mask, sums, maxp, ok = _kernels().group_chunk(
                     chunk.segment, chunk.mask, chunk.revenue, chunk.baseline_churn, n_slices, self._slice_cap)
                 if ok:
                     break
@@ -173,7 +185,7 @@ class GroupAccumulator:
         needed = self._n_groups + int((t_seg >= 0).sum())
         if 2 * needed > self.seg.shape[0]:  # keep the table at most half full
             self.seg, self.mask, self.sums, self.maxp = _rehash(self.seg, self.mask, self.sums, self.maxp, 4 * needed)
-        added = kernels.merge_groups(self.seg, self.mask, self.sums, self.maxp, t_seg, t_mask, sums, maxp)
+        added = _kernels().merge_groups(self.seg, self.mask, self.sums, self.maxp, t_seg, t_mask, sums, maxp)
         assert added >= 0
         self._n_groups = int((self.seg >= 0).sum())
 
@@ -186,8 +198,8 @@ class GroupAccumulator:
 
 def _dense_tables(chunk: CustomerChunk, n_slices: int, n_bits: int):
     """Dense per-slice sums turned into the sparse table form :func:`kernels.merge_groups` takes."""
-    sums, maxp = kernels.group_chunk_dense(chunk.segment, chunk.mask, chunk.revenue, chunk.baseline_churn,
-                                           n_slices, n_bits)
+    sums, maxp = _kernels().group_chunk_dense(chunk.segment, chunk.mask, chunk.revenue, chunk.baseline_churn,
+                                              n_slices, n_bits)
     keys = np.arange(sums.shape[1], dtype=np.int64)
     t_seg = np.where(sums[:, :, 0] > 0, (keys >> n_bits).astype(np.int32)[None, :], np.int32(-1)).astype(np.int32)
     t_mask = np.broadcast_to((keys & ((1 << n_bits) - 1)).astype(np.uint64), t_seg.shape).copy()
@@ -201,7 +213,7 @@ def _rehash(g_seg, g_mask, g_sums, g_maxp, at_least: int):
     n_sums = np.zeros((cap, 7), dtype=np.int64)
     n_maxp = np.zeros(cap, dtype=np.float64)
     used = g_seg >= 0
-    added = kernels.merge_groups(
+    added = _kernels().merge_groups(
         n_seg, n_mask, n_sums, n_maxp, g_seg[used][None, :], g_mask[used][None, :], g_sums[used][None, :, :],
         g_maxp[used][None, :]
     )

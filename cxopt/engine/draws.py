@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from scipy.special import ndtr
 
+from cxopt.errors import Problem, ScenarioError
+from cxopt.model.distributions import Distribution
 from cxopt.model.scenario import Scenario
 
-from cxopt.errors import Problem, ScenarioError
+InverseCDF = Callable[[Distribution, np.ndarray], np.ndarray]
 
 __all__ = ["Draws", "draw_trials", "TrialState", "prior_state", "draws_from_state", "initiative_cholesky"]
 
@@ -167,15 +169,24 @@ def prior_state(sc: Scenario, trials: int, seed: int) -> TrialState:
 
 
 def draws_from_state(sc: Scenario, state: TrialState, seed: int, initiatives: Sequence[int] | None = None,
-                     *, interpolated: bool = False) -> Draws:
+                     *, interpolated: bool = False, inverse_cdf: InverseCDF | None = None) -> Draws:
     """The draws of the trials whose standard inputs are ``state`` (``seed`` is recorded).
 
     With ``initiatives``, only those initiatives' effects, success and go-live are computed
     (the others: no effect, never delivered) — what evaluating one portfolio needs. With
     ``interpolated``, inverse CDFs come from tables (``Distribution.ppf_interpolated``: fast,
-    ~1e-6 relative) instead of the exact ones.
+    ~1e-6 relative) instead of the exact ones. ``inverse_cdf(dist, u)``, if given, stands for
+    ``dist.ppf(u)`` and must return its bits (:meth:`cxopt.engine.store.TableStore.inverse_cdf`
+    reads the columns a run before computed).
     """
-    ppf = (lambda dist, u: dist.ppf_interpolated(u)) if interpolated else (lambda dist, u: dist.ppf(u))
+    if interpolated:
+        def ppf(dist, u):
+            return dist.ppf_interpolated(u)
+    elif inverse_cdf is not None:
+        ppf = inverse_cdf
+    else:
+        def ppf(dist, u):
+            return dist.ppf(u)
     T = state.trials
     H = sc.horizon_months
     market = np.asarray(ppf(sc.market.churn_multiplier, state.market), dtype=np.float64)
@@ -236,9 +247,10 @@ def initiative_cholesky(sc: Scenario) -> np.ndarray:
                                     "consistent (the matrix is not positive definite)")) from None
 
 
-def draw_trials(sc: Scenario, trials: int, seed: int) -> Draws:
-    """Draw ``trials`` possible worlds for scenario ``sc`` with ``seed``."""
-    return draws_from_state(sc, prior_state(sc, trials, seed), seed)
+def draw_trials(sc: Scenario, trials: int, seed: int, inverse_cdf: InverseCDF | None = None) -> Draws:
+    """Draw ``trials`` possible worlds for scenario ``sc`` with ``seed`` (``inverse_cdf``: see
+    :func:`draws_from_state`)."""
+    return draws_from_state(sc, prior_state(sc, trials, seed), seed, inverse_cdf=inverse_cdf)
 
 
 def check_retention_bounds(sc: Scenario, max_churn: float, where: str) -> None:

@@ -16,9 +16,6 @@ from cxopt.data.customers import GroupStats
 from cxopt.engine.arrays import (MAX_CLASS_DRIVERS, MAX_PAIR_DRIVERS, affected_lists, class_tables, pair_tables,
                                  portfolio_table, segment_targets)
 from cxopt.engine.draws import Draws
-from cxopt.kernels.classes import evaluate_grouped_classes, evaluate_nested_classes
-from cxopt.kernels.grouped import evaluate_grouped as evaluate_groups
-from cxopt.kernels.pairs import pair_values
 from cxopt.model.scenario import Scenario
 
 __all__ = ["evaluate_grouped", "evaluate_pairs", "NESTED_MIN_SETS", "NESTED_RATIO"]
@@ -38,6 +35,9 @@ def evaluate_grouped(sc: Scenario, groups: GroupStats, draws: Draws, portfolios:
     Each portfolio's values are the same bits whatever else is in the batch, unless ``nested``: then
     a batch of many driver sets within a small union (the subsets of one portfolio) may take its
     class sums from the union's, equal to rounding (about 1e-16 of the revenue) and much faster."""
+    from cxopt.kernels.classes import evaluate_grouped_classes, evaluate_nested_classes
+    from cxopt.kernels.grouped import evaluate_grouped as evaluate_groups
+
     P, T = len(portfolios), draws.trials
     out_rev = np.empty((P, T))
     out_cust = np.empty((P, T))
@@ -117,6 +117,8 @@ def evaluate_pairs(sc: Scenario, groups: GroupStats, draws: Draws, pairs: np.nda
         return out_rev, out_cust
     pt = pair_tables(groups, draws.fix_ptr, draws.fix_driver, pairs, max_drivers)
     if pt.fast.size:
+        from cxopt.kernels.pairs import pair_values
+
         rev, cust = pair_values(pt.pairs, pt.u_ptr, pt.u_driver, pt.u_fix, pt.x_ptr, pt.x_local, pt.x_index,
                                 pt.xs_mask, pt.ent_ptr, pt.ent_group,
                                 groups.segment, groups.mask, groups.customers.astype(np.float64), groups.revenue,

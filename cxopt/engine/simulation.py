@@ -12,6 +12,12 @@ Two modes (DESIGN.md section 1):
 * ``"sampled"``: each customer's churn is drawn in every trial (counter-based random
   numbers keyed on customer id and trial), which adds the spread a few large accounts
   bring. Its mean converges to the grouped value.
+
+A re-run reads what it computed before: with a :class:`~cxopt.engine.store.TableStore` (grouped
+mode; by default for a file base whose group cache is on), every table and every portfolio
+valued exactly is kept under the hash of exactly its inputs (:mod:`cxopt.engine.fingerprint`),
+so an unchanged run computes nothing again and an edited initiative recomputes only the tables
+it is in. The values are the same bits with the store or without it.
 """
 
 from __future__ import annotations
@@ -25,8 +31,11 @@ import numpy as np
 from cxopt.data.customers import CustomerBase, GroupStats
 from cxopt.engine.arrays import affected_groups, interacting_pairs  # noqa: F401  (re-exported)
 from cxopt.engine.draws import Draws, check_retention_bounds, draw_trials
+from cxopt.engine.arrays import segment_targets
 from cxopt.engine.executor import Executor, LocalExecutor
+from cxopt.engine.fingerprint import TableKeys, table_keys
 from cxopt.engine.grouped import evaluate_grouped, evaluate_pairs
+from cxopt.engine.store import TableStore, default_store
 from cxopt.engine.summary import summarise
 from cxopt.errors import ArgumentError
 from cxopt.model.scenario import Scenario
@@ -51,6 +60,11 @@ class Simulation:
     pair_revenue, pair_customers : (n_pairs, T); grouped mode: R(k) + R(l) - R() + w_kl with w_kl
         summed over the groups both act on (:func:`cxopt.engine.grouped.evaluate_pairs`), equal to
         :meth:`evaluate` of the pair to rounding (about 1e-15 of the revenue)
+    store : TableStore or None
+        Where :func:`simulate` read and wrote the tables, and where :meth:`evaluate` reads and writes
+        every portfolio it values on these draws (None: nothing kept between runs)
+    keys : TableKeys or None
+        The digests of this simulation's inputs the store's keys are made of
     """
 
     scenario: Scenario
@@ -72,6 +86,11 @@ class Simulation:
     # arrays derived from the tables once and read by every program built on them (e.g. the optimiser's
     # interactions: cxopt.portfolio.model.ValueTables); read-only, like the tables
     derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    # where exact values are kept between runs (grouped mode), and the keys of this simulation's inputs:
+    # set by simulate(); not init fields, so a replace() with other draws or groups cannot file its
+    # values under these keys
+    store: TableStore | None = field(default=None, init=False, repr=False, compare=False)
+    keys: TableKeys | None = field(default=None, init=False, repr=False, compare=False)
 
     # -- sizes ----------------------------------------------------------------------
     @property
@@ -118,7 +137,7 @@ class Simulation:
         todo = [list(k) for k in dict.fromkeys(keys) if k not in self._memo]
         fresh: dict = {}
         if todo:
-            rev, cust = self._evaluate(todo, self.draws, nested=nested)
+            rev, cust = self._stored_evaluate(todo, nested)
             for i, p in enumerate(todo):
                 (fresh if nested else self._memo)[tuple(p)] = (rev[i], cust[i])
         out = [fresh[k] if k in fresh else self._memo[k] for k in keys]
@@ -134,6 +153,38 @@ class Simulation:
         with the same function, so asking for them again costs nothing and gives the same bits."""
         for i, p in enumerate(portfolios):
             self._memo[tuple(sorted({self.index_of(k) for k in p}))] = (revenue[i], customers[i])
+
+    def stored(self, kind: str, inputs: Sequence[np.ndarray],
+               compute: Callable[[], Sequence[np.ndarray]]) -> tuple[np.ndarray, ...]:
+        """``compute()``'s arrays (all of one shape and float64), read from the store when a run before
+        computed them from the same shared inputs (the grouped statistics and the trials' shared draws)
+        and the same ``inputs``, else computed and stored. ``kind`` names the computation: the caller
+        promises that ``compute`` reads nothing but those (and the code, which is in the key)."""
+        if self.store is None or self.keys is None:
+            return tuple(compute())
+        key = self.keys.call(kind, inputs)
+        got = self.store.get(key)
+        if got is not None and got.dtype == np.float64 and got.ndim >= 1:
+            return tuple(got)
+        out = tuple(np.asarray(a, dtype=np.float64) for a in compute())
+        self.store.put(key, np.stack(out))
+        return out
+
+    def _stored_evaluate(self, todo: list[list[int]], nested: bool) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_evaluate` on the simulation's draws, through the store when there is one: each
+        portfolio under its own key, or a nested batch under the batch's (its bits depend on it)."""
+        if self.store is None or self.keys is None:
+            return self._evaluate(todo, self.draws, nested=nested)
+        if nested:
+            key, T = self.keys.batch(todo), self.trials
+            got = self.store.get(key)
+            if got is not None and got.shape == (2, len(todo), T) and got.dtype == np.float64:
+                return got[0], got[1]
+            rev, cust = self._evaluate(todo, self.draws, nested=True)
+            self.store.put(key, np.stack([rev, cust]))
+            return rev, cust
+        return read_through(self.store, [self.keys.portfolio(p) for p in todo], len(todo), self.trials,
+                            lambda miss: self._evaluate([todo[i] for i in miss], self.draws))
 
     def _evaluate(self, idx: list[list[int]], draws: Draws, nested: bool = False) -> tuple[np.ndarray, np.ndarray]:
         if self.mode == "sampled" and self.base is not None:
@@ -167,6 +218,7 @@ def simulate(
     chunk_size: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     executor: Executor | None = None,
+    store: TableStore | None | str = "auto",
 ) -> Simulation:
     """Simulate the customer base under the scenario's uncertainty.
 
@@ -187,6 +239,11 @@ def simulate(
         Where the passes over the base run (default :class:`LocalExecutor`: this process).
         ``cxopt.distributed.DaskExecutor("local:2")`` runs them on Dask (``pip install
         cxopt[distributed]``) with identical results.
+    store : TableStore, None or "auto"
+        Where the tables and every portfolio valued exactly are kept between runs (grouped mode;
+        the same bits as without). ``"auto"`` (default): the user's store
+        (:func:`cxopt.engine.store.default_store`) for a file base whose group cache is on
+        (``CustomerBase.use_cache``, ``--no-cache``), none otherwise.
 
     Returns
     -------
@@ -200,6 +257,12 @@ def simulate(
     seed = sc.scenario.seed if seed is None else int(seed)
     seconds: dict[str, float] = {}
 
+    if isinstance(store, str):
+        if store != "auto":
+            raise ArgumentError("store", f"expected a TableStore, None or 'auto', got {store!r}")
+        store = default_store() if base.kind == "file" and base.use_cache else None
+    if mode != "grouped":
+        store = None
     executor = executor or LocalExecutor()
     t0 = time.perf_counter()
     groups = executor.group(sc, base, chunk_size, progress)
@@ -207,16 +270,25 @@ def simulate(
     check_retention_bounds(sc, groups.max_churn, base.describe())
 
     t0 = time.perf_counter()
-    draws = draw_trials(sc, trials, seed)
+    draws = draw_trials(sc, trials, seed, None if store is None else store.inverse_cdf)
     seconds["draw"] = time.perf_counter() - t0
 
     K = len(sc.initiatives)
     pair_idx = interacting_pairs(sc, groups) if pairs else np.zeros((0, 2), dtype=np.int64)
     t0 = time.perf_counter()
+    keys = None
     if mode == "grouped":  # the pairs from the baseline, the singles and their interaction
-        rev, cust = evaluate_grouped(sc, groups, draws, [[]] + [[k] for k in range(K)])
-        pair_rev, pair_cust = evaluate_pairs(sc, groups, draws, pair_idx, (rev[0], cust[0]),
-                                             (rev[1:], cust[1:]))
+        portfolios = [[]] + [[k] for k in range(K)]
+        if store is not None:
+            keys = table_keys(groups, draws, segment_targets(sc, groups), len(sc.pain_points),
+                              max(len(groups.segments), 1), sc.horizon_months)
+        rev, cust = read_through(store, None if keys is None else [keys.portfolio(p) for p in portfolios],
+                                 len(portfolios), trials,
+                                 lambda miss: evaluate_grouped(sc, groups, draws, [portfolios[i] for i in miss]))
+        rev0, cust0 = (rev[0], cust[0]), (rev[1:], cust[1:])
+        pair_rev, pair_cust = read_through(
+            store, None if keys is None else [keys.pair(k, l) for k, l in pair_idx], len(pair_idx), trials,
+            lambda miss: evaluate_pairs(sc, groups, draws, pair_idx[miss], rev0, cust0))
     else:
         portfolios = [[]] + [[k] for k in range(K)] + [list(map(int, p)) for p in pair_idx]
         rev, cust = executor.evaluate_sampled(sc, base, groups, draws, portfolios, chunk_size=chunk_size)
@@ -241,6 +313,35 @@ def simulate(
         base_description=base.describe(),
         base=base if mode == "sampled" else None,
     )
+    object.__setattr__(sim, "store", store)
+    object.__setattr__(sim, "keys", keys)
     if mode == "grouped":  # evaluate() of the baseline and the singles: these very numbers (no second pass)
         sim.remember([[]] + [[k] for k in range(K)], rev, cust)
+    if store is not None:
+        store.prune()
     return sim
+
+
+def read_through(store: TableStore | None, keys: Sequence[str] | None, n: int, trials: int,
+                 compute: Callable[[list[int]], tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-trial (revenue, customers), (n, trials) each, of n tables: those ``store`` holds under their
+    ``keys`` read, the others computed in one call ``compute(missing indices)`` and stored.
+
+    Without a store (``store`` or ``keys`` None) it is ``compute(list(range(n)))``.
+    """
+    if store is None or keys is None:
+        return compute(list(range(n)))
+    rev, cust = np.empty((n, trials)), np.empty((n, trials))
+    missing = []
+    for i, key in enumerate(keys):
+        got = store.get(key)
+        if got is not None and got.shape == (2, trials) and got.dtype == np.float64:
+            rev[i], cust[i] = got
+        else:
+            missing.append(i)
+    if missing:
+        r, c = compute(missing)
+        rev[missing], cust[missing] = r, c
+        for q, i in enumerate(missing):
+            store.put(keys[i], np.stack([r[q], c[q]]))
+    return rev, cust

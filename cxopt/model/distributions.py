@@ -101,7 +101,8 @@ class Distribution:
     def mean(self) -> float:
         if self.is_fixed:
             return float(self.params["value"])
-        return float(self._frozen.mean())
+        closed = _closed_mean(self._spec)
+        return float(self._frozen.mean()) if closed is None else closed
 
     def std(self) -> float:
         if self.is_fixed:
@@ -109,8 +110,16 @@ class Distribution:
         return float(self._frozen.std())
 
     def quantile(self, q: float | np.ndarray) -> float | np.ndarray:
-        """Quantile(s) of the distribution, ``q`` in [0, 1]."""
-        return self.ppf(q)
+        """Quantile(s) of the distribution, ``q`` in [0, 1]: :meth:`ppf`'s values, computed without
+        importing ``scipy.stats`` where scipy's own formula is a special function (every kind but the
+        truncated normal; the same bits, tested), so that a plan's summaries do not wait for it."""
+        if self.is_fixed:
+            return self.ppf(q)
+        out = _closed_ppf(self._spec, np.asarray(q, dtype=np.float64))
+        if out is None:
+            return self.ppf(q)
+        out = np.clip(out, self.lower, self.upper)
+        return float(out) if np.ndim(q) == 0 else out
 
     def support(self) -> tuple[float, float]:
         if self.is_fixed:
@@ -186,6 +195,47 @@ class Distribution:
             return repr(float(self.params["value"]))
         inner = ", ".join(f"{k} = {float(v)!r}" for k, v in self.params.items())
         return f'{{ dist = "{self.kind}", {inner} }}'
+
+
+def _closed_ppf(spec: Any, q: np.ndarray) -> np.ndarray | None:
+    """scipy.stats' inverse CDF for ``spec`` by its own formula (``_ppf(q) * scale + loc``), or None
+    where there is none outside scipy.stats (the truncated normal) or ``q`` leaves [0, 1]."""
+    name, args, kw, _ = spec
+    if not np.all((q >= 0.0) & (q <= 1.0)):
+        return None
+    loc, scale = kw.get("loc", 0.0), kw.get("scale", 1.0)
+    if name == "uniform":
+        return q * scale + loc
+    if name == "triang":
+        c = kw["c"]
+        with np.errstate(invalid="ignore"):
+            return np.where(q < c, np.sqrt(c * q), 1.0 - np.sqrt((1.0 - c) * (1.0 - q))) * scale + loc
+    if name == "beta":
+        from scipy.special import betaincinv
+
+        return betaincinv(args[0], args[1], q) * scale + loc
+    if name == "lognorm":
+        from scipy.special import ndtri
+
+        return np.exp(kw["s"] * ndtri(q)) * scale + loc
+    return None
+
+
+def _closed_mean(spec: Any) -> float | None:
+    """scipy.stats' mean for ``spec`` by its own formula, or None (the truncated normal)."""
+    name, args, kw, _ = spec
+    loc, scale = kw.get("loc", 0.0), kw.get("scale", 1.0)
+    if name == "uniform":
+        mu = 0.5
+    elif name == "triang":
+        mu = (1.0 + kw["c"]) / 3.0
+    elif name == "beta":
+        mu = args[0] / (args[0] + args[1])
+    elif name == "lognorm":
+        mu = np.sqrt(np.exp(np.float64(kw["s"]) * kw["s"]))
+    else:
+        return None
+    return float(mu * scale + loc)
 
 
 def _finite(name: str, value: Any) -> float:

@@ -34,7 +34,6 @@ from cxopt.engine.operating import monthly_savings
 from cxopt.engine.paths import MonthlyPath, live_matrix, monthly_path
 from cxopt.engine.simulation import Simulation
 from cxopt.engine.summary import summarise
-from cxopt.kernels.risk import pain_losses
 from cxopt.plan.shapley import shapley_values
 
 TRIAL_BLOCK = 1024  # kept for callers that set it; the kernel needs no blocks
@@ -172,12 +171,20 @@ def _lost(sim: Simulation, keys: tuple, F: np.ndarray, trials: np.ndarray | None
     n_p = len(sim.scenario.pain_points)
     sigma = np.ascontiguousarray(sim.draws.strength[:, :n_p])
     rows = np.arange(F.shape[0], dtype=np.int64) if trials is None else np.asarray(trials, dtype=np.int64)
-    E = E_u.astype(np.bool_)
-    use_table = n_p <= 20 and (1 << n_p) <= 4 * max(len(seg_u), 1)
-    mask = (E.astype(np.int64) << np.arange(n_p, dtype=np.int64)).sum(axis=1) if use_table else \
-        np.zeros(len(seg_u), dtype=np.int64)
-    return pain_losses(sigma, np.ascontiguousarray(F[:, :, :n_p]), rows, seg_u.astype(np.int64), mask, E,
-                       N_u, A_u, use_table)
+    F_p = np.ascontiguousarray(F[:, :, :n_p])
+
+    def compute():
+        from cxopt.kernels.risk import pain_losses
+
+        E = E_u.astype(np.bool_)
+        use_table = n_p <= 20 and (1 << n_p) <= 4 * max(len(seg_u), 1)
+        mask = (E.astype(np.int64) << np.arange(n_p, dtype=np.int64)).sum(axis=1) if use_table else \
+            np.zeros(len(seg_u), dtype=np.int64)
+        return pain_losses(sigma, F_p, rows, seg_u.astype(np.int64), mask, E, N_u, A_u, use_table)
+
+    # keys, sigma: from the groups and the trials' severities (the simulation's shared inputs)
+    customers, revenue = sim.stored("pain_losses", (F_p, rows), compute)
+    return customers, revenue
 
 
 def _market_at_risk(sim: Simulation, F_month: list[tuple[np.ndarray, int]], keys: tuple | None = None

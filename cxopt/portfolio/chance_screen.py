@@ -42,7 +42,6 @@ from cxopt.engine.grouped import evaluate_pairs
 from cxopt.engine.levels import level_weights, metric_info
 from cxopt.engine.simulation import Simulation
 from cxopt.errors import ArgumentError
-from cxopt.kernels.screen import level_values, met_counts, pairwise_values
 from cxopt.portfolio.backends.exhaustive import EXHAUSTIVE_LIMIT
 
 __all__ = ["SurrogateTables", "surrogate_tables", "Screen", "screen_portfolios", "ScreenChoice", "screened_choice",
@@ -216,6 +215,8 @@ def level_inputs(sim: Simulation, name: str) -> tuple:
 def surrogate_values(sim: Simulation, tables: SurrogateTables, portfolios: Sequence[Sequence[int]],
                      levels: Sequence[str] = ()) -> np.ndarray:
     """(len(tables.names) + len(levels), P, T): the surrogate quantities, then the exact levels."""
+    from cxopt.kernels.screen import level_values, pairwise_values
+
     table = portfolio_table(portfolios)
     M = len(tables.names)
     out = np.empty((M + len(levels), len(portfolios), sim.trials))
@@ -228,6 +229,8 @@ def surrogate_values(sim: Simulation, tables: SurrogateTables, portfolios: Seque
 def screen_portfolios(sim: Simulation, tables: SurrogateTables, portfolios: Sequence[Sequence[int]], targets,
                       requirements, base: dict[str, np.ndarray]) -> Screen:
     """:class:`Screen` of ``portfolios`` (chunks of :data:`CHUNK_CELLS` cells per metric)."""
+    from cxopt.kernels.screen import met_counts
+
     levels = sorted(({t.metric for t in targets} | {r.metric for r in requirements}) - set(SURROGATE))
     names = list(tables.names) + levels
     T = sim.trials

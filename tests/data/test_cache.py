@@ -96,13 +96,20 @@ def test_every_command_that_reads_a_base_takes_no_cache(file_base, private_cache
     run = lambda *extra: CliRunner().invoke(app, [command[0], str(scenario), "--base", str(path), *command[1:],  # noqa: E731
                                                   *extra])
     assert run().exit_code == 0
-    [entry] = [p for p in private_cache.rglob("*") if p.is_file()]
+    [entry] = list(private_cache.glob("*.npz"))  # the groups' entry (the tables live in tables/)
     os.utime(entry, ns=(1, 1))
     assert run().exit_code == 0
     assert entry.stat().st_mtime_ns == 1  # read from the cache, not written again
+    tables = sorted((private_cache / "tables").glob("*.cxt"))  # the simulation's tables (engine.store)
+    assert bool(tables) == (command[0] != "risk")
+    for table in tables:
+        os.utime(table, ns=(1, 1))
     result = run("--no-cache")
     assert result.exit_code == 0, result.output
     assert entry.stat().st_mtime_ns == 1  # --no-cache neither reads nor writes the cache
+    # nor the tables: a read marks an entry used (its time moves), a write replaces it
+    assert sorted((private_cache / "tables").glob("*.cxt")) == tables
+    assert all(table.stat().st_mtime_ns == 1 for table in tables)
     monkey = pytest.MonkeyPatch()
     try:
         monkey.setattr("cxopt.data.base.iter_batches", no_reading)

@@ -569,3 +569,54 @@ def test_support_touching_the_field_range_ends_is_allowed():
 def test_normal_with_no_mass_in_the_field_range_is_an_error(mean):
     with pytest.raises(DistributionError, match="no mass in the valid range"):
         parse_distribution({"dist": "normal", "mean": mean, "sd": 0.1}, **SHARE)
+
+
+# --------------------------------------------------------------------------------------
+# summaries without scipy.stats: the same bits as the frozen scipy distribution
+# --------------------------------------------------------------------------------------
+bounded = st.floats(-5, 5, allow_nan=False)
+widths = st.floats(1e-3, 10, allow_nan=False)
+
+
+@st.composite
+def any_distribution(draw) -> Distribution:
+    kind = draw(st.sampled_from(["uniform", "triangular", "pert", "beta_ab", "beta_mean", "lognormal", "normal"]))
+    low, width = draw(bounded), draw(widths)
+    if kind == "uniform":
+        return parse_distribution({"dist": "uniform", "low": low, "high": low + width})
+    if kind in ("triangular", "pert"):
+        mode = low + width * draw(st.floats(0, 1))
+        return parse_distribution({"dist": kind, "low": low, "mode": mode, "high": low + width})
+    if kind == "beta_ab":
+        return parse_distribution({"dist": "beta", "a": draw(st.floats(0.2, 40)), "b": draw(st.floats(0.2, 40))})
+    if kind == "beta_mean":
+        mean = draw(st.floats(0.02, 0.98))
+        return parse_distribution({"dist": "beta", "mean": mean,
+                                   "sd": draw(st.floats(0.01, 0.99)) * math.sqrt(mean * (1 - mean))})
+    if kind == "lognormal":
+        return parse_distribution({"dist": "lognormal", "median": draw(st.floats(1e-3, 1e4)),
+                                   "sigma": draw(st.floats(0.01, 3))})
+    return parse_distribution({"dist": "normal", "mean": draw(st.floats(0, 1)), "sd": width}, **SHARE)
+
+
+@PROPERTY
+@given(any_distribution(), st.lists(engine_uniforms, min_size=1, max_size=8))
+def test_quantile_and_mean_are_scipys_bits(dist, us):
+    q = np.array(us + [0.0, 1.0, 0.1, 0.5, 0.9])
+    np.testing.assert_array_equal(dist.quantile(q), dist.ppf(q))  # ppf: the frozen scipy distribution
+    assert dist.quantile(0.1) == dist.ppf(0.1)
+    assert dist.mean() == float(dist.scipy.mean())
+
+
+def test_summaries_do_not_import_scipy_stats():
+    """A plan's summaries (a lift's mean and P10/P90) do not wait half a second for scipy.stats."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from cxopt.model.distributions import parse_distribution as p\n"
+            "for d in (p('pert(0.01, 0.03, 0.1)'), p('triangular(1, 2, 4)'), p('uniform(0, 1)'),"
+            " p({'dist': 'beta', 'mean': 0.3, 'sd': 0.1}), p('lognormal(900, 0.9)')):\n"
+            "    d.mean(), d.quantile(0.1), d.quantile([0.1, 0.9])\n"
+            "assert 'scipy.stats' not in sys.modules, 'scipy.stats imported'\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -1,0 +1,216 @@
+"""A re-run reads what it computed before (cxopt.engine.store, cxopt.engine.fingerprint).
+
+The truth is always the computation without a store, in the same process: every table, every
+portfolio valued, every draw column and every path read back is the same bits; a second run
+computes nothing (the kernels are replaced by ones that fail); an edited initiative recomputes
+exactly the tables it is in; a changed shared input (a pain's severity, the base) recomputes
+everything; a torn or foreign entry is ignored; the directory is kept under its size.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import cxopt
+from cxopt.engine import fingerprint, grouped, simulation as simulation_module
+from cxopt.engine.draws import draw_trials
+from cxopt.engine.paths import monthly_paths
+from cxopt.engine.store import TableStore, default_store, tables_dir
+from cxopt.model.distributions import Distribution
+from tests import builders
+
+TRIALS = 64
+
+
+def simulate(sc, base, store, **kw):
+    return cxopt.simulate(sc, base, trials=TRIALS, seed=3, store=store, **kw)
+
+
+def assert_same_tables(a, b) -> None:
+    for name in ("baseline_revenue", "baseline_customers", "single_revenue", "single_customers", "pairs",
+                 "pair_revenue", "pair_customers"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+
+
+def failing(*_, **__):
+    raise AssertionError("computed again")
+
+
+@pytest.fixture
+def store(tmp_path) -> TableStore:
+    return TableStore(tmp_path / "tables")
+
+
+@pytest.fixture(scope="module")
+def base(small_scenario):
+    return cxopt.CustomerBase.synthetic(small_scenario, n=3_000, seed=1)
+
+
+# ---------------------------------------------------------------------------------- the store itself
+def test_an_entry_comes_back_bit_for_bit_and_a_damaged_one_is_ignored(store):
+    a = np.random.default_rng(0).standard_normal((2, 7, 5))
+    assert store.get("k") is None
+    store.put("k", a)
+    got = store.get("k")
+    np.testing.assert_array_equal(got, a)
+    assert got.dtype == a.dtype and got.flags.writeable
+    path = store.directory / "k.cxt"
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 0xFF  # one flipped bit of the payload
+    path.write_bytes(bytes(data))
+    assert store.get("k") is None
+    path.write_bytes(bytes(data[:40]))  # torn
+    assert store.get("k") is None
+    path.write_bytes(b"not an entry at all")
+    assert store.get("k") is None
+    assert (store.hits, store.misses, store.writes) == (1, 4, 1)
+
+
+def test_a_store_that_cannot_be_written_is_skipped(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    store = TableStore(blocker / "tables")  # its parent is a file: no directory can be made
+    store.put("k", np.zeros(3))
+    assert store.get("k") is None and store.writes == 0
+
+
+def test_prune_removes_the_least_recently_used_first(store):
+    for i in range(5):
+        store.put(f"k{i}", np.zeros(100))
+        os.utime(store.directory / f"k{i}.cxt", ns=(10**9 * (i + 1), 10**9 * (i + 1)))
+    store.get("k0")  # read now: the most recently used
+    size = (store.directory / "k0.cxt").stat().st_size
+    store.max_bytes = 3 * size
+    assert store.prune() == 2
+    assert sorted(p.stem for p in store.directory.glob("*.cxt")) == ["k0", "k3", "k4"]
+
+
+def test_the_directory_follows_the_cache_settings(monkeypatch, tmp_path):
+    monkeypatch.setenv("CXOPT_CACHE_DIR", str(tmp_path / "c"))
+    assert tables_dir() == tmp_path / "c" / "tables"
+    monkeypatch.delenv("CXOPT_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
+    assert default_store().directory == tmp_path / "x" / "cxopt" / "tables"
+    monkeypatch.setenv("CXOPT_CACHE_MAX_BYTES", "12345")
+    assert default_store().max_bytes == 12345
+
+
+# ---------------------------------------------------------------------------------- the simulation
+def test_a_second_run_reads_every_table_and_computes_nothing(small_scenario, base, store, monkeypatch):
+    plain = simulate(small_scenario, base, None)
+    first = simulate(small_scenario, base, store)
+    assert_same_tables(first, plain)
+    assert store.writes > 0
+    monkeypatch.setattr(simulation_module, "evaluate_grouped", failing)
+    monkeypatch.setattr(simulation_module, "evaluate_pairs", failing)
+    monkeypatch.setattr(Distribution, "_frozen", property(failing))  # no inverse CDF computed either
+    again = simulate(small_scenario, base, TableStore(store.directory))
+    assert_same_tables(again, plain)
+    assert again.store.misses == 0 and again.store.writes == 0
+
+
+def test_evaluate_paths_and_stored_calls_are_the_same_bits(small_scenario, base, store, monkeypatch):
+    plain = simulate(small_scenario, base, None)
+    ports = [[0, 1], [0, 1, 2], [2]]
+    nested = [[], [0], [1], [0, 1], [2], [0, 2], [1, 2], [0, 1, 2]]
+    first = simulate(small_scenario, base, store)
+    want, want_nested = plain.evaluate(ports), plain.evaluate(nested, nested=True)
+    np.testing.assert_array_equal(first.evaluate(ports)[0], want[0])
+    np.testing.assert_array_equal(first.evaluate(nested, nested=True)[1], want_nested[1])
+    paths = [[0, 1, 2], [0], [2]]
+    want_paths = monthly_paths(plain, paths)
+    for w, g in zip(want_paths, monthly_paths(first, paths)):
+        np.testing.assert_array_equal(g.revenue_lost, w.revenue_lost)
+    calls = []
+    out = first.stored("twice", (np.arange(3.0),), lambda: calls.append(1) or (np.ones(4), np.zeros(4)))
+    # the next run: every kernel fails, so each value must come from the store
+    again = simulate(small_scenario, base, TableStore(store.directory))
+    monkeypatch.setattr(simulation_module, "evaluate_grouped", failing)
+    monkeypatch.setattr("cxopt.kernels.classes.paths_by_class", failing)
+    np.testing.assert_array_equal(again.evaluate(ports)[0], want[0])
+    np.testing.assert_array_equal(again.evaluate(nested, nested=True)[1], want_nested[1])
+    for w, g in zip(want_paths, monthly_paths(again, paths)):
+        np.testing.assert_array_equal(g.customers_lost, w.customers_lost)
+    back = again.stored("twice", (np.arange(3.0),), failing)
+    np.testing.assert_array_equal(np.stack(back), np.stack(out))
+    assert calls == [1]
+    assert len(again.stored("other input", (np.arange(4.0),), lambda: (np.ones(2),))) == 1
+
+
+def test_an_edited_initiative_recomputes_only_its_own_tables(base, store):
+    sc = cxopt.parse_scenario(builders.scenario(), source="small")
+    edited = cxopt.parse_scenario(builders.scenario({"initiatives[1].success_probability": 0.6}), source="small")
+    simulate(sc, base, store)
+    again = simulate(edited, base, TableStore(store.directory))
+    assert_same_tables(again, simulate(edited, base, None))
+    pairs_with_1 = sum(1 in p for p in again.pairs.tolist())
+    assert again.store.misses == 1 + pairs_with_1  # its own single and its pairs; the ppf columns are read
+    assert again.store.hits == 1 + 2 + (len(again.pairs) - pairs_with_1) + len(draw_columns(edited))
+
+
+def draw_columns(sc) -> list:
+    """The distributions :func:`draw_trials` takes an inverse CDF of (fixed values are not stored)."""
+    out = [sc.market.churn_multiplier] + [p.severity for p in sc.pain_points] + [x.lift for x in sc.delighters]
+    for init in sc.initiatives:
+        out += list(init.fixes.values()) + [init.months_to_impact]
+    return [d for d in out if not d.is_fixed]
+
+
+@pytest.mark.parametrize("change", [{"pain_points[0].severity": builders.pert(0.05, 0.13, 0.25)},
+                                    {"scenario.horizon_months": 18}])
+def test_a_shared_input_changes_every_key(base, store, change):
+    sc = cxopt.parse_scenario(builders.scenario(), source="small")
+    first = simulate(sc, base, store)
+    other = cxopt.parse_scenario(builders.scenario(change), source="small")
+    again = simulate(other, base, TableStore(store.directory))
+    assert_same_tables(again, simulate(other, base, None))
+    assert again.store.misses >= 1 + len(sc.initiatives) + len(again.pairs)
+    assert first.keys.shared != again.keys.shared
+
+
+def test_another_base_changes_every_key(small_scenario, base, store):
+    simulate(small_scenario, base, store)
+    other = cxopt.CustomerBase.synthetic(small_scenario, n=3_000, seed=2)
+    again = simulate(small_scenario, other, TableStore(store.directory))
+    assert_same_tables(again, simulate(small_scenario, other, None))
+    assert again.store.misses == 1 + len(small_scenario.initiatives) + len(again.pairs)
+
+
+def test_auto_uses_the_store_for_file_bases_with_the_cache_on(small_scenario, base, tmp_path, monkeypatch):
+    monkeypatch.setenv("CXOPT_CACHE_DIR", str(tmp_path / "cache"))
+    assert simulate(small_scenario, base, "auto").store is None  # synthetic: generated each run
+    path = tmp_path / "base.parquet"
+    base.write_parquet(path)
+    on_file = cxopt.CustomerBase.from_file(small_scenario, path)
+    sim = simulate(small_scenario, on_file, "auto")
+    assert sim.store is not None and sim.store.directory == tmp_path / "cache" / "tables"
+    on_file.use_cache = False  # --no-cache
+    assert simulate(small_scenario, on_file, "auto").store is None
+    assert simulate(small_scenario, base, TableStore(tmp_path / "t"), mode="sampled").store is None
+    with pytest.raises(cxopt.ArgumentError, match="store"):
+        simulate(small_scenario, base, "yes")
+
+
+def test_keys_name_each_input_and_nothing_else(small_scenario, base):
+    sim = simulate(small_scenario, base, TableStore("/nonexistent/never-written"))
+    keys = sim.keys
+    assert keys.portfolio([1, 0]) == keys.portfolio([0, 1]) != keys.portfolio([0, 2])
+    assert keys.pair(0, 1) != keys.portfolio([0, 1])  # another way of valuing it: another entry
+    assert keys.batch([[0], [0, 1]]) != keys.batch([[0, 1], [0]]) != keys.batch([[0], [0, 1]], "paths")
+    # an initiative's digest is its own draws': the same initiative under another seed differs
+    other = cxopt.simulate(small_scenario, base, trials=TRIALS, seed=4, store=TableStore("/nonexistent"))
+    assert all(a != b for a, b in zip(keys.initiatives, other.keys.initiatives))
+    d = draw_trials(small_scenario, TRIALS, 3)
+    assert fingerprint.table_keys(sim.groups, d, np.ones((3, 1), bool), 2, 1, 12) == keys
+
+
+def test_the_pair_tables_do_not_depend_on_the_batch(small_scenario, base):
+    """read_through computes only the missing pairs: each pair's row must be the same bits in any batch."""
+    sim = simulate(small_scenario, base, None)
+    rows = grouped.evaluate_pairs(small_scenario, sim.groups, sim.draws, sim.pairs[1:],
+                                  (sim.baseline_revenue, sim.baseline_customers),
+                                  (sim.single_revenue, sim.single_customers))
+    np.testing.assert_array_equal(rows[0], sim.pair_revenue[1:])
