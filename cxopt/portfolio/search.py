@@ -163,7 +163,10 @@ def no_good_walk(problem: PortfolioProblem, backend: Backend, top: int = 10, tim
 
         out = walk_reduced(problem, walk, top, time_limit)
     else:
-        out = _walk(problem, backend, top, time_limit, strict=True)
+        # solver "auto": a program with few feasible portfolios is ranked outright (backends/ranked.py: the
+        # integer program's order, exactly optimal, proven), not branched on once per cut
+        small = backend.auto and not backend.EXACT and ranked_program(problem) is not None
+        out = _walk(problem, RankedProgramBackend() if small else backend, top, time_limit, strict=True)
     best, candidates, proven, stopped_by, solve_seconds, _ = out
     problem.incumbent = best.selected  # the next walk on this model (a frontier step) starts from it
     return best, candidates, proven, stopped_by, solve_seconds
@@ -277,6 +280,8 @@ def _result(sim, problem, backend, best: Candidate, candidates: tuple[Candidate,
     }
     if problem.search_note:  # the walk ran on the candidates that can matter (cxopt.portfolio.reduction)
         info["reduction"] = dict(problem.search_note)
+    elif problem.solved_by and problem.solved_by != backend.name:  # ranked by solver "auto"
+        info["program_solved_by"] = problem.solved_by
     if value is not None:  # the value's figures (retained revenue is reported as before)
         info["expected_value"] = summarise(value)
         info["baseline_value"] = summarise(problem.worth.per_trial([()], sim.baseline_revenue[None, :])[0])

@@ -495,6 +495,24 @@ def test_solver_info_reports_name_status_and_seconds(small, solver):
         assert 0 <= info["first_solve_seconds"] <= info["solve_seconds"] <= info["seconds"]
 
 
+@pytest.mark.parametrize("risk", [None, "cvar:0.2:0.5"])
+def test_auto_ranks_a_small_program_and_takes_the_solvers_walk(small, risk, monkeypatch):
+    """solver="auto" ranks a program with few feasible portfolios outright (backends/ranked.py) and
+    says so; the walk takes the same candidates, in the same order, as HiGHS's and CBC's solves, and
+    the same portfolio brute force gives. Above the ranking's limit auto solves with HiGHS."""
+    _, sim = small
+    auto = optimize(sim, solver="auto", risk=risk)
+    assert auto.solver["name"] == "highs" and auto.solver["program_solved_by"] == "ranked"
+    assert auto.solver["proven_optimal"] == optimize(sim, solver="highs", risk=risk).solver["proven_optimal"]
+    for solver in ("highs", "cbc"):
+        other = optimize(sim, solver=solver, risk=risk)
+        assert "program_solved_by" not in other.solver
+        assert [c.selected for c in other.candidates] == [c.selected for c in auto.candidates]
+    assert auto.selected == optimize(sim, solver="exhaustive", risk=risk).selected
+    monkeypatch.setattr("cxopt.portfolio.backends.ranked.RANKED_LIMIT", 2)
+    assert "program_solved_by" not in optimize(sim, solver="auto", risk=risk).solver
+
+
 def test_a_tight_time_limit_gives_a_feasible_portfolio_or_a_clear_error(small):
     spec, sim = small
     try:

@@ -17,10 +17,13 @@ SOLVER_NAMES = ("auto", *BACKENDS)
 
 
 def backend_for(solver: str) -> Backend:
-    """The backend ``solver`` names, ready to run: ``auto`` is HiGHS where available, else CBC."""
+    """The backend ``solver`` names, ready to run: ``auto`` is HiGHS where available, else CBC, and
+    marked :attr:`Backend.auto` (a program with few enough feasible portfolios is ranked instead)."""
     if solver == "auto":
         highs = HighsBackend()
-        return highs if highs.available() else CbcBackend()
+        backend = highs if highs.available() else CbcBackend()
+        backend.auto = True
+        return backend
     if solver not in BACKENDS:
         raise ArgumentError("solver", f"expected highs, cbc, exhaustive or auto, got {solver!r}")
     backend = BACKENDS[solver]()

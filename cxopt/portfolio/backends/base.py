@@ -31,6 +31,9 @@ class Backend(ABC):
     # pairwise estimate: one solve is the answer and no no-good walk is needed
     EXACT: ClassVar[bool] = False
     UNAVAILABLE: ClassVar[str] = ""  # what to install or use instead, when not available
+    # chosen by ``solver="auto"``: the walk may rank a program small enough to enumerate instead
+    # (cxopt.portfolio.backends.ranked: the same order, proven); an explicit solver always solves
+    auto: bool = False
 
     def available(self) -> bool:
         """Can this backend run here?"""
