@@ -333,8 +333,7 @@ def read_through(store: TableStore | None, keys: Sequence[str] | None, n: int, t
         return compute(list(range(n)))
     rev, cust = np.empty((n, trials)), np.empty((n, trials))
     missing = []
-    for i, key in enumerate(keys):
-        got = store.get(key)
+    for i, got in enumerate(store.get_many(keys)):
         if got is not None and got.shape == (2, trials) and got.dtype == np.float64:
             rev[i], cust[i] = got
         else:
@@ -342,6 +341,5 @@ def read_through(store: TableStore | None, keys: Sequence[str] | None, n: int, t
     if missing:
         r, c = compute(missing)
         rev[missing], cust[missing] = r, c
-        for q, i in enumerate(missing):
-            store.put(keys[i], np.stack([r[q], c[q]]))
+        store.put_many((keys[i], np.stack([r[q], c[q]])) for q, i in enumerate(missing))
     return rev, cust

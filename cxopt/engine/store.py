@@ -12,32 +12,41 @@ table under a hash of exactly those arrays (:mod:`cxopt.engine.fingerprint`), so
 * a stale entry cannot be read: any change to an input is another key, and the code that
   computes the values is part of the key (its source's hash).
 
-Entries are files ``<key>.cxt`` holding one array and the hash of its bytes; an entry whose
-bytes do not match (a torn write, a disk error) is ignored and recomputed. Writes are
-atomic (a private temporary, then rename). The directory is ``$CXOPT_CACHE_DIR/tables``,
-else ``$XDG_CACHE_HOME/cxopt/tables``, else ``~/.cache/cxopt/tables``; it is kept under
-``$CXOPT_CACHE_MAX_BYTES`` (default 2 GiB) by removing the least recently used entries.
-A store that cannot be written is skipped: values are computed as without it.
+The entries live in one SQLite database (Python's ``sqlite3``): a run writes thousands of
+tables at once (19,900 pair tables for 200 candidates), which as files cost the file system
+half a millisecond each and as rows of one transaction a tenth of that. Each entry holds its
+array and the hash of its bytes; an entry whose bytes do not match is ignored and recomputed,
+and a database that cannot be read is set aside and started afresh. The file is
+``$CXOPT_CACHE_DIR/tables/tables.sqlite``, else under ``$XDG_CACHE_HOME/cxopt/tables``, else
+``~/.cache/cxopt/tables``; it is kept under ``$CXOPT_CACHE_MAX_BYTES`` (default 2 GiB) by
+removing the least recently used entries. Runs at the same time share it (SQLite's locking).
+A store that cannot be used is skipped: the values are computed as without it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
-import tempfile
+import sqlite3
+import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
 from cxopt.engine.fingerprint import ppf_key
 from cxopt.model.distributions import Distribution
 
-__all__ = ["TableStore", "tables_dir", "default_store", "DEFAULT_MAX_BYTES"]
+__all__ = ["TableStore", "tables_dir", "default_store", "DEFAULT_MAX_BYTES", "FORMAT"]
 
 DEFAULT_MAX_BYTES = 2 << 30
+FORMAT = 2  # the database's user_version: another format is dropped and started afresh
 _MAGIC = b"CXT1"
-_SUFFIX = ".cxt"
+_FILE = "tables.sqlite"
+_CHUNK = 500  # keys per SELECT ... IN (...)
 
 
 def tables_dir() -> Path:
@@ -63,7 +72,7 @@ class TableStore:
     Parameters
     ----------
     directory : path
-        Created on the first write.
+        Where the database is; created on the first write.
     max_bytes : int, optional
         :meth:`prune` keeps the entries' total size at most this (default
         ``$CXOPT_CACHE_MAX_BYTES`` or 2 GiB).
@@ -78,58 +87,108 @@ class TableStore:
         self.directory = Path(directory)
         self.max_bytes = _max_bytes() if max_bytes is None else int(max_bytes)
         self.hits = self.misses = self.writes = 0
-        self._writable = True
+        self._db: sqlite3.Connection | None = None
+        self._usable = True
 
     def __repr__(self) -> str:
         return f"TableStore({str(self.directory)!r})"
 
-    def _path(self, key: str) -> Path:
-        return self.directory / f"{key}{_SUFFIX}"
+    @property
+    def path(self) -> Path:
+        return self.directory / _FILE
 
-    def get(self, key: str) -> np.ndarray | None:
-        """The array stored under ``key``, or None (absent, unreadable, or its bytes do not match)."""
-        path = self._path(key)
-        try:
-            with open(path, "rb") as f:
-                data = bytearray(os.fstat(f.fileno()).st_size)
-                if f.readinto(data) != len(data):
-                    data = b""
-
-        except OSError:
-            self.misses += 1
+    # -- the database ---------------------------------------------------------------------------
+    def _connection(self, create: bool) -> sqlite3.Connection | None:
+        """The open database (None: absent and not ``create``, or unusable: then skipped for good)."""
+        if self._db is not None or not self._usable:
+            return self._db
+        if not create and not self.path.is_file():
             return None
-        array = _decode(data)
-        if array is None:
-            self.misses += 1
-            return None
-        try:
-            os.utime(path)  # recently used: pruned last
-        except OSError:
-            pass
-        self.hits += 1
-        return array
-
-    def put(self, key: str, array: np.ndarray) -> None:
-        """Store ``array`` under ``key`` (atomic; best effort: a store that cannot be written is skipped)."""
-        if not self._writable:
-            return
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=_SUFFIX)
+            self._db = _open(self.path)
+        except sqlite3.OperationalError:  # locked past the timeout, read-only, no room: skip it this run
+            self._usable = False
+        except sqlite3.DatabaseError:
+            try:  # not a database we can read (damaged, another program's): set aside, start afresh
+                os.replace(self.path, self.path.with_name(f"{_FILE}.unreadable"))
+                self._db = _open(self.path)
+            except (OSError, sqlite3.Error):
+                self._usable = False
         except OSError:
-            self._writable = False
-            return
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(_encode(array))
-            os.replace(tmp, self._path(key))
-            self.writes += 1
-        except OSError:
-            self._writable = False
+            self._usable = False
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    # -- reading and writing ----------------------------------------------------------------------
+    def get(self, key: str) -> np.ndarray | None:
+        """The array stored under ``key``, or None (absent, unreadable, or its bytes do not match)."""
+        return self.get_many([key])[0]
+
+    def get_many(self, keys: Sequence[str]) -> list[np.ndarray | None]:
+        """:meth:`get` of each key (one query per 500 keys); the entries found are marked used now."""
+        out: list[np.ndarray | None] = [None] * len(keys)
+        db = self._connection(create=False)
+        if db is not None and keys:
+            pos: dict[str, list[int]] = {}
+            for i, k in enumerate(keys):
+                pos.setdefault(k, []).append(i)
+            unique = list(pos)
+            found = []
             try:
-                os.unlink(tmp)
-            except OSError:
+                for start in range(0, len(unique), _CHUNK):
+                    part = unique[start: start + _CHUNK]
+                    rows = db.execute(f"SELECT key, data FROM blobs WHERE key IN ({','.join('?' * len(part))})",
+                                      part).fetchall()
+                    for key, data in rows:
+                        array = _decode(data)
+                        if array is not None:
+                            found.append(key)
+                            for n, i in enumerate(pos[key]):
+                                out[i] = array if n == 0 else array.copy()  # each its own, like get()
+                if found:
+                    now = time.time_ns()
+                    with _transaction(db):
+                        db.executemany("UPDATE entries SET used = ? WHERE key = ?", ((now, k) for k in found))
+            except sqlite3.Error:
                 pass
+        got = sum(a is not None for a in out)
+        self.hits += got
+        self.misses += len(keys) - got
+        return out
+
+    def put(self, key: str, array: np.ndarray) -> None:
+        """Store ``array`` under ``key`` (best effort: a store that cannot be written is skipped)."""
+        self.put_many([(key, array)])
+
+    def put_many(self, items: Iterable[tuple[str, np.ndarray]]) -> None:
+        """Store each ``(key, array)`` in one transaction (all or none), encoding one at a time."""
+        items = iter(items)
+        first = next(items, None)
+        db = self._connection(create=True) if first is not None else None
+        if db is None:
+            return
+        now = time.time_ns()
+
+        sizes: list[tuple[str, int, int]] = []
+
+        def blobs():
+            for key, array in itertools.chain([first], items):
+                blob = _encode(array)
+                sizes.append((key, now, len(blob)))
+                yield key, blob
+
+        try:
+            with _transaction(db):
+                db.executemany("INSERT OR REPLACE INTO blobs (key, data) VALUES (?, ?)", blobs())
+                db.executemany("INSERT OR REPLACE INTO entries (key, used, size) VALUES (?, ?, ?)", sizes)
+            self.writes += len(sizes)
+        except sqlite3.Error:
+            pass
 
     def inverse_cdf(self, dist: Distribution, u: np.ndarray) -> np.ndarray:
         """``dist.ppf(u)``, read from the store when a run before applied this distribution to these
@@ -148,34 +207,82 @@ class TableStore:
         return out
 
     def prune(self) -> int:
-        """Remove the least recently used entries until their total is at most ``max_bytes``; the
-        number removed."""
-        try:
-            entries = []
-            with os.scandir(self.directory) as it:
-                for e in it:
-                    if e.name.endswith(_SUFFIX) and not e.name.startswith(".tmp-"):
-                        st = e.stat()
-                        entries.append((st.st_mtime_ns, st.st_size, e.path))
-        except OSError:
+        """Remove the least recently used entries until their total is at most ``max_bytes`` (and give
+        the freed pages back to the file system); the number removed."""
+        db = self._connection(create=False)
+        if db is None:
             return 0
-        total = sum(size for _, size, _ in entries)
-        removed = 0
-        for _, size, path in sorted(entries):
+        try:
+            total = db.execute("SELECT COALESCE(SUM(size), 0) FROM entries").fetchone()[0]
             if total <= self.max_bytes:
-                break
-            try:
-                os.unlink(path)
-            except OSError:
-                continue
-            total -= size
-            removed += 1
-        return removed
+                return 0
+            drop = []
+            for key, size in db.execute("SELECT key, size FROM entries ORDER BY used, key").fetchall():
+                if total <= self.max_bytes:
+                    break
+                drop.append((key,))
+                total -= size
+            with _transaction(db):
+                db.executemany("DELETE FROM entries WHERE key = ?", drop)
+                db.executemany("DELETE FROM blobs WHERE key = ?", drop)
+            db.execute("PRAGMA incremental_vacuum").fetchall()
+            return len(drop)
+        except sqlite3.Error:
+            return 0
+
+    def size(self) -> int:
+        """The entries' total size in bytes."""
+        db = self._connection(create=False)
+        if db is None:
+            return 0
+        try:
+            return int(db.execute("SELECT COALESCE(SUM(size), 0) FROM entries").fetchone()[0])
+        except sqlite3.Error:
+            return 0
 
 
 def default_store() -> TableStore:
     """The user's store (:func:`tables_dir`)."""
     return TableStore(tables_dir())
+
+
+@contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction (the connection is in autocommit mode): all of it or none."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    """The database at ``path`` with the entries' tables (a database of another
+    format is emptied first)."""
+    db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+    try:
+        db.execute("PRAGMA auto_vacuum = INCREMENTAL")  # before the first table: pruning shrinks the file
+        # a cache: each page written once (a rollback journal holds only the few pages a write changes;
+        # write-ahead logging would write every table twice) and not forced to disk; a crash of this
+        # process rolls back, a crash of the machine may damage the file, which is then set aside
+        db.execute("PRAGMA journal_mode = TRUNCATE")
+        db.execute("PRAGMA synchronous = OFF")
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version != FORMAT:
+            db.execute("DROP TABLE IF EXISTS entries")
+            db.execute("DROP TABLE IF EXISTS blobs")
+        # the entries' use apart from their bytes: marking an entry used rewrites a small row only
+        db.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, used INTEGER NOT NULL, "
+                   "size INTEGER NOT NULL)")
+        db.execute("CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, data BLOB NOT NULL)")
+        db.execute("CREATE INDEX IF NOT EXISTS entries_by_use ON entries (used)")
+        db.execute(f"PRAGMA user_version = {FORMAT}")
+    except sqlite3.Error:
+        db.close()
+        raise
+    return db
 
 
 def _encode(array: np.ndarray) -> bytes:
@@ -186,8 +293,8 @@ def _encode(array: np.ndarray) -> bytes:
     return _MAGIC + digest + len(header).to_bytes(4, "little") + header + payload
 
 
-def _decode(data: bytearray | bytes) -> np.ndarray | None:
-    if len(data) < 24 or data[:4] != _MAGIC:
+def _decode(data: bytes) -> np.ndarray | None:
+    if not isinstance(data, (bytes, bytearray)) or len(data) < 24 or data[:4] != _MAGIC:
         return None
     digest, n = bytes(data[4:20]), int.from_bytes(data[20:24], "little")
     body = memoryview(data)[24:]
@@ -201,4 +308,4 @@ def _decode(data: bytearray | bytes) -> np.ndarray | None:
     payload = body[n:]
     if len(payload) != dtype.itemsize * int(np.prod(shape, dtype=np.int64)):
         return None
-    return np.frombuffer(payload, dtype=dtype).reshape(shape)  # writable when ``data`` is a bytearray
+    return np.frombuffer(payload, dtype=dtype).reshape(shape).copy()  # writable, owning its memory

@@ -52,40 +52,61 @@ def base(small_scenario):
 # ---------------------------------------------------------------------------------- the store itself
 def test_an_entry_comes_back_bit_for_bit_and_a_damaged_one_is_ignored(store):
     a = np.random.default_rng(0).standard_normal((2, 7, 5))
-    assert store.get("k") is None
+    assert store.get("k") is None and not store.path.exists()  # a read creates nothing
     store.put("k", a)
     got = store.get("k")
     np.testing.assert_array_equal(got, a)
     assert got.dtype == a.dtype and got.flags.writeable
-    path = store.directory / "k.cxt"
-    data = bytearray(path.read_bytes())
-    data[-3] ^= 0xFF  # one flipped bit of the payload
-    path.write_bytes(bytes(data))
-    assert store.get("k") is None
-    path.write_bytes(bytes(data[:40]))  # torn
-    assert store.get("k") is None
-    path.write_bytes(b"not an entry at all")
-    assert store.get("k") is None
+    blob = raw(store, "k")
+    for damaged in (blob[:-3] + bytes([blob[-3] ^ 1]) + blob[-2:],  # one flipped bit of the payload
+                    blob[:40],  # torn
+                    b"not an entry at all"):
+        store._db.execute("UPDATE blobs SET data = ? WHERE key = 'k'", (damaged,))
+        assert store.get("k") is None
     assert (store.hits, store.misses, store.writes) == (1, 4, 1)
 
 
-def test_a_store_that_cannot_be_written_is_skipped(tmp_path):
+def raw(store: TableStore, key: str) -> bytes:
+    return store._db.execute("SELECT data FROM blobs WHERE key = ?", (key,)).fetchone()[0]
+
+
+def test_many_at_once_and_the_same_key_twice(store):
+    arrays = {f"k{i}": np.full((2, 3), float(i)) for i in range(1200)}  # more than one query's keys
+    store.put_many(arrays.items())
+    keys = ["k5", "nope", "k1199", "k5"]
+    got = store.get_many(keys)
+    assert got[1] is None and got[0] is not got[3]
+    np.testing.assert_array_equal(got[2], arrays["k1199"])
+    np.testing.assert_array_equal(got[3], arrays["k5"])
+    assert store.writes == 1200 and store.size() > 1200 * 48
+
+
+def test_a_damaged_database_is_set_aside_and_one_that_cannot_be_made_is_skipped(tmp_path):
+    directory = tmp_path / "tables"
+    directory.mkdir()
+    (directory / "tables.sqlite").write_bytes(b"this is not a database" * 100)
+    store = TableStore(directory)
+    store.put("k", np.ones(3))
+    np.testing.assert_array_equal(TableStore(directory).get("k"), np.ones(3))
+    assert (directory / "tables.sqlite.unreadable").is_file()
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    store = TableStore(blocker / "tables")  # its parent is a file: no directory can be made
-    store.put("k", np.zeros(3))
-    assert store.get("k") is None and store.writes == 0
+    stuck = TableStore(blocker / "tables")  # its parent is a file: no directory can be made
+    stuck.put("k", np.zeros(3))
+    assert stuck.get("k") is None and stuck.writes == 0
 
 
 def test_prune_removes_the_least_recently_used_first(store):
     for i in range(5):
         store.put(f"k{i}", np.zeros(100))
-        os.utime(store.directory / f"k{i}.cxt", ns=(10**9 * (i + 1), 10**9 * (i + 1)))
+        store._db.execute("UPDATE entries SET used = ? WHERE key = ?", (i + 1, f"k{i}"))
     store.get("k0")  # read now: the most recently used
-    size = (store.directory / "k0.cxt").stat().st_size
+    size = store.size() // 5
     store.max_bytes = 3 * size
     assert store.prune() == 2
-    assert sorted(p.stem for p in store.directory.glob("*.cxt")) == ["k0", "k3", "k4"]
+    left = [k for (k,) in store._db.execute("SELECT key FROM entries ORDER BY key")]
+    assert left == ["k0", "k3", "k4"]
+    assert store.prune() == 0
 
 
 def test_the_directory_follows_the_cache_settings(monkeypatch, tmp_path):
@@ -96,6 +117,7 @@ def test_the_directory_follows_the_cache_settings(monkeypatch, tmp_path):
     assert default_store().directory == tmp_path / "x" / "cxopt" / "tables"
     monkeypatch.setenv("CXOPT_CACHE_MAX_BYTES", "12345")
     assert default_store().max_bytes == 12345
+    assert default_store().path == tmp_path / "x" / "cxopt" / "tables" / "tables.sqlite"
 
 
 # ---------------------------------------------------------------------------------- the simulation
