@@ -155,6 +155,7 @@ def test_end_to_end_from_parquet(benchmark, parquet_base):
 
     def run():
         base = CustomerBase.from_file(sc, path)
+        base.use_cache = False  # measured: no group cache, no table store (bench_rerun.py measures those)
         return simulate(sc, base, trials=TRIALS, seed=1)
 
     sim = benchmark.pedantic(run, rounds=1, iterations=1)

@@ -13,7 +13,7 @@ import sys
 
 import cxopt
 from tests import builders
-from tests.cli.test_cli import PROCESS_ENV, TIMING_KEYS
+from tests.cli.test_cli import PROCESS_ENV, without_timing
 
 RUN = r"""
 import runpy, sys
@@ -28,20 +28,12 @@ finally:
 """
 
 
-def without_timings(doc):
-    if isinstance(doc, dict):
-        return {k: without_timings(v) for k, v in doc.items() if k not in TIMING_KEYS}
-    if isinstance(doc, list):
-        return [without_timings(v) for v in doc]
-    return doc
-
-
 def optimize(scenario, cache, *extra) -> tuple[dict, list[str]]:
     done = subprocess.run([sys.executable, "-c", RUN, "optimize", str(scenario), "--json", "--quiet", *extra],
                           capture_output=True, text=True, env={**PROCESS_ENV, "CXOPT_CACHE_DIR": str(cache)})
     assert done.returncode == 0, done.stderr
     loaded = [line for line in done.stderr.splitlines() if line.startswith("LOADED")][-1].split()[1:]
-    return without_timings(json.loads(done.stdout)), loaded
+    return without_timing(json.loads(done.stdout)), loaded
 
 
 def test_the_second_run_computes_nothing_and_prints_the_same(tmp_path):
