@@ -236,3 +236,17 @@ def test_the_pair_tables_do_not_depend_on_the_batch(small_scenario, base):
                                   (sim.baseline_revenue, sim.baseline_customers),
                                   (sim.single_revenue, sim.single_customers))
     np.testing.assert_array_equal(rows[0], sim.pair_revenue[1:])
+
+
+def test_the_code_is_in_every_key(tmp_path):
+    """Any change to the package's source is another code digest, hence other keys."""
+    (tmp_path / "kernels").mkdir()
+    (tmp_path / "kernels" / "a.py").write_text("x = 1\n")
+    (tmp_path / "b.py").write_text("y = 2\n")
+    before = fingerprint.source_digest(tmp_path)
+    (tmp_path / "kernels" / "a.py").write_text("x = 2\n")
+    assert fingerprint.source_digest(tmp_path) != before
+    (tmp_path / "kernels" / "a.py").write_text("x = 1\n")
+    assert fingerprint.source_digest(tmp_path) == before
+    (tmp_path / "c.py").write_text("")
+    assert fingerprint.source_digest(tmp_path) != before
