@@ -16,9 +16,10 @@ The entries live in one SQLite database (Python's ``sqlite3``): a run writes tho
 tables at once (19,900 pair tables for 200 candidates), which as files cost the file system
 half a millisecond each and as rows of one transaction a tenth of that. Each entry holds its
 array and the hash of its bytes; an entry whose bytes do not match is ignored and recomputed,
-and a database that cannot be read is set aside and started afresh. The file is
-``$CXOPT_CACHE_DIR/tables/tables.sqlite``, else under ``$XDG_CACHE_HOME/cxopt/tables``, else
-``~/.cache/cxopt/tables``; it is kept under ``$CXOPT_CACHE_MAX_BYTES`` (default 2 GiB) by
+and a damaged database is set aside (``tables.sqlite.unreadable``, one at most) and started
+afresh; a locked (another run's write for more than 10 s), read-only or full one is skipped
+for the run. The file is ``$CXOPT_CACHE_DIR/tables/tables.sqlite``, else under
+``$XDG_CACHE_HOME/cxopt/tables``, else ``~/.cache/cxopt/tables``; it is kept under ``$CXOPT_CACHE_MAX_BYTES`` (default 2 GiB) by
 removing the least recently used entries. Runs at the same time share it (SQLite's locking).
 A store that cannot be used is skipped: the values are computed as without it.
 """
@@ -47,6 +48,7 @@ FORMAT = 2  # the database's user_version: another format is dropped and started
 _MAGIC = b"CXT1"
 _FILE = "tables.sqlite"
 _CHUNK = 500  # keys per SELECT ... IN (...)
+TIMEOUT = 10.0  # seconds to wait for another run's write before this run goes without the store
 
 
 def tables_dir() -> Path:
@@ -89,6 +91,7 @@ class TableStore:
         self.hits = self.misses = self.writes = 0
         self._db: sqlite3.Connection | None = None
         self._usable = True
+        self._set_aside = False
 
     def __repr__(self) -> str:
         return f"TableStore({str(self.directory)!r})"
@@ -100,28 +103,42 @@ class TableStore:
     # -- the database ---------------------------------------------------------------------------
     def _connection(self, create: bool) -> sqlite3.Connection | None:
         """The open database (None: absent and not ``create``, or unusable: then skipped for good)."""
-        if self._db is not None or not self._usable:
-            return self._db
-        if not create and not self.path.is_file():
-            return None
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            self._db = _open(self.path)
-        except sqlite3.OperationalError:  # locked past the timeout, read-only, no room: skip it this run
-            self._usable = False
-        except sqlite3.DatabaseError:
-            try:  # not a database we can read (damaged, another program's): set aside, start afresh
-                os.replace(self.path, self.path.with_name(f"{_FILE}.unreadable"))
+        for _ in range(2):  # a damaged database is set aside by the first failure, then one made afresh
+            if self._db is not None or not self._usable:
+                return self._db
+            try:
+                if not create and not self.path.is_file():
+                    return None
+                self.directory.mkdir(parents=True, exist_ok=True)
                 self._db = _open(self.path)
-            except (OSError, sqlite3.Error):
-                self._usable = False
-        except OSError:
-            self._usable = False
+            except (OSError, sqlite3.Error) as exc:
+                self._failed(exc)
         return self._db
+
+    def _failed(self, exc: OSError | sqlite3.Error) -> None:
+        """A use of the database failed. Damage (not a database, a malformed page: sqlite3's plain
+        DatabaseError) sets the file aside as ``tables.sqlite.unreadable``, once per store, so that the
+        next use starts afresh; anything else (locked past the timeout, read-only, a full disk, a
+        directory that cannot be read) turns the store off for this run: values are computed."""
+        self.close()
+        if type(exc) is sqlite3.DatabaseError and not self._set_aside:
+            self._set_aside = True
+            try:
+                os.replace(self.path, self.path.with_name(f"{_FILE}.unreadable"))
+                for leftover in (self.path.with_name(f"{_FILE}-journal"),):
+                    if leftover.exists():
+                        os.unlink(leftover)
+                return
+            except OSError:
+                pass
+        self._usable = False
 
     def close(self) -> None:
         if self._db is not None:
-            self._db.close()
+            try:
+                self._db.close()
+            except sqlite3.Error:
+                pass
             self._db = None
 
     # -- reading and writing ----------------------------------------------------------------------
@@ -154,8 +171,8 @@ class TableStore:
                     now = time.time_ns()
                     with _transaction(db):
                         db.executemany("UPDATE entries SET used = ? WHERE key = ?", ((now, k) for k in found))
-            except sqlite3.Error:
-                pass
+            except sqlite3.Error as exc:  # what was read is still good (each entry checked by its hash)
+                self._failed(exc)
         got = sum(a is not None for a in out)
         self.hits += got
         self.misses += len(keys) - got
@@ -187,8 +204,8 @@ class TableStore:
                 db.executemany("INSERT OR REPLACE INTO blobs (key, data) VALUES (?, ?)", blobs())
                 db.executemany("INSERT OR REPLACE INTO entries (key, used, size) VALUES (?, ?, ?)", sizes)
             self.writes += len(sizes)
-        except sqlite3.Error:
-            pass
+        except sqlite3.Error as exc:  # nothing of this batch was written (one transaction)
+            self._failed(exc)
 
     def inverse_cdf(self, dist: Distribution, u: np.ndarray) -> np.ndarray:
         """``dist.ppf(u)``, read from the store when a run before applied this distribution to these
@@ -227,7 +244,8 @@ class TableStore:
                 db.executemany("DELETE FROM blobs WHERE key = ?", drop)
             db.execute("PRAGMA incremental_vacuum").fetchall()
             return len(drop)
-        except sqlite3.Error:
+        except sqlite3.Error as exc:
+            self._failed(exc)
             return 0
 
     def size(self) -> int:
@@ -237,7 +255,8 @@ class TableStore:
             return 0
         try:
             return int(db.execute("SELECT COALESCE(SUM(size), 0) FROM entries").fetchone()[0])
-        except sqlite3.Error:
+        except sqlite3.Error as exc:
+            self._failed(exc)
             return 0
 
 
@@ -252,34 +271,39 @@ def _transaction(db: sqlite3.Connection) -> Iterator[None]:
     db.execute("BEGIN IMMEDIATE")
     try:
         yield
+        db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        if db.in_transaction:  # a failed COMMIT (busy, disk full) too: never leave the lock held
+            try:
+                db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
         raise
-    db.execute("COMMIT")
 
 
 def _open(path: Path) -> sqlite3.Connection:
-    """The database at ``path`` with the entries' tables (a database of another
-    format is emptied first)."""
-    db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+    """The database at ``path`` with the entries' tables, made (or, of another format, emptied) under
+    a write lock, so that two runs starting at once do not drop each other's tables."""
+    db = sqlite3.connect(path, timeout=TIMEOUT, isolation_level=None)
     try:
-        db.execute("PRAGMA auto_vacuum = INCREMENTAL")  # before the first table: pruning shrinks the file
         # a cache: each page written once (a rollback journal holds only the few pages a write changes;
         # write-ahead logging would write every table twice) and not forced to disk; a crash of this
         # process rolls back, a crash of the machine may damage the file, which is then set aside
         db.execute("PRAGMA journal_mode = TRUNCATE")
         db.execute("PRAGMA synchronous = OFF")
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version != FORMAT:
-            db.execute("DROP TABLE IF EXISTS entries")
-            db.execute("DROP TABLE IF EXISTS blobs")
-        # the entries' use apart from their bytes: marking an entry used rewrites a small row only
-        db.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, used INTEGER NOT NULL, "
-                   "size INTEGER NOT NULL)")
-        db.execute("CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, data BLOB NOT NULL)")
-        db.execute("CREATE INDEX IF NOT EXISTS entries_by_use ON entries (used)")
-        db.execute(f"PRAGMA user_version = {FORMAT}")
-    except sqlite3.Error:
+        if db.execute("PRAGMA user_version").fetchone()[0] != FORMAT:
+            db.execute("PRAGMA auto_vacuum = INCREMENTAL")  # a new file: pruning gives pages back
+            with _transaction(db):
+                if db.execute("PRAGMA user_version").fetchone()[0] != FORMAT:  # read again under the lock
+                    db.execute("DROP TABLE IF EXISTS entries")
+                    db.execute("DROP TABLE IF EXISTS blobs")
+                    # the entries' use apart from their bytes: marking an entry used rewrites a small row
+                    db.execute("CREATE TABLE entries (key TEXT PRIMARY KEY, used INTEGER NOT NULL, "
+                               "size INTEGER NOT NULL)")
+                    db.execute("CREATE TABLE blobs (key TEXT PRIMARY KEY, data BLOB NOT NULL)")
+                    db.execute("CREATE INDEX entries_by_use ON entries (used)")
+                    db.execute(f"PRAGMA user_version = {FORMAT}")
+    except BaseException:
         db.close()
         raise
     return db

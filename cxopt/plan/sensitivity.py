@@ -21,6 +21,8 @@ def rankdata(a: np.ndarray) -> np.ndarray:
     """Ranks 1..n of ``a``, ties given their average rank (``scipy.stats.rankdata``'s default, whose
     algorithm this is: importing ``scipy.stats`` for it cost every plan half a second)."""
     arr = np.ravel(np.asarray(a))
+    if arr.dtype.kind == "f" and np.isnan(arr).any():  # scipy's nan_policy="propagate"
+        return np.full(arr.size, np.nan)
     sorter = np.argsort(arr, kind="quicksort")
     inv = np.empty(sorter.size, dtype=np.intp)
     inv[sorter] = np.arange(sorter.size, dtype=np.intp)

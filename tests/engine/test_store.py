@@ -35,6 +35,12 @@ def assert_same_tables(a, b) -> None:
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
 
 
+def assert_same_pair(got, want) -> None:
+    """(revenue, customers) the same bits."""
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+
+
 def failing(*_, **__):
     raise AssertionError("computed again")
 
@@ -96,6 +102,55 @@ def test_a_damaged_database_is_set_aside_and_one_that_cannot_be_made_is_skipped(
     assert stuck.get("k") is None and stuck.writes == 0
 
 
+def test_a_database_damaged_inside_is_set_aside_too(store):
+    store.put_many((f"k{i}", np.full(2_000, float(i))) for i in range(40))  # many pages
+    store.close()
+    data = bytearray(store.path.read_bytes())
+    data[8192:8192 + 40_000] = np.random.default_rng(1).integers(0, 256, 40_000, dtype=np.uint8).tobytes()
+    store.path.write_bytes(bytes(data))
+    again = TableStore(store.directory)
+    for i in range(40):  # a damaged page is a miss or, when SQLite notices, the file set aside
+        got = again.get(f"k{i}")
+        assert got is None or np.array_equal(got, np.full(2_000, float(i)))
+    again.put("fresh", np.arange(3.0))
+    again.put("fresh", np.arange(3.0))  # after a set-aside the first write may be lost: the next one lands
+    np.testing.assert_array_equal(TableStore(store.directory).get("fresh"), np.arange(3.0))
+
+
+def test_a_busy_database_is_skipped_and_never_left_locked(store, monkeypatch):
+    import sqlite3
+
+    from cxopt.engine import store as store_module
+
+    store.put("k", np.ones(3))
+    store.close()
+    monkeypatch.setattr(store_module, "TIMEOUT", 0.2)
+    other = sqlite3.connect(store.path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another run's long write
+    busy = TableStore(store.directory)
+    busy.put("k2", np.zeros(3))  # cannot write: skipped, no error
+    assert busy.get("k") is None and busy.writes == 0
+    other.execute("ROLLBACK")
+    other.close()
+    assert busy._db is None  # nothing held
+    np.testing.assert_array_equal(TableStore(store.directory).get("k"), np.ones(3))
+
+
+def test_a_directory_that_cannot_be_read_is_skipped(store, monkeypatch):
+    from pathlib import Path
+
+    store.put("k", np.ones(3))
+    blocked = TableStore(store.directory)
+
+    def refuse(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(Path, "is_file", refuse)
+    assert blocked.get("k") is None
+    blocked.put("k2", np.ones(3))
+    assert blocked.writes == 0
+
+
 def test_prune_removes_the_least_recently_used_first(store):
     for i in range(5):
         store.put(f"k{i}", np.zeros(100))
@@ -104,8 +159,9 @@ def test_prune_removes_the_least_recently_used_first(store):
     size = store.size() // 5
     store.max_bytes = 3 * size
     assert store.prune() == 2
-    left = [k for (k,) in store._db.execute("SELECT key FROM entries ORDER BY key")]
-    assert left == ["k0", "k3", "k4"]
+    for table in ("entries", "blobs"):  # the bytes go with the entries
+        left = [k for (k,) in store._db.execute(f"SELECT key FROM {table} ORDER BY key")]
+        assert left == ["k0", "k3", "k4"], table
     assert store.prune() == 0
 
 
@@ -140,22 +196,22 @@ def test_evaluate_paths_and_stored_calls_are_the_same_bits(small_scenario, base,
     nested = [[], [0], [1], [0, 1], [2], [0, 2], [1, 2], [0, 1, 2]]
     first = simulate(small_scenario, base, store)
     want, want_nested = plain.evaluate(ports), plain.evaluate(nested, nested=True)
-    np.testing.assert_array_equal(first.evaluate(ports)[0], want[0])
-    np.testing.assert_array_equal(first.evaluate(nested, nested=True)[1], want_nested[1])
+    assert_same_pair(first.evaluate(ports), want)
+    assert_same_pair(first.evaluate(nested, nested=True), want_nested)
     paths = [[0, 1, 2], [0], [2]]
     want_paths = monthly_paths(plain, paths)
     for w, g in zip(want_paths, monthly_paths(first, paths)):
-        np.testing.assert_array_equal(g.revenue_lost, w.revenue_lost)
+        assert_same_pair((g.revenue_lost, g.customers_lost), (w.revenue_lost, w.customers_lost))
     calls = []
     out = first.stored("twice", (np.arange(3.0),), lambda: calls.append(1) or (np.ones(4), np.zeros(4)))
     # the next run: every kernel fails, so each value must come from the store
     again = simulate(small_scenario, base, TableStore(store.directory))
     monkeypatch.setattr(simulation_module, "evaluate_grouped", failing)
     monkeypatch.setattr("cxopt.kernels.classes.paths_by_class", failing)
-    np.testing.assert_array_equal(again.evaluate(ports)[0], want[0])
-    np.testing.assert_array_equal(again.evaluate(nested, nested=True)[1], want_nested[1])
+    assert_same_pair(again.evaluate(ports), want)
+    assert_same_pair(again.evaluate(nested, nested=True), want_nested)
     for w, g in zip(want_paths, monthly_paths(again, paths)):
-        np.testing.assert_array_equal(g.customers_lost, w.customers_lost)
+        assert_same_pair((g.revenue_lost, g.customers_lost), (w.revenue_lost, w.customers_lost))
     back = again.stored("twice", (np.arange(3.0),), failing)
     np.testing.assert_array_equal(np.stack(back), np.stack(out))
     assert calls == [1]
@@ -216,17 +272,27 @@ def test_auto_uses_the_store_for_file_bases_with_the_cache_on(small_scenario, ba
         simulate(small_scenario, base, "yes")
 
 
-def test_keys_name_each_input_and_nothing_else(small_scenario, base):
-    sim = simulate(small_scenario, base, TableStore("/nonexistent/never-written"))
+def test_keys_name_each_input_and_nothing_else(small_scenario, base, tmp_path):
+    sim = simulate(small_scenario, base, TableStore(tmp_path / "a"))
     keys = sim.keys
     assert keys.portfolio([1, 0]) == keys.portfolio([0, 1]) != keys.portfolio([0, 2])
     assert keys.pair(0, 1) != keys.portfolio([0, 1])  # another way of valuing it: another entry
     assert keys.batch([[0], [0, 1]]) != keys.batch([[0, 1], [0]]) != keys.batch([[0], [0, 1]], "paths")
     # an initiative's digest is its own draws': the same initiative under another seed differs
-    other = cxopt.simulate(small_scenario, base, trials=TRIALS, seed=4, store=TableStore("/nonexistent"))
+    other = cxopt.simulate(small_scenario, base, trials=TRIALS, seed=4, store=TableStore(tmp_path / "b"))
     assert all(a != b for a, b in zip(keys.initiatives, other.keys.initiatives))
     d = draw_trials(small_scenario, TRIALS, 3)
-    assert fingerprint.table_keys(sim.groups, d, np.ones((3, 1), bool), 2, 1, 12) == keys
+    targets = np.ones((3, 1), bool)
+    assert fingerprint.table_keys(sim.groups, d, targets, 2, 1, 12) == keys
+    # the segments an initiative targets are its own: only its digest moves
+    fewer = targets.copy()
+    fewer[1, 0] = False
+    moved = fingerprint.table_keys(sim.groups, d, fewer, 2, 1, 12)
+    assert moved.shared == keys.shared and [a == b for a, b in zip(moved.initiatives, keys.initiatives)] == \
+        [True, False, True]
+    # the count of pains (where the delighters' columns start), of segments, the horizon: shared
+    for counts in ((1, 1, 12), (2, 2, 12), (2, 1, 18)):
+        assert fingerprint.table_keys(sim.groups, d, targets, *counts).shared != keys.shared
 
 
 def test_the_pair_tables_do_not_depend_on_the_batch(small_scenario, base):
@@ -250,3 +316,41 @@ def test_the_code_is_in_every_key(tmp_path):
     assert fingerprint.source_digest(tmp_path) == before
     (tmp_path / "c.py").write_text("")
     assert fingerprint.source_digest(tmp_path) != before
+
+
+def test_the_plans_pain_losses_are_read_back(small_scenario, base, store, monkeypatch):
+    from cxopt.plan.explain import risk_left
+
+    want = risk_left(simulate(small_scenario, base, None), [0, 2])
+    assert risk_left(simulate(small_scenario, base, store), [0, 2]) == want
+    monkeypatch.setattr("cxopt.kernels.risk.pain_losses", failing)
+    assert risk_left(simulate(small_scenario, base, TableStore(store.directory)), [0, 2]) == want
+
+
+def test_a_nested_batch_is_stored_as_a_batch(article_path, tmp_path, monkeypatch):
+    """The plan's subsets take the union's class sums (their bits depend on the batch): the batch is
+    stored whole and read back whole, the kernel not run again."""
+    import itertools
+
+    from cxopt.kernels import classes as kernels_classes
+    from tests.engine.test_plan_reuse import touched
+
+    sc = cxopt.load_scenario(article_path)
+    article = cxopt.CustomerBase.synthetic(sc, n=20_000, seed=1)
+    plain = simulate(sc, article, None)
+    n_seg, K = len(plain.groups.segments), len(sc.initiatives)
+    chosen = next(list(p) for p in itertools.combinations(range(K), 3)
+                  if (n_seg << len(touched(plain, p))) * grouped.NESTED_RATIO <= plain.groups.n_groups
+                  and len({tuple(sorted(touched(plain, s))) for r in range(4) for s in itertools.combinations(p, r)})
+                  >= grouped.NESTED_MIN_SETS)
+    subsets = [sorted(s) for r in range(4) for s in itertools.combinations(chosen, r)]
+    calls = []
+    kernel = kernels_classes.evaluate_nested_classes
+    monkeypatch.setattr(kernels_classes, "evaluate_nested_classes", lambda *a: calls.append(1) or kernel(*a))
+    want = plain.evaluate(subsets, nested=True)
+    assert len(calls) == 1
+    store = TableStore(tmp_path / "tables")
+    assert_same_pair(simulate(sc, article, store).evaluate(subsets, nested=True), want)
+    assert len(calls) == 2
+    monkeypatch.setattr(kernels_classes, "evaluate_nested_classes", failing)
+    assert_same_pair(simulate(sc, article, TableStore(store.directory)).evaluate(subsets, nested=True), want)
