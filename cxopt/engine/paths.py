@@ -98,24 +98,25 @@ def monthly_paths(sim: Simulation, portfolios: list[list[int]], draws: Draws | N
     sets = sorted(set(fixes))
     rank = {ts: q for q, ts in enumerate(sets)}
     order = sorted(range(len(ps)), key=lambda i: rank[fixes[i]])
-    # a re-run reads the paths from the simulation's store (the same bits), keyed by the batch
-    key = sim.keys.batch(ps, "paths") if sim.store is not None and sim.keys is not None and d is sim.draws else None
-    got = sim.store.get(key) if key is not None else None
-    if got is not None and got.shape == (2, len(ps), d.trials, H) and got.dtype == np.float64:
-        rev, cust = got
-    else:
+
+    def compute() -> np.ndarray:
         from cxopt.kernels.classes import paths_by_class
 
         g = _merge_untouched_delighters(sim.groups, len(sc.pain_points), union)
         ct = class_tables(g, [fixes[i] for i in order])
-        rev = np.empty((len(ps), d.trials, H))
-        cust = np.empty((len(ps), d.trials, H))
+        both = np.empty((2, len(ps), d.trials, H))  # revenue, customers: the kernel fills both halves
         paths_by_class(portfolio_table([ps[i] for i in order]), ct.port_set, ct.set_ptr, ct.set_drivers, ct.aff_ptr,
                        ct.aff_idx, ct.aff_cls, g.segment, g.mask, g.customers.astype(np.float64), g.revenue,
                        g.revenue_churn, g.churn, len(sc.pain_points), max(len(g.segments), 1), d.strength, d.market,
-                       d.fix_ptr, d.fix_driver, d.effect, segment_targets(sc, g), d.success, d.golive, H, rev, cust)
-        if key is not None:
-            sim.store.put(key, np.stack([rev, cust]))
+                       d.fix_ptr, d.fix_driver, d.effect, segment_targets(sc, g), d.success, d.golive, H,
+                       both[0], both[1])
+        return both
+
+    # a re-run reads the paths from the simulation's store (the same bits), keyed by the batch
+    if sim.store is not None and sim.keys is not None and d is sim.draws:
+        rev, cust = sim.store.get_or_compute(sim.keys.batch(ps, "paths"), compute, (2, len(ps), d.trials, H))
+    else:
+        rev, cust = compute()
     out: list[MonthlyPath | None] = [None] * len(ps)
     for q, i in enumerate(order):
         out[i] = MonthlyPath(customers_lost=(float(sim.n_customers) - cust[q]) / H,

@@ -29,9 +29,8 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from cxopt.data.customers import CustomerBase, GroupStats
-from cxopt.engine.arrays import affected_groups, interacting_pairs  # noqa: F401  (re-exported)
+from cxopt.engine.arrays import affected_groups, interacting_pairs, segment_targets  # noqa: F401  (re-exported)
 from cxopt.engine.draws import Draws, check_retention_bounds, draw_trials
-from cxopt.engine.arrays import segment_targets
 from cxopt.engine.executor import Executor, LocalExecutor
 from cxopt.engine.fingerprint import TableKeys, table_keys
 from cxopt.engine.grouped import evaluate_grouped, evaluate_pairs
@@ -162,13 +161,7 @@ class Simulation:
         promises that ``compute`` reads nothing but those (and the code, which is in the key)."""
         if self.store is None or self.keys is None:
             return tuple(compute())
-        key = self.keys.call(kind, inputs)
-        got = self.store.get(key)
-        if got is not None and got.dtype == np.float64 and got.ndim >= 1:
-            return tuple(got)
-        out = tuple(np.asarray(a, dtype=np.float64) for a in compute())
-        self.store.put(key, np.stack(out))
-        return out
+        return tuple(self.store.get_or_compute(self.keys.call(kind, inputs), lambda: np.stack(compute())))
 
     def _stored_evaluate(self, todo: list[list[int]], nested: bool) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`_evaluate` on the simulation's draws, through the store when there is one: each
@@ -176,13 +169,10 @@ class Simulation:
         if self.store is None or self.keys is None:
             return self._evaluate(todo, self.draws, nested=nested)
         if nested:
-            key, T = self.keys.batch(todo), self.trials
-            got = self.store.get(key)
-            if got is not None and got.shape == (2, len(todo), T) and got.dtype == np.float64:
-                return got[0], got[1]
-            rev, cust = self._evaluate(todo, self.draws, nested=True)
-            self.store.put(key, np.stack([rev, cust]))
-            return rev, cust
+            both = self.store.get_or_compute(self.keys.batch(todo),
+                                             lambda: np.stack(self._evaluate(todo, self.draws, nested=True)),
+                                             (2, len(todo), self.trials))
+            return both[0], both[1]
         return read_through(self.store, [self.keys.portfolio(p) for p in todo], len(todo), self.trials,
                             lambda miss: self._evaluate([todo[i] for i in miss], self.draws))
 

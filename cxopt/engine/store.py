@@ -34,7 +34,7 @@ import sqlite3
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -207,6 +207,16 @@ class TableStore:
         except sqlite3.Error as exc:  # nothing of this batch was written (one transaction)
             self._failed(exc)
 
+    def get_or_compute(self, key: str, compute: Callable[[], np.ndarray],
+                       shape: tuple[int, ...] | None = None) -> np.ndarray:
+        """The float64 array under ``key`` (of ``shape``, when given), or ``compute()``'s, stored under it."""
+        got = self.get(key)
+        if got is not None and got.dtype == np.float64 and got.ndim >= 1 and (shape is None or got.shape == shape):
+            return got
+        out = np.asarray(compute(), dtype=np.float64)
+        self.put(key, out)
+        return out
+
     def inverse_cdf(self, dist: Distribution, u: np.ndarray) -> np.ndarray:
         """``dist.ppf(u)``, read from the store when a run before applied this distribution to these
         uniforms, else computed and stored (a fixed value is not stored: it costs nothing). For
@@ -215,24 +225,17 @@ class TableStore:
         if dist.is_fixed:
             return dist.ppf(u)
         u = np.ascontiguousarray(u, dtype=np.float64)
-        key = ppf_key(dist.kind, dict(dist.params), dist.lower, dist.upper, u)
-        got = self.get(key)
-        if got is not None and got.shape == u.shape and got.dtype == np.float64:
-            return got
-        out = np.asarray(dist.ppf(u), dtype=np.float64)
-        self.put(key, out)
-        return out
+        return self.get_or_compute(ppf_key(dist.kind, dict(dist.params), dist.lower, dist.upper, u),
+                                   lambda: dist.ppf(u), u.shape)
 
     def prune(self) -> int:
         """Remove the least recently used entries until their total is at most ``max_bytes`` (and give
         the freed pages back to the file system); the number removed."""
-        db = self._connection(create=False)
-        if db is None:
+        total = self.size()  # 0 without a database, or when it cannot be read
+        if total <= self.max_bytes:
             return 0
+        db = self._db
         try:
-            total = db.execute("SELECT COALESCE(SUM(size), 0) FROM entries").fetchone()[0]
-            if total <= self.max_bytes:
-                return 0
             drop = []
             for key, size in db.execute("SELECT key, size FROM entries ORDER BY used, key").fetchall():
                 if total <= self.max_bytes:

@@ -183,8 +183,7 @@ def _lost(sim: Simulation, keys: tuple, F: np.ndarray, trials: np.ndarray | None
         return pain_losses(sigma, F_p, rows, seg_u.astype(np.int64), mask, E, N_u, A_u, use_table)
 
     # keys, sigma: from the groups and the trials' severities (the simulation's shared inputs)
-    customers, revenue = sim.stored("pain_losses", (F_p, rows), compute)
-    return customers, revenue
+    return sim.stored("pain_losses", (F_p, rows), compute)
 
 
 def _market_at_risk(sim: Simulation, F_month: list[tuple[np.ndarray, int]], keys: tuple | None = None

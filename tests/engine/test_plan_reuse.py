@@ -27,6 +27,16 @@ def touched(sim, portfolio) -> set[int]:
     return {int(d.fix_driver[e]) for k in portfolio for e in range(d.fix_ptr[k], d.fix_ptr[k + 1])}
 
 
+def union_path_portfolio(sim) -> list[int]:
+    """A portfolio of three whose subsets take the union's class sums: drivers few enough for the
+    union's classes to pay, and at least NESTED_MIN_SETS distinct driver sets among its subsets."""
+    K, n_seg = len(sim.scenario.initiatives), len(sim.groups.segments)
+    return next(list(p) for p in itertools.combinations(range(K), 3)
+                if (n_seg << len(touched(sim, p))) * grouped_module.NESTED_RATIO <= sim.groups.n_groups
+                and len({tuple(sorted(touched(sim, s))) for r in range(4) for s in itertools.combinations(p, r)})
+                >= grouped_module.NESTED_MIN_SETS)
+
+
 def test_the_baseline_and_singles_are_served_as_simulated_with_the_kernels_bits(article_sim):
     sim = article_sim
     K = len(sim.scenario.initiatives)
@@ -43,13 +53,7 @@ def test_the_baseline_and_singles_are_served_as_simulated_with_the_kernels_bits(
 
 def test_subsets_of_one_portfolio_take_the_union_path_and_agree_with_the_per_set_sums(article_sim, monkeypatch):
     sim = article_sim
-    K = len(sim.scenario.initiatives)
-    # a portfolio of three whose drivers are few enough for the union's classes to pay
-    n_seg = len(sim.groups.segments)
-    chosen = next(list(p) for p in itertools.combinations(range(K), 3)
-                  if (n_seg << len(touched(sim, p))) * grouped_module.NESTED_RATIO <= sim.groups.n_groups
-                  and len({tuple(sorted(touched(sim, s))) for r in range(4) for s in itertools.combinations(p, r)})
-                  >= grouped_module.NESTED_MIN_SETS)
+    chosen = union_path_portfolio(sim)
     subsets = [sorted(s) for r in range(4) for s in itertools.combinations(chosen, r)]
     calls = []
     nested = kernels_classes.evaluate_nested_classes  # engine.grouped imports it when it runs

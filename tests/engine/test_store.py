@@ -9,7 +9,6 @@ everything; a torn or foreign entry is ignored; the directory is kept under its 
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pytest
@@ -333,16 +332,12 @@ def test_a_nested_batch_is_stored_as_a_batch(article_path, tmp_path, monkeypatch
     import itertools
 
     from cxopt.kernels import classes as kernels_classes
-    from tests.engine.test_plan_reuse import touched
+    from tests.engine.test_plan_reuse import union_path_portfolio
 
     sc = cxopt.load_scenario(article_path)
     article = cxopt.CustomerBase.synthetic(sc, n=20_000, seed=1)
     plain = simulate(sc, article, None)
-    n_seg, K = len(plain.groups.segments), len(sc.initiatives)
-    chosen = next(list(p) for p in itertools.combinations(range(K), 3)
-                  if (n_seg << len(touched(plain, p))) * grouped.NESTED_RATIO <= plain.groups.n_groups
-                  and len({tuple(sorted(touched(plain, s))) for r in range(4) for s in itertools.combinations(p, r)})
-                  >= grouped.NESTED_MIN_SETS)
+    chosen = union_path_portfolio(plain)
     subsets = [sorted(s) for r in range(4) for s in itertools.combinations(chosen, r)]
     calls = []
     kernel = kernels_classes.evaluate_nested_classes
