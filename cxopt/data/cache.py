@@ -24,17 +24,23 @@ import numpy as np
 
 from cxopt.data.groups import GroupStats
 
-__all__ = ["cache_dir", "cache_key", "load_groups", "store_groups", "CACHE_VERSION"]
+__all__ = ["cache_home", "cache_dir", "cache_key", "load_groups", "store_groups", "CACHE_VERSION"]
 
 CACHE_VERSION = 1  # bump when GroupStats or the key changes meaning
 _ARRAYS = ("segment", "mask", "customers", "revenue", "revenue_churn", "churn")
 
 
-def cache_dir() -> Path:
+def cache_home() -> Path:
+    """cxopt's caches: ``$CXOPT_CACHE_DIR``, else ``$XDG_CACHE_HOME/cxopt``, else ``~/.cache/cxopt``."""
     if os.environ.get("CXOPT_CACHE_DIR"):
         return Path(os.environ["CXOPT_CACHE_DIR"])
     root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(root) / "cxopt" / "groups"
+    return Path(root) / "cxopt"
+
+
+def cache_dir() -> Path:
+    """The group statistics' entries: ``$CXOPT_CACHE_DIR`` itself, else ``groups`` in :func:`cache_home`."""
+    return cache_home() if os.environ.get("CXOPT_CACHE_DIR") else cache_home() / "groups"
 
 
 def _fingerprint(path: Path) -> dict:

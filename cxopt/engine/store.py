@@ -38,7 +38,9 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from cxopt.data.cache import cache_home
 from cxopt.engine.fingerprint import ppf_key
+from cxopt.errors import BadInputError, Problem
 from cxopt.model.distributions import Distribution
 
 __all__ = ["TableStore", "tables_dir", "default_store", "DEFAULT_MAX_BYTES", "FORMAT"]
@@ -52,20 +54,25 @@ TIMEOUT = 10.0  # seconds to wait for another run's write before this run goes w
 
 
 def tables_dir() -> Path:
-    """Where the tables live: ``$CXOPT_CACHE_DIR/tables``, else ``$XDG_CACHE_HOME/cxopt/tables``,
-    else ``~/.cache/cxopt/tables``."""
-    if os.environ.get("CXOPT_CACHE_DIR"):
-        return Path(os.environ["CXOPT_CACHE_DIR"]) / "tables"
-    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(root) / "cxopt" / "tables"
+    """Where the tables live: ``tables`` in :func:`cxopt.data.cache.cache_home` (``$CXOPT_CACHE_DIR``,
+    else ``$XDG_CACHE_HOME/cxopt``, else ``~/.cache/cxopt``)."""
+    return cache_home() / "tables"
 
 
 def _max_bytes() -> int:
-    text = os.environ.get("CXOPT_CACHE_MAX_BYTES", "")
-    try:
-        return max(int(text), 0) if text else DEFAULT_MAX_BYTES
-    except ValueError:
+    """``$CXOPT_CACHE_MAX_BYTES`` (default 2 GiB); anything but a whole number of bytes is refused,
+    naming the variable (a cap silently ignored would fill the disk, or empty the store)."""
+    text = os.environ.get("CXOPT_CACHE_MAX_BYTES", "").strip()
+    if not text:
         return DEFAULT_MAX_BYTES
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise BadInputError(Problem("environment", "CXOPT_CACHE_MAX_BYTES",
+                                    f"expected a whole number of bytes, 0 or more (e.g. 2147483648), got {text!r}"))
+    return value
 
 
 class TableStore:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import cxopt
+from cxopt.engine.store import TableStore
 from tests import builders
 from tests.cli.test_cli import PROCESS_ENV, without_timing
 
@@ -57,3 +58,27 @@ def test_the_second_run_computes_nothing_and_prints_the_same(tmp_path):
     assert edited == optimize(scenario, cache, "--no-cache")[0]
     assert edited != first
     assert os.environ.get("CXOPT_CACHE_DIR") != str(cache)  # the user's (the suite's) cache untouched
+
+
+def test_a_cache_cap_that_is_not_a_number_is_refused_naming_it(tmp_path, monkeypatch):
+    """A planner's typo in CXOPT_CACHE_MAX_BYTES: exit 2 naming the variable and the reason, before any
+    work, nothing written (no plan directory, no cache)."""
+    from typer.testing import CliRunner
+
+    from cxopt.cli.app import app
+
+    data = builders.scenario({"scenario.trials": 20})
+    sc = cxopt.parse_scenario(data, source="cap")
+    cxopt.CustomerBase.synthetic(sc, n=500, seed=1).write_parquet(tmp_path / "base.parquet")
+    scenario = builders.write(tmp_path / "scenario.toml", data)
+    monkeypatch.setenv("CXOPT_CACHE_DIR", str(tmp_path / "cache"))
+    for bad in ("2GB", "-1", "1.5e9"):
+        monkeypatch.setenv("CXOPT_CACHE_MAX_BYTES", bad)
+        result = CliRunner().invoke(app, ["optimize", str(scenario), "--base", str(tmp_path / "base.parquet"),
+                                          "--quiet", "--out", str(tmp_path / "plan")])
+        assert result.exit_code == 2, result.output
+        assert "CXOPT_CACHE_MAX_BYTES" in result.output and repr(bad) in result.output
+        assert "Traceback" not in result.output
+        assert not (tmp_path / "plan").exists() and not (tmp_path / "cache").exists()
+    monkeypatch.setenv("CXOPT_CACHE_MAX_BYTES", " 1000000 ")
+    assert TableStore(tmp_path / "t").max_bytes == 1_000_000

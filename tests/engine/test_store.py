@@ -9,7 +9,6 @@ everything; a torn or foreign entry is ignored; the directory is kept under its 
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
